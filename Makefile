@@ -1,0 +1,74 @@
+# livequery.h: tests, examples and the demo. The header needs none of this.
+CC      ?= cc
+CLANG   ?= clang
+CXX     ?= g++
+BUILD   ?= build
+WARN    := -Wall -Wextra -pedantic -Wshadow -Wconversion -Wsign-conversion -Wstrict-prototypes \
+           -Wmissing-prototypes -Wundef -Werror
+CXXWARN := -Wall -Wextra -pedantic -Wshadow -Wconversion -Wsign-conversion -Wundef -Werror
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+CFLAGS_T = -std=c99 $(WARN) -g -O1 $(SAN) -I.
+SERVER  := tests/server/lqserver.sh
+STATE   ?= $(BUILD)/server
+
+UNIT     := $(BUILD)/test_json $(BUILD)/test_ws $(BUILD)/test_core
+EXAMPLES := $(BUILD)/lqwatch
+
+.PHONY: all test unit compile-check integration examples demo clean server-start server-stop
+
+all: examples
+
+$(BUILD):
+	mkdir -p $(BUILD)
+
+$(BUILD)/test_%: tests/test_%.c livequery.h $(wildcard tests/*.h) | $(BUILD)
+	$(CC) $(CFLAGS_T) $< -o $@
+
+$(BUILD)/lqwatch: examples/lqwatch.c livequery.h | $(BUILD)
+	$(CC) -std=c99 $(WARN) -O2 -g $< -o $@
+
+$(BUILD)/lqwatch-san: examples/lqwatch.c livequery.h | $(BUILD)
+	$(CC) $(CFLAGS_T) $< -o $@
+
+examples: $(EXAMPLES)
+
+unit: $(UNIT)
+	@set -e; for t in $(UNIT); do echo "== $$t"; ./$$t; done
+
+# The header as C99 and C++ with gcc and clang, static in two translation units, core only.
+compile-check: | $(BUILD)
+	@set -e; \
+	printf '#define LIVEQUERY_IMPLEMENTATION\n#include "livequery.h"\nint main(void){return lq_url_parse("ws://x",0) == LQ_OK;}\n' > $(BUILD)/cc_main.c; \
+	printf '#define LIVEQUERY_STATIC\n#define LIVEQUERY_IMPLEMENTATION\n#include "livequery.h"\nint other(void);\nint other(void){return (int)lq_result_str(LQ_OK)[0];}\n' > $(BUILD)/cc_static2.c; \
+	printf '#define LIVEQUERY_STATIC\n#define LIVEQUERY_IMPLEMENTATION\n#include "livequery.h"\nint other(void);\nint main(void){return other() + (int)lq_result_str(LQ_OK)[0];}\n' > $(BUILD)/cc_static1.c; \
+	for cc in "$(CC) -std=c99" "$(CLANG) -std=c99" "$(CC) -std=c11" "$(CLANG) -std=c11"; do \
+	  echo "== $$cc"; $$cc $(WARN) -I. $(BUILD)/cc_main.c -o $(BUILD)/cc_main; \
+	  $$cc $(WARN) -DLQ_NO_SOCKETS -I. $(BUILD)/cc_main.c -o $(BUILD)/cc_core; \
+	  $$cc $(WARN) -I. $(BUILD)/cc_static1.c $(BUILD)/cc_static2.c -o $(BUILD)/cc_static; \
+	done; \
+	for cxx in "$(CXX) -std=c++11" "clang++ -std=c++11" "$(CXX) -std=c++17"; do \
+	  echo "== $$cxx"; $$cxx -x c++ $(CXXWARN) -I. $(BUILD)/cc_main.c -o $(BUILD)/cc_main_cxx; \
+	  $$cxx -x c++ $(CXXWARN) -DLQ_NO_SOCKETS -I. $(BUILD)/cc_main.c -o $(BUILD)/cc_core_cxx; \
+	done; \
+	echo "compile-check: ok"
+
+# A real Parse Server (npm, on a throwaway PostgreSQL cluster, 127.0.0.1 only).
+server-start:
+	bash $(SERVER) install
+	bash $(SERVER) start $(abspath $(STATE))
+
+server-stop:
+	-bash $(SERVER) stop $(abspath $(STATE))
+
+integration: $(BUILD)/lqwatch-san $(BUILD)/test_live
+	@bash tests/run-integration.sh $(abspath $(STATE)) $(BUILD)
+
+test: compile-check unit examples integration
+
+demo: $(BUILD)/lqwatch
+	bash $(SERVER) install
+	bash tests/server/demo-run.sh $(abspath $(BUILD)/demo-server) $(abspath $(BUILD)/lqwatch)
+
+clean:
+	-[ -d $(STATE) ] && bash $(SERVER) stop $(abspath $(STATE))
+	rm -rf $(BUILD)

@@ -1,0 +1,2307 @@
+/* livequery.h - v0.1.0 - a Parse LiveQuery client in one C header.
+
+    Do this:
+        #define LIVEQUERY_IMPLEMENTATION
+    before you include this file in *one* C or C++ file to create the implementation.
+
+    A complete Parse LiveQuery client: URL parsing, an RFC 6455 WebSocket client, a JSON reader and
+    writer, the LiveQuery protocol, and a client that connects, reconnects with backoff,
+    resubscribes and keeps the link alive. It never blocks and starts no thread: you call lq_step()
+    from the loop you already have (poll, select, epoll, or once per frame).
+
+    EXAMPLE
+        static void on_event(lq_client *c, const lq_event *ev, void *user) {
+            (void)c; (void)user;
+            if (ev->type == LQ_EVENT_CREATE) {
+                char name[64];
+                lq_json_string(lq_json_get(ev->object, "playerName"), name, sizeof name);
+                printf("new score %g by %s\n", lq_json_number(lq_json_get(ev->object, "score"), 0), name);
+            }
+        }
+        int main(void) {
+            lq_desc desc = {0};
+            desc.server_url = "https://example.com/parse";
+            desc.application_id = "myAppId";
+            desc.javascript_key = "myJsKey";
+            desc.on_event = on_event;
+            lq_client *c = NULL;
+            if (lq_client_create(&desc, &c) != LQ_OK) return 1;
+            lq_query q = {0};
+            q.class_name = "GameScore";
+            q.where = "{\"score\":{\"$gt\":1000}}";
+            lq_subscribe(c, &q, NULL, NULL);       (queued until connected)
+            for (;;) lq_wait(c, 1000);               (or lq_step(c) in your own loop)
+        }
+
+    CONFIGURATION (macros, all optional)
+        LIVEQUERY_STATIC    make every function static (several copies in one program)
+        LQ_ASSERT(x)        your assert (default: assert from <assert.h>)
+        LQ_NO_SOCKETS       build only the I/O-free core: bring your own transport (lq_core_*)
+        LQ_USE_MBEDTLS      wss:// through mbedTLS (not yet available: see TLS)
+        LQ_DEFAULT_*        default limits, see LIMITS
+
+    EVENT LOOP
+        lq_step(c) does all pending work without blocking: connect, read, dispatch events, write,
+        timers. Between steps, wait on lq_fd(c) for lq_fd_events(c) (LQ_WANT_READ/LQ_WANT_WRITE, the
+        same bits as POLLIN/POLLOUT) for at most lq_timeout_ms(c) milliseconds. The socket changes on
+        every reconnect: ask for it on each iteration. A game loop may simply call lq_step() once per
+        frame. lq_wait(c, ms) waits and steps, for programs without a loop of their own.
+        DNS: the built-in transport resolves host names with getaddrinfo(), which blocks. Use a
+        numeric host, or set desc.resolve to a resolver of your own.
+
+    EVENTS
+        desc.on_event is called from inside lq_step() (or lq_core_* calls) on the caller's thread.
+        lq_event holds borrowed pointers, valid only until the callback returns. Inside a callback
+        you may call lq_subscribe, lq_unsubscribe, lq_update and lq_close; not lq_client_destroy.
+        Client:        OPEN (server said connected), CLOSE (link lost or closed, close code),
+                       ERROR (code, message, fatal), RECONNECTING (attempt, delay_ms).
+        Subscription:  SUBSCRIBED (resubscribe is true after a reconnect: events may have been
+                       missed, re-query if you need them), CREATE, ENTER, UPDATE, LEAVE, DELETE
+                       (object, and original when the server sent one), ERROR (ev->sub set),
+                       UNSUBSCRIBED (the subscription is gone; its handle dies after the callback).
+
+    MEMORY
+        Every allocation goes through desc.allocator (default malloc/free). Buffers grow to the
+        largest message seen and are then reused: no allocation per event in steady state.
+
+    ERRORS
+        Functions return lq_result: LQ_OK (0) or a negative code; lq_result_str() names it and
+        lq_error_message(c) tells the detail of the client's last failure.
+
+    TLS
+        Not in this version: wss:// and https:// URLs give LQ_ERR_TLS_UNAVAILABLE.
+
+    THREADS
+        A client belongs to one thread. There is no global state.
+
+    LIMITS (desc fields; 0 means the default)
+        max_message_bytes   16 MiB    largest server message (fragments included); over: close 1009
+        max_handshake_bytes 16 KiB    largest HTTP response header block
+        max_json_depth      64        nesting of server JSON
+        max_outgoing_bytes  4 MiB     bytes queued for the server
+        max_subscriptions   65536     live subscriptions on one client
+
+    LICENSE
+        MIT, see the end of this file.
+*/
+/* Strict C modes (-std=c99) hide POSIX: ask for it when this file comes first in the
+   implementation's translation unit. Include it first there, or define _POSIX_C_SOURCE yourself. */
+#if defined(LIVEQUERY_IMPLEMENTATION) && !defined(LQ_NO_SOCKETS) && !defined(_WIN32) && \
+    !defined(_POSIX_C_SOURCE) && !defined(_GNU_SOURCE) && !defined(_DEFAULT_SOURCE)
+#define _POSIX_C_SOURCE 200809L
+#endif
+
+#ifndef LIVEQUERY_H_INCLUDED
+#define LIVEQUERY_H_INCLUDED
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#define LQ_VERSION_MAJOR 0
+#define LQ_VERSION_MINOR 1
+#define LQ_VERSION_PATCH 0
+
+#ifndef LQ_API
+#ifdef LIVEQUERY_STATIC
+#define LQ_API static
+#else
+#define LQ_API extern
+#endif
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum lq_result {
+    LQ_OK = 0,
+    LQ_ERR_INVALID_ARG = -1,     /* a NULL or out-of-range argument */
+    LQ_ERR_NOMEM = -2,           /* the allocator failed */
+    LQ_ERR_URL = -3,             /* the server URL cannot be used (lq_url_parse says why) */
+    LQ_ERR_LIMIT = -4,           /* a configured limit was reached */
+    LQ_ERR_UTF8 = -5,            /* a string is not valid UTF-8 */
+    LQ_ERR_JSON = -6,            /* JSON is malformed, or not of the expected shape */
+    LQ_ERR_STATE = -7,           /* not allowed in the current state (e.g. after lq_close) */
+    LQ_ERR_HANDSHAKE = -8,       /* the server refused or botched the WebSocket upgrade */
+    LQ_ERR_PROTOCOL = -9,        /* the server broke RFC 6455 */
+    LQ_ERR_CLOSED = -10,         /* the connection is closed */
+    LQ_ERR_IO = -11,             /* a socket call failed (lq_error_detail is errno) */
+    LQ_ERR_DNS = -12,            /* the host name did not resolve */
+    LQ_ERR_CONNECT = -13,        /* no address of the host accepted the connection */
+    LQ_ERR_TLS = -14,            /* TLS failed */
+    LQ_ERR_TLS_UNAVAILABLE = -15,/* wss:// without LQ_USE_MBEDTLS or a TLS transport */
+    LQ_ERR_SERVER = -16,         /* the LiveQuery server reported an error */
+    LQ_ERR_TIMEOUT = -17,        /* the connection or the link timed out */
+    LQ_ERR_TOO_SMALL = -18       /* an output buffer or token array is too small */
+} lq_result;
+
+LQ_API const char *lq_result_str(lq_result r);
+
+/* ---- URLs ------------------------------------------------------------------------------------ */
+
+typedef struct lq_url {
+    bool tls;                   /* wss: or https: */
+    bool ipv6;                  /* host was written as [v6 literal] */
+    uint16_t port;              /* given, or 80/443 */
+    const char *host;           /* points into the parsed string, without brackets */
+    size_t host_len;
+    const char *path;           /* path and query, "/" when absent */
+    size_t path_len;
+    const char *error;          /* why parsing failed (static string), NULL on success */
+} lq_url;
+
+/* Accepts ws, wss, http (as ws) and https (as wss). */
+LQ_API lq_result lq_url_parse(const char *url, lq_url *out);
+
+/* ---- JSON reader ------------------------------------------------------------------------------
+   Zero-copy: a parse fills a caller-given token array; values are handles into it. A missing
+   value (absent key, out of range, wrong type) is a handle with tok == NULL; every getter accepts
+   it and returns its default, so lookups chain without checks. */
+
+typedef enum lq_json_type {
+    LQ_JSON_NONE = 0, LQ_JSON_NULL, LQ_JSON_FALSE, LQ_JSON_TRUE, LQ_JSON_NUMBER, LQ_JSON_STRING,
+    LQ_JSON_ARRAY, LQ_JSON_OBJECT
+} lq_json_type;
+
+typedef struct lq_json_token {
+    uint8_t type;               /* lq_json_type */
+    uint8_t flags;              /* internal */
+    uint16_t reserved;
+    uint32_t start;             /* offset of the first byte (the quote, for strings) */
+    uint32_t len;               /* bytes of the value's text */
+    uint32_t skip;              /* tokens in this value's subtree, itself included */
+} lq_json_token;
+
+typedef struct lq_json {
+    const char *src;            /* the whole document */
+    const lq_json_token *tok;   /* NULL: no value */
+} lq_json;
+
+/* Parses text into tokens; max_depth 0 means 64. Returns the number of tokens used, or a negative
+   lq_result: LQ_ERR_TOO_SMALL (more tokens needed), LQ_ERR_JSON, LQ_ERR_UTF8, LQ_ERR_LIMIT (depth
+   or a document over 4 GiB). */
+LQ_API int lq_json_parse(const char *text, size_t len, lq_json_token *tokens, size_t max_tokens,
+                         int max_depth, lq_json *root);
+
+LQ_API lq_json_type lq_json_kind(lq_json v);
+LQ_API bool lq_json_exists(lq_json v);
+LQ_API bool lq_json_is_null(lq_json v);
+LQ_API lq_json lq_json_get(lq_json object, const char *key);
+LQ_API lq_json lq_json_getn(lq_json object, const char *key, size_t key_len);
+LQ_API lq_json lq_json_path(lq_json v, const char *dotted_path);   /* "a.b.2.c": arrays by index */
+LQ_API lq_json lq_json_at(lq_json array, size_t index);
+LQ_API size_t lq_json_count(lq_json v);     /* items of an array, members of an object, else 0 */
+/* Iteration: child gives the first item (array) or first member value (object); next the next
+   sibling; key the member name of an object member value. */
+LQ_API lq_json lq_json_child(lq_json v);
+LQ_API lq_json lq_json_next(lq_json v);
+LQ_API lq_json lq_json_key(lq_json member_value);
+/* The raw JSON text of any value, as the server sent it. */
+LQ_API const char *lq_json_raw(lq_json v, size_t *len);
+/* Decodes a string value into buf (always NUL-terminated when cap > 0). Returns the decoded
+   length, which may exceed cap - 1 (then the output is cut, at a UTF-8 boundary). A non-string
+   returns 0 and writes "". */
+LQ_API size_t lq_json_string(lq_json v, char *buf, size_t cap);
+/* Compares a string value, decoded, with a NUL-terminated string. */
+LQ_API bool lq_json_string_eq(lq_json v, const char *s);
+LQ_API double lq_json_number(lq_json v, double def);
+/* Integral numbers in int64 range only (no fraction, no exponent making it fractional). */
+LQ_API int64_t lq_json_int(lq_json v, int64_t def);
+LQ_API bool lq_json_bool(lq_json v, bool def);
+/* Parse types: {"__type":"Date","iso":S}, {"__type":"Pointer","className":S,"objectId":S},
+   {"__type":"GeoPoint","latitude":N,"longitude":N}, {"__type":"File","name":S,"url":S}. */
+LQ_API bool lq_json_date(lq_json v, lq_json *iso);
+LQ_API bool lq_json_pointer(lq_json v, lq_json *class_name, lq_json *object_id);
+LQ_API bool lq_json_geopoint(lq_json v, double *latitude, double *longitude);
+LQ_API bool lq_json_file(lq_json v, lq_json *name, lq_json *url);
+
+/* ---- Client ------------------------------------------------------------------------------------ */
+
+typedef struct lq_client lq_client;
+typedef struct lq_subscription lq_subscription;
+
+typedef enum lq_state {
+    LQ_STATE_INITIALIZED = 0,   /* created, lq_open not called yet */
+    LQ_STATE_CONNECTING,        /* socket, handshake or connect op under way */
+    LQ_STATE_CONNECTED,         /* the server said connected */
+    LQ_STATE_RECONNECTING,      /* waiting for the next attempt */
+    LQ_STATE_DISCONNECTED       /* after lq_close or a fatal error: terminal */
+} lq_state;
+
+typedef enum lq_event_type {
+    LQ_EVENT_NONE = 0,
+    LQ_EVENT_OPEN,
+    LQ_EVENT_CLOSE,
+    LQ_EVENT_ERROR,
+    LQ_EVENT_RECONNECTING,
+    LQ_EVENT_SUBSCRIBED,
+    LQ_EVENT_CREATE,
+    LQ_EVENT_ENTER,
+    LQ_EVENT_UPDATE,
+    LQ_EVENT_LEAVE,
+    LQ_EVENT_DELETE,
+    LQ_EVENT_UNSUBSCRIBED
+} lq_event_type;
+
+typedef struct lq_event {
+    lq_event_type type;
+    lq_subscription *sub;       /* NULL for client events */
+    int32_t request_id;         /* the subscription's requestId, 0 for client events */
+    void *sub_user_data;        /* the subscription's user_data */
+    /* CREATE..DELETE: the object, and original when the server sent one (else tok == NULL) */
+    lq_json object;
+    lq_json original;
+    /* ERROR */
+    int error_code;             /* the server's code, or 0 for a local failure */
+    lq_result result;           /* LQ_ERR_SERVER for server errors, else the local failure */
+    const char *error_message;  /* NUL-terminated */
+    bool fatal;                 /* no reconnect follows (the client or subscription is finished) */
+    /* SUBSCRIBED */
+    bool resubscribe;           /* sent again after a reconnect: events may have been missed */
+    /* CLOSE */
+    int close_code;             /* 1000..4999 from the server's Close, 1005 none, 1006 link lost */
+    /* RECONNECTING */
+    int attempt;
+    uint32_t delay_ms;
+    /* OPEN */
+    const char *client_id;
+} lq_event;
+
+typedef void (*lq_event_fn)(lq_client *client, const lq_event *event, void *user_data);
+
+typedef struct lq_allocator {
+    void *(*alloc)(size_t size, void *user_data);
+    void (*free)(void *ptr, void *user_data);
+    void *user_data;
+} lq_allocator;
+
+typedef enum lq_log_level { LQ_LOG_ERROR = 0, LQ_LOG_WARN, LQ_LOG_INFO, LQ_LOG_DEBUG } lq_log_level;
+
+typedef struct lq_desc {
+    const char *server_url;             /* ws://, wss://, http:// or https:// ... /parse */
+    const char *application_id;         /* required */
+    const char *javascript_key;         /* the keys are optional; the server ORs them */
+    const char *client_key;
+    const char *master_key;
+    const char *session_token;          /* default for subscriptions without their own */
+    const char *installation_id;
+    const char *const *extra_headers;   /* "Name: value" strings for the upgrade request */
+    int num_extra_headers;
+    bool use_fields;                    /* send "fields" instead of "keys" (servers before 6.1) */
+
+    lq_event_fn on_event;
+    void *user_data;
+
+    /* timers, milliseconds; 0 means the default */
+    uint32_t connect_timeout_ms;        /* socket + handshake + connected (10000) */
+    uint32_t dead_link_ms;              /* nothing received for this long: reconnect (30000) */
+    uint32_t ping_interval_ms;          /* send a ping when idle this long (0: never) */
+    uint32_t close_timeout_ms;          /* wait for the server's Close (2000) */
+    uint32_t max_reconnect_delay_ms;    /* cap of the backoff (30000) */
+    bool no_reconnect;                  /* report CLOSE and stop instead of reconnecting */
+
+    /* limits; 0 means the default (see LIMITS) */
+    size_t max_message_bytes;
+    size_t max_handshake_bytes;
+    int max_json_depth;
+    size_t max_outgoing_bytes;
+    int max_subscriptions;
+
+    lq_allocator allocator;
+    /* Fills buf with unpredictable bytes (WebSocket keys and masks, reconnect jitter). Required
+       with LQ_NO_SOCKETS; defaults to the OS source otherwise. Returns false on failure. */
+    bool (*random)(void *buf, size_t len, void *user_data);
+    void (*log)(lq_log_level level, const char *message, void *user_data);
+    /* Optional: maps a host name to a numeric IPv4 or IPv6 address (NUL-terminated in out), so
+       the built-in transport never blocks in getaddrinfo. Return false if it cannot. */
+    bool (*resolve)(const char *host, char *out, size_t cap, void *user_data);
+} lq_desc;
+
+typedef struct lq_query {
+    const char *class_name;             /* required */
+    const char *where;                  /* a JSON object; NULL means {} */
+    const char *const *keys;            /* only these fields in events */
+    int num_keys;
+    const char *const *watch;           /* events only when one of these fields changes */
+    int num_watch;
+    const char *session_token;          /* NULL: the client's session token */
+    void *user_data;                    /* returned in events as sub_user_data */
+} lq_query;
+
+LQ_API lq_result lq_client_create(const lq_desc *desc, lq_client **out);
+LQ_API void lq_client_destroy(lq_client *c);
+/* Starts connecting (not needed: lq_step opens an initialized client). */
+LQ_API lq_result lq_open(lq_client *c);
+/* Closes the link, stops reconnecting, ends every subscription (UNSUBSCRIBED each, then CLOSE). */
+LQ_API lq_result lq_close(lq_client *c);
+LQ_API lq_result lq_subscribe(lq_client *c, const lq_query *q, lq_subscription **out);
+LQ_API lq_result lq_unsubscribe(lq_client *c, lq_subscription *s);
+/* Replaces the query of a live subscription (the protocol's update op). */
+LQ_API lq_result lq_update(lq_client *c, lq_subscription *s, const lq_query *q);
+
+LQ_API lq_state lq_client_state(const lq_client *c);
+LQ_API const char *lq_state_str(lq_state s);
+LQ_API const char *lq_event_str(lq_event_type t);
+LQ_API const char *lq_client_id(const lq_client *c);            /* "" before connected */
+LQ_API void *lq_client_user_data(const lq_client *c);
+LQ_API const char *lq_error_message(const lq_client *c);        /* last failure, "" if none */
+LQ_API int lq_error_detail(const lq_client *c);                 /* errno, HTTP status, code */
+LQ_API int32_t lq_subscription_id(const lq_subscription *s);
+LQ_API void *lq_subscription_user_data(const lq_subscription *s);
+LQ_API int lq_subscription_count(const lq_client *c);
+LQ_API const lq_url *lq_client_url(const lq_client *c);
+
+/* ---- The I/O-free core ---------------------------------------------------------------------------
+   lq_step() drives these with its own sockets; call them yourself only to bring your own
+   transport. Time is any monotonic millisecond clock. */
+
+typedef enum lq_io {
+    LQ_IO_NONE = 0,             /* nothing to do about the transport */
+    LQ_IO_CONNECT,              /* open a transport to lq_client_url(), then lq_core_opened() */
+    LQ_IO_CLOSE                 /* close the transport, then lq_core_closed() */
+} lq_io;
+
+LQ_API lq_io lq_core_io(const lq_client *c);
+LQ_API void lq_core_opened(lq_client *c, uint64_t now_ms);
+/* The transport ended: closed on request, EOF, or failure (why says which; LQ_OK for a clean end). */
+LQ_API void lq_core_closed(lq_client *c, lq_result why, int detail, uint64_t now_ms);
+/* Bytes from the server. Returns the bytes consumed: all of them unless the connection failed. */
+LQ_API size_t lq_core_feed(lq_client *c, const void *data, size_t len, uint64_t now_ms);
+/* Bytes for the server: peek, send what you can, consume what was sent. */
+LQ_API const void *lq_core_peek(const lq_client *c, size_t *len);
+LQ_API void lq_core_consume(lq_client *c, size_t n);
+/* Runs timers. Call when lq_core_timeout says so, or any time. */
+LQ_API void lq_core_tick(lq_client *c, uint64_t now_ms);
+/* Milliseconds until lq_core_tick has work, or -1 when no timer runs. */
+LQ_API int64_t lq_core_timeout(const lq_client *c, uint64_t now_ms);
+
+/* ---- Sockets (not with LQ_NO_SOCKETS) -------------------------------------------------------- */
+
+#define LQ_WANT_READ 0x1        /* == POLLIN */
+#define LQ_WANT_WRITE 0x4       /* == POLLOUT */
+
+LQ_API lq_result lq_step(lq_client *c);
+LQ_API int lq_fd(const lq_client *c);                  /* -1 when there is no socket */
+LQ_API int lq_fd_events(const lq_client *c);           /* LQ_WANT_READ | LQ_WANT_WRITE */
+LQ_API int lq_timeout_ms(const lq_client *c);          /* for poll(); -1: no timer */
+LQ_API lq_result lq_wait(lq_client *c, int max_ms);    /* poll the socket, then lq_step */
+LQ_API uint64_t lq_now_ms(void);                       /* the monotonic clock lq_step uses */
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LIVEQUERY_H_INCLUDED */
+
+/* ================================================================================================
+   IMPLEMENTATION
+   ================================================================================================ */
+#ifdef LIVEQUERY_IMPLEMENTATION
+#ifndef LIVEQUERY_IMPLEMENTATION_INCLUDED
+#define LIVEQUERY_IMPLEMENTATION_INCLUDED
+
+#if defined(LQ_NO_SOCKETS) && defined(LQ_USE_MBEDTLS)
+#error "LQ_USE_MBEDTLS needs the socket layer: drop LQ_NO_SOCKETS, or plug your TLS in as a transport"
+#endif
+
+#include <string.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <stdarg.h>
+
+#ifndef LQ_ASSERT
+#include <assert.h>
+#define LQ_ASSERT(x) assert(x)
+#endif
+
+#ifndef LQ_DEFAULT_MAX_MESSAGE_BYTES
+#define LQ_DEFAULT_MAX_MESSAGE_BYTES (16u * 1024u * 1024u)
+#endif
+#ifndef LQ_DEFAULT_MAX_HANDSHAKE_BYTES
+#define LQ_DEFAULT_MAX_HANDSHAKE_BYTES (16u * 1024u)
+#endif
+#ifndef LQ_DEFAULT_MAX_JSON_DEPTH
+#define LQ_DEFAULT_MAX_JSON_DEPTH 64
+#endif
+#ifndef LQ_DEFAULT_MAX_OUTGOING_BYTES
+#define LQ_DEFAULT_MAX_OUTGOING_BYTES (4u * 1024u * 1024u)
+#endif
+#ifndef LQ_DEFAULT_MAX_SUBSCRIPTIONS
+#define LQ_DEFAULT_MAX_SUBSCRIPTIONS 65536
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define LQ__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define LQ__UNLIKELY(x) (x)
+#endif
+
+/* >>utilities ---------------------------------------------------------------------------------- */
+
+static void *lq__default_alloc(size_t size, void *user) { (void)user; return malloc(size); }
+static void lq__default_free(void *p, void *user) { (void)user; free(p); }
+
+static void *lq__alloc(const lq_allocator *a, size_t n) { return a->alloc(n, a->user_data); }
+static void lq__free(const lq_allocator *a, void *p) { if (p) a->free(p, a->user_data); }
+
+static char *lq__strdup(const lq_allocator *a, const char *s) {
+    size_t n;
+    char *d;
+    if (!s) return NULL;
+    n = strlen(s);
+    d = (char *)lq__alloc(a, n + 1);
+    if (d) memcpy(d, s, n + 1);
+    return d;
+}
+
+static int lq__lower(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
+
+static bool lq__ieq(const char *a, size_t an, const char *b) {
+    size_t i;
+    for (i = 0; i < an; i++)
+        if (b[i] == 0 || lq__lower((unsigned char)a[i]) != lq__lower((unsigned char)b[i])) return false;
+    return b[an] == 0;
+}
+
+/* A growable byte buffer with a hard limit. */
+typedef struct lq__buf {
+    char *data;
+    size_t len, cap, limit;
+    const lq_allocator *a;
+} lq__buf;
+
+static lq_result lq__buf_reserve(lq__buf *b, size_t extra) {
+    size_t need, cap;
+    char *p;
+    if (extra > b->limit || b->len > b->limit - extra) return LQ_ERR_LIMIT;
+    need = b->len + extra;
+    if (need <= b->cap) return LQ_OK;
+    cap = b->cap ? b->cap : 256;
+    while (cap < need) cap = (cap > b->limit / 2) ? b->limit : cap * 2;
+    p = (char *)lq__alloc(b->a, cap);
+    if (!p) return LQ_ERR_NOMEM;
+    if (b->len) memcpy(p, b->data, b->len);
+    lq__free(b->a, b->data);
+    b->data = p;
+    b->cap = cap;
+    return LQ_OK;
+}
+
+static lq_result lq__buf_put(lq__buf *b, const void *p, size_t n) {
+    lq_result r = lq__buf_reserve(b, n);
+    if (r != LQ_OK) return r;
+    if (n) memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return LQ_OK;
+}
+
+static lq_result lq__buf_puts(lq__buf *b, const char *s) { return lq__buf_put(b, s, strlen(s)); }
+
+static lq_result lq__buf_putu(lq__buf *b, uint64_t v) {
+    char tmp[24];
+    size_t i = sizeof tmp;
+    do { tmp[--i] = (char)('0' + v % 10); v /= 10; } while (v);
+    return lq__buf_put(b, tmp + i, sizeof tmp - i);
+}
+
+static void lq__buf_drop_front(lq__buf *b, size_t n) {
+    LQ_ASSERT(n <= b->len);
+    if (n < b->len) memmove(b->data, b->data + n, b->len - n);
+    b->len -= n;
+}
+
+static void lq__buf_free(lq__buf *b) {
+    lq__free(b->a, b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+const char *lq_result_str(lq_result r) {
+    switch (r) {
+    case LQ_OK: return "ok";
+    case LQ_ERR_INVALID_ARG: return "invalid argument";
+    case LQ_ERR_NOMEM: return "out of memory";
+    case LQ_ERR_URL: return "invalid URL";
+    case LQ_ERR_LIMIT: return "limit exceeded";
+    case LQ_ERR_UTF8: return "invalid UTF-8";
+    case LQ_ERR_JSON: return "invalid JSON";
+    case LQ_ERR_STATE: return "not allowed in this state";
+    case LQ_ERR_HANDSHAKE: return "WebSocket handshake failed";
+    case LQ_ERR_PROTOCOL: return "WebSocket protocol error";
+    case LQ_ERR_CLOSED: return "connection closed";
+    case LQ_ERR_IO: return "I/O error";
+    case LQ_ERR_DNS: return "host name not resolved";
+    case LQ_ERR_CONNECT: return "cannot connect";
+    case LQ_ERR_TLS: return "TLS error";
+    case LQ_ERR_TLS_UNAVAILABLE: return "TLS not compiled in (LQ_USE_MBEDTLS)";
+    case LQ_ERR_SERVER: return "server error";
+    case LQ_ERR_TIMEOUT: return "timed out";
+    case LQ_ERR_TOO_SMALL: return "buffer too small";
+    }
+    return "unknown error";
+}
+
+/* >>json --------------------------------------------------------------------------------------- */
+#include "wip/json.inc"
+
+/* >>sha1 >>base64 ------------------------------------------------------------------------------ */
+
+/* SHA-1 is used only to check Sec-WebSocket-Accept; it needs no speed and no secrecy. */
+typedef struct lq__sha1 {
+    uint32_t h[5];
+    uint64_t total;
+    unsigned char block[64];
+    size_t fill;
+} lq__sha1;
+
+static uint32_t lq__rol(uint32_t v, int n) { return (v << n) | (v >> (32 - n)); }
+
+static void lq__sha1_block(lq__sha1 *s, const unsigned char *p) {
+    uint32_t w[80], a, b, c, d, e, f, k, t;
+    int i;
+    for (i = 0; i < 16; i++)
+        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 |
+               (uint32_t)p[4 * i + 3];
+    for (i = 16; i < 80; i++) w[i] = lq__rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+    a = s->h[0]; b = s->h[1]; c = s->h[2]; d = s->h[3]; e = s->h[4];
+    for (i = 0; i < 80; i++) {
+        if (i < 20) { f = (b & c) | (~b & d); k = 0x5A827999u; }
+        else if (i < 40) { f = b ^ c ^ d; k = 0x6ED9EBA1u; }
+        else if (i < 60) { f = (b & c) | (b & d) | (c & d); k = 0x8F1BBCDCu; }
+        else { f = b ^ c ^ d; k = 0xCA62C1D6u; }
+        t = lq__rol(a, 5) + f + e + k + w[i];
+        e = d; d = c; c = lq__rol(b, 30); b = a; a = t;
+    }
+    s->h[0] += a; s->h[1] += b; s->h[2] += c; s->h[3] += d; s->h[4] += e;
+}
+
+static void lq__sha1_init(lq__sha1 *s) {
+    s->h[0] = 0x67452301u; s->h[1] = 0xEFCDAB89u; s->h[2] = 0x98BADCFEu;
+    s->h[3] = 0x10325476u; s->h[4] = 0xC3D2E1F0u;
+    s->total = 0;
+    s->fill = 0;
+}
+
+static void lq__sha1_update(lq__sha1 *s, const void *data, size_t n) {
+    const unsigned char *p = (const unsigned char *)data;
+    s->total += n;
+    while (n) {
+        size_t take = 64 - s->fill;
+        if (take > n) take = n;
+        memcpy(s->block + s->fill, p, take);
+        s->fill += take; p += take; n -= take;
+        if (s->fill == 64) { lq__sha1_block(s, s->block); s->fill = 0; }
+    }
+}
+
+static void lq__sha1_final(lq__sha1 *s, unsigned char out[20]) {
+    unsigned char pad[72];
+    uint64_t bits = s->total * 8;
+    size_t padlen = (s->fill < 56) ? 56 - s->fill : 120 - s->fill;
+    int i;
+    memset(pad, 0, sizeof pad);
+    pad[0] = 0x80;
+    for (i = 0; i < 8; i++) pad[padlen + (size_t)i] = (unsigned char)(bits >> (56 - 8 * i));
+    lq__sha1_update(s, pad, padlen + 8);
+    for (i = 0; i < 20; i++) out[i] = (unsigned char)(s->h[i / 4] >> (24 - 8 * (i % 4)));
+}
+
+/* Writes 4 * ceil(n / 3) characters and a NUL. */
+static void lq__base64(const unsigned char *in, size_t n, char *out) {
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t i;
+    for (i = 0; i + 2 < n; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        *out++ = tab[v >> 18]; *out++ = tab[(v >> 12) & 63]; *out++ = tab[(v >> 6) & 63]; *out++ = tab[v & 63];
+    }
+    if (i < n) {
+        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0u);
+        *out++ = tab[v >> 18];
+        *out++ = tab[(v >> 12) & 63];
+        *out++ = (i + 1 < n) ? tab[(v >> 6) & 63] : '=';
+        *out++ = '=';
+    }
+    *out = 0;
+}
+
+/* The Sec-WebSocket-Accept value for a key (RFC 6455 4.1): 28 characters and a NUL. */
+static void lq__ws_accept(const char *key, char out[29]) {
+    static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    lq__sha1 s;
+    unsigned char digest[20];
+    lq__sha1_init(&s);
+    lq__sha1_update(&s, key, strlen(key));
+    lq__sha1_update(&s, guid, sizeof guid - 1);
+    lq__sha1_final(&s, digest);
+    lq__base64(digest, 20, out);
+}
+
+/* >>url ---------------------------------------------------------------------------------------- */
+
+static lq_result lq__url_fail(lq_url *u, const char *why) {
+    u->error = why;
+    return LQ_ERR_URL;
+}
+
+lq_result lq_url_parse(const char *url, lq_url *u) {
+    const char *p, *host_end, *auth_end;
+    size_t i;
+    if (!u) return LQ_ERR_INVALID_ARG;
+    memset(u, 0, sizeof *u);
+    if (!url) return lq__url_fail(u, "no URL given");
+    for (i = 0; url[i]; i++)
+        if ((unsigned char)url[i] <= 0x20 || (unsigned char)url[i] >= 0x7f)
+            return lq__url_fail(u, "URL contains a space, a control or a non-ASCII character");
+    p = strstr(url, "://");
+    if (!p) return lq__url_fail(u, "URL has no scheme (expected ws://, wss://, http:// or https://)");
+    {
+        size_t n = (size_t)(p - url);
+        if (lq__ieq(url, n, "ws") || lq__ieq(url, n, "http")) { u->tls = false; u->port = 80; }
+        else if (lq__ieq(url, n, "wss") || lq__ieq(url, n, "https")) { u->tls = true; u->port = 443; }
+        else return lq__url_fail(u, "unsupported scheme (expected ws, wss, http or https)");
+    }
+    p += 3;
+    auth_end = p + strcspn(p, "/?#");
+    if (memchr(p, '@', (size_t)(auth_end - p))) return lq__url_fail(u, "user info (user@host) is not supported");
+    if (*p == '[') {
+        host_end = (const char *)memchr(p, ']', (size_t)(auth_end - p));
+        if (!host_end || host_end == p + 1) return lq__url_fail(u, "unterminated or empty [IPv6] host");
+        for (i = 1; p + i < host_end; i++)
+            if (!strchr("0123456789abcdefABCDEF:.", p[i])) return lq__url_fail(u, "bad character in [IPv6] host");
+        u->ipv6 = true;
+        u->host = p + 1;
+        u->host_len = (size_t)(host_end - p - 1);
+        p = host_end + 1;
+        if (p != auth_end && *p != ':') return lq__url_fail(u, "junk after [IPv6] host");
+    } else {
+        host_end = p + strcspn(p, ":/?#");
+        if (host_end == p) return lq__url_fail(u, "URL has no host");
+        for (i = 0; p + i < host_end; i++)
+            if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~%", p[i]))
+                return lq__url_fail(u, "bad character in host");
+        if (host_end - p > 253) return lq__url_fail(u, "host name longer than 253 characters");
+        u->host = p;
+        u->host_len = (size_t)(host_end - p);
+        p = host_end;
+    }
+    if (*p == ':') {
+        uint32_t port = 0;
+        p++;
+        if (p == auth_end) return lq__url_fail(u, "empty port");
+        for (; p < auth_end; p++) {
+            if (*p < '0' || *p > '9') return lq__url_fail(u, "port is not a number");
+            port = port * 10 + (uint32_t)(*p - '0');
+            if (port > 65535) return lq__url_fail(u, "port out of range (1-65535)");
+        }
+        if (port == 0) return lq__url_fail(u, "port out of range (1-65535)");
+        u->port = (uint16_t)port;
+    }
+    if (strchr(p, '#')) return lq__url_fail(u, "WebSocket URLs cannot have a #fragment");
+    /* A path starting with '?' (ws://host?x) is sent as "/?x". */
+    if (*p == 0) { u->path = "/"; u->path_len = 1; }
+    else { u->path = p; u->path_len = strlen(p); }
+    return LQ_OK;
+}
+
+/* >>client state --------------------------------------------------------------------------------- */
+
+enum {                          /* the link: one transport's life */
+    LQ__L_IDLE = 0,             /* no transport */
+    LQ__L_CONNECT,              /* waiting for the caller to open the transport */
+    LQ__L_HANDSHAKE,            /* request sent, reading the HTTP response */
+    LQ__L_OPEN,                 /* WebSocket open */
+    LQ__L_CLOSING,              /* we sent a Close, waiting for the server's */
+    LQ__L_DRAIN,                /* done: flush output, wait for the server to close TCP */
+    LQ__L_SHUT                  /* waiting for the caller to close the transport */
+};
+
+enum {                          /* what a subscription still has to send */
+    LQ__S_PENDING = 0,          /* subscribe (or update, when sent before) not sent yet */
+    LQ__S_SENT,                 /* sent, waiting for subscribed */
+    LQ__S_LIVE,                 /* subscribed */
+    LQ__S_UNSUB,                /* unsubscribe not sent yet */
+    LQ__S_UNSUB_SENT,           /* unsubscribe sent, waiting for unsubscribed */
+    LQ__S_DEAD                  /* gone: UNSUBSCRIBED still to be reported */
+};
+
+struct lq_subscription {
+    int32_t id;
+    uint8_t state;
+    bool update;                /* the pending send is an update op (the server has this id) */
+    bool was_live;              /* subscribed once: the next subscribed is a resubscribe */
+    char *body;                 /* "query":{...}[,"sessionToken":"..."] */
+    size_t body_len;
+    void *user_data;
+};
+
+typedef struct lq__frame_rx {
+    unsigned char hdr[14];
+    size_t hdr_have;
+    uint8_t opcode;             /* of the current frame */
+    bool fin;
+    uint64_t left;              /* payload bytes still to come */
+    uint8_t msg_opcode;         /* 1 text or 2 binary while a message is open, else 0 */
+    uint32_t utf8;              /* validator state across the fragments of a text message */
+    unsigned char ctl[125];
+    size_t ctl_len;
+} lq__frame_rx;
+
+struct lq_client {
+    lq_allocator a;
+    lq_event_fn on_event;
+    void *user_data;
+    bool (*random)(void *buf, size_t len, void *user_data);
+    void (*log)(lq_log_level level, const char *message, void *user_data);
+    bool (*resolve)(const char *host, char *out, size_t cap, void *user_data);
+
+    /* settings, defaults resolved */
+    char *url_text;
+    lq_url url;
+    char *application_id, *javascript_key, *client_key, *master_key, *session_token, *installation_id;
+    char *extra_headers;        /* "Name: value\r\n"..., validated */
+    bool use_fields, no_reconnect, drop_installation_id;
+    uint32_t connect_timeout_ms, dead_link_ms, ping_interval_ms, close_timeout_ms, max_delay_ms;
+    size_t max_message, max_handshake, max_outgoing;
+    int max_depth, max_subs;
+
+    /* client */
+    lq_state state;
+    int attempt;                /* reconnect attempts since the last subscribed */
+    uint64_t now;               /* last time a core call was given */
+    uint64_t reconnect_at;
+    uint64_t connect_deadline;
+    bool report_close;          /* a CLOSE event is owed (lq_close with no link) */
+    bool reap;                  /* some subscription is DEAD */
+    int in_callback;
+    char client_id[64];
+    char errmsg[256];
+    int errdetail;
+
+    /* subscriptions, sorted by id (ids only grow) */
+    lq_subscription **subs;
+    int nsubs, capsubs;
+    int32_t next_id;
+    int pending;                /* subscriptions with something to send */
+
+    /* link */
+    int link;
+    bool sent_connect;
+    bool got_close;             /* the server's Close arrived */
+    int close_code;             /* its code (1005 when it had none) */
+    lq_result fail;             /* why the link failed, LQ_OK if it did not */
+    uint64_t last_rx, last_tx, drain_deadline;
+    char ws_key[25];
+    lq__buf hs;                 /* HTTP response while in handshake */
+    int hs_status;              /* non-101 status, waiting for some of the body */
+    size_t hs_body_at, hs_body_want;
+    lq__frame_rx rx;
+    lq__buf msg;                /* the message being assembled */
+    lq__buf out;                /* bytes for the server */
+    lq__buf tmp;                /* an outgoing message before framing */
+    lq_json_token *toks;
+    size_t ntoks;
+
+#ifndef LQ_NO_SOCKETS
+    int fd;
+    void *addrs;                /* struct addrinfo list being tried */
+    void *addr_next;
+    bool tcp_connecting;
+    unsigned char rbuf[8192];
+#endif
+};
+
+static void lq__logf(lq_client *c, lq_log_level lvl, const char *fmt, ...) {
+    char line[320];
+    va_list ap;
+    if (!c->log) return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    c->log(lvl, line, c->user_data);
+}
+
+/* Records the detail of a failure for lq_error_message / lq_error_detail. */
+static void lq__set_error(lq_client *c, int detail, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->errmsg, sizeof c->errmsg, fmt, ap);
+    va_end(ap);
+    c->errdetail = detail;
+    lq__logf(c, LQ_LOG_WARN, "%s", c->errmsg);
+}
+
+static void lq__emit(lq_client *c, lq_event *ev) {
+    if (!c->on_event) return;
+    c->in_callback++;
+    c->on_event(c, ev, c->user_data);
+    c->in_callback--;
+}
+
+static void lq__emit_simple(lq_client *c, lq_event_type type, lq_subscription *s) {
+    lq_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = type;
+    ev.sub = s;
+    if (s) { ev.request_id = s->id; ev.sub_user_data = s->user_data; }
+    lq__emit(c, &ev);
+}
+
+static void lq__emit_error(lq_client *c, lq_subscription *s, lq_result r, int code, bool fatal, const char *msg) {
+    lq_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = LQ_EVENT_ERROR;
+    ev.sub = s;
+    if (s) { ev.request_id = s->id; ev.sub_user_data = s->user_data; }
+    ev.result = r;
+    ev.error_code = code;
+    ev.fatal = fatal;
+    ev.error_message = msg;
+    lq__emit(c, &ev);
+}
+
+/* >>websocket ---------------------------------------------------------------------------------- */
+
+/* Appends one masked frame to the output. */
+static lq_result lq__ws_frame(lq_client *c, int opcode, const void *payload, size_t n) {
+    unsigned char h[14], mask[4];
+    const unsigned char *p = (const unsigned char *)payload;
+    size_t hn = 2, i;
+    lq_result r;
+    h[0] = (unsigned char)(0x80 | opcode);
+    if (n < 126) h[1] = (unsigned char)(0x80 | n);
+    else if (n <= 0xFFFF) { h[1] = 0x80 | 126; h[2] = (unsigned char)(n >> 8); h[3] = (unsigned char)n; hn = 4; }
+    else {
+        uint64_t v = (uint64_t)n;
+        h[1] = 0x80 | 127;
+        for (i = 0; i < 8; i++) h[2 + i] = (unsigned char)(v >> (56 - 8 * i));
+        hn = 10;
+    }
+    if (!c->random(mask, 4, c->user_data)) {
+        lq__set_error(c, 0, "the random source failed");
+        return LQ_ERR_IO;
+    }
+    memcpy(h + hn, mask, 4);
+    hn += 4;
+    r = lq__buf_reserve(&c->out, hn + n);
+    if (r != LQ_OK) return r;
+    memcpy(c->out.data + c->out.len, h, hn);
+    for (i = 0; i < n; i++) c->out.data[c->out.len + hn + i] = (char)(p[i] ^ mask[i & 3]);
+    c->out.len += hn + n;
+    return LQ_OK;
+}
+
+static lq_result lq__ws_send_text(lq_client *c, const lq__buf *b) { return lq__ws_frame(c, 1, b->data, b->len); }
+
+static void lq__link_lost(lq_client *c);
+
+/* Fail the WebSocket connection (RFC 6455 7.1.7): a Close with the code when the socket is open,
+   then no more input and no more data. */
+static void lq__ws_fail(lq_client *c, int code, lq_result why) {
+    if (c->fail == LQ_OK) c->fail = why;
+    if (c->link == LQ__L_OPEN && code) {
+        unsigned char b[2];
+        b[0] = (unsigned char)(code >> 8);
+        b[1] = (unsigned char)code;
+        lq__ws_frame(c, 8, b, 2);
+    }
+    if (c->link == LQ__L_OPEN || c->link == LQ__L_CLOSING) {
+        c->link = LQ__L_DRAIN;
+        c->drain_deadline = c->now + c->close_timeout_ms;
+    } else if (c->link == LQ__L_HANDSHAKE || c->link == LQ__L_CONNECT) {
+        c->link = LQ__L_SHUT;
+    }
+}
+
+static bool lq__close_code_valid(int code) {
+    if (code >= 1000 && code <= 1003) return true;
+    if (code >= 1007 && code <= 1014) return true;
+    return code >= 3000 && code <= 4999;
+}
+
+static void lq__on_message(lq_client *c, const char *text, size_t len);
+
+static void lq__ws_control(lq_client *c) {
+    lq__frame_rx *f = &c->rx;
+    if (f->opcode == 9) {                                   /* ping: pong at once */
+        if (c->link == LQ__L_OPEN) lq__ws_frame(c, 10, f->ctl, f->ctl_len);
+    } else if (f->opcode == 8) {                            /* close */
+        int code = 1005;
+        if (f->ctl_len == 1) { lq__set_error(c, 0, "Close frame with a 1-byte body"); lq__ws_fail(c, 1002, LQ_ERR_PROTOCOL); return; }
+        if (f->ctl_len >= 2) {
+            code = f->ctl[0] << 8 | f->ctl[1];
+            if (!lq__close_code_valid(code)) { lq__set_error(c, code, "invalid close code %d from the server", code); lq__ws_fail(c, 1002, LQ_ERR_PROTOCOL); return; }
+            if (!lq__utf8_valid(f->ctl + 2, f->ctl_len - 2)) { lq__set_error(c, code, "Close reason is not UTF-8"); lq__ws_fail(c, 1007, LQ_ERR_UTF8); return; }
+        }
+        c->got_close = true;
+        c->close_code = code;
+        if (c->link == LQ__L_OPEN) {                        /* echo the code (never 1005 on the wire) */
+            if (code == 1005) lq__ws_frame(c, 8, NULL, 0);
+            else lq__ws_frame(c, 8, f->ctl, 2);
+        }
+        c->link = LQ__L_DRAIN;
+        c->drain_deadline = c->now + c->close_timeout_ms;
+    }                                                       /* pong: ignored */
+}
+
+/* Consumes frame bytes; returns bytes used. Stops when the link leaves OPEN/CLOSING. */
+static size_t lq__ws_read(lq_client *c, const unsigned char *p, size_t n) {
+    lq__frame_rx *f = &c->rx;
+    size_t used = 0;
+    while (used < n && (c->link == LQ__L_OPEN || c->link == LQ__L_CLOSING)) {
+        if (f->left == 0) {                                 /* frame header */
+            size_t need = 2, i;
+            unsigned len7;
+            int op;
+            uint64_t len;
+            while (f->hdr_have < 2 && used < n) f->hdr[f->hdr_have++] = p[used++];
+            if (f->hdr_have < 2) break;
+            op = f->hdr[0] & 0x0F;
+            len7 = f->hdr[1] & 0x7Fu;
+            if (f->hdr[0] & 0x70) { lq__set_error(c, 0, "frame with RSV bits set"); lq__ws_fail(c, 1002, LQ_ERR_PROTOCOL); break; }
+            if (f->hdr[1] & 0x80) { lq__set_error(c, 0, "masked frame from the server"); lq__ws_fail(c, 1002, LQ_ERR_PROTOCOL); break; }
+            if ((op >= 3 && op <= 7) || op >= 11) { lq__set_error(c, op, "unknown opcode %d", op); lq__ws_fail(c, 1002, LQ_ERR_PROTOCOL); break; }
+            if (op >= 8 && (!(f->hdr[0] & 0x80) || len7 > 125)) { lq__set_error(c, op, "fragmented or oversized control frame"); lq__ws_fail(c, 1002, LQ_ERR_PROTOCOL); break; }
+            if (op == 0 && !f->msg_opcode) { lq__set_error(c, 0, "continuation frame with no message open"); lq__ws_fail(c, 1002, LQ_ERR_PROTOCOL); break; }
+            if ((op == 1 || op == 2) && f->msg_opcode) { lq__set_error(c, op, "new message inside a fragmented one"); lq__ws_fail(c, 1002, LQ_ERR_PROTOCOL); break; }
+            if (len7 == 126) need = 4; else if (len7 == 127) need = 10;
+            while (f->hdr_have < need && used < n) f->hdr[f->hdr_have++] = p[used++];
+            if (f->hdr_have < need) break;
+            if (need == 2) len = len7;
+            else if (need == 4) len = (uint64_t)f->hdr[2] << 8 | f->hdr[3];
+            else {
+                len = 0;
+                for (i = 0; i < 8; i++) len = len << 8 | f->hdr[2 + i];
+                if (len >> 63) { lq__set_error(c, 0, "64-bit frame length with the top bit set"); lq__ws_fail(c, 1002, LQ_ERR_PROTOCOL); break; }
+            }
+            f->opcode = (uint8_t)op;
+            f->fin = (f->hdr[0] & 0x80) != 0;
+            f->hdr_have = 0;
+            f->left = len;
+            f->ctl_len = 0;
+            if (op < 8) {
+                if (op) { f->msg_opcode = (uint8_t)op; f->utf8 = 0; c->msg.len = 0; }
+                if (len > (uint64_t)(c->max_message - c->msg.len)) {
+                    lq__set_error(c, 0, "message over max_message_bytes (%lu)", (unsigned long)c->max_message);
+                    lq__ws_fail(c, 1009, LQ_ERR_LIMIT);
+                    break;
+                }
+                if (lq__buf_reserve(&c->msg, (size_t)len) != LQ_OK) {
+                    lq__set_error(c, 0, "out of memory for a %lu-byte message", (unsigned long)len);
+                    lq__ws_fail(c, 1011, LQ_ERR_NOMEM);
+                    break;
+                }
+            }
+            if (len) continue;
+        } else {                                            /* payload bytes */
+            size_t take = n - used;
+            if ((uint64_t)take > f->left) take = (size_t)f->left;
+            if (f->opcode >= 8) {
+                memcpy(f->ctl + f->ctl_len, p + used, take);
+                f->ctl_len += take;
+            } else {
+                if (f->msg_opcode == 1) {
+                    f->utf8 = lq__utf8_step(f->utf8, p + used, take);
+                    if (f->utf8 == LQ__UTF8_REJECT) { lq__set_error(c, 0, "text message is not UTF-8"); lq__ws_fail(c, 1007, LQ_ERR_UTF8); break; }
+                }
+                memcpy(c->msg.data + c->msg.len, p + used, take);
+                c->msg.len += take;
+            }
+            used += take;
+            f->left -= take;
+            if (f->left) continue;
+        }
+        /* a whole frame is in */
+        if (f->opcode >= 8) lq__ws_control(c);
+        else if (f->fin) {
+            int op = f->msg_opcode;
+            f->msg_opcode = 0;
+            if (op == 1 && f->utf8 != 0) { lq__set_error(c, 0, "text message ends inside a UTF-8 sequence"); lq__ws_fail(c, 1007, LQ_ERR_UTF8); break; }
+            if (c->link != LQ__L_OPEN) continue;            /* after our Close: discard data */
+            if (op == 1) lq__on_message(c, c->msg.data, c->msg.len);
+            else lq__logf(c, LQ_LOG_WARN, "binary message ignored (%lu bytes)", (unsigned long)c->msg.len);
+        }
+    }
+    return used;
+}
+
+/* >>handshake ----------------------------------------------------------------------------------- */
+
+static lq_result lq__hs_request(lq_client *c) {
+    unsigned char key[16];
+    lq__buf *b = &c->tmp;
+    lq_result r = LQ_OK;
+    if (!c->random(key, sizeof key, c->user_data)) {
+        lq__set_error(c, 0, "the random source failed");
+        return LQ_ERR_IO;
+    }
+    lq__base64(key, sizeof key, c->ws_key);
+    b->len = 0;
+    r = lq__buf_puts(b, "GET ");
+    if (r == LQ_OK && c->url.path[0] == '?') r = lq__buf_puts(b, "/");
+    if (r == LQ_OK) r = lq__buf_put(b, c->url.path, c->url.path_len);
+    if (r == LQ_OK) r = lq__buf_puts(b, " HTTP/1.1\r\nHost: ");
+    if (r == LQ_OK && c->url.ipv6) r = lq__buf_puts(b, "[");
+    if (r == LQ_OK) r = lq__buf_put(b, c->url.host, c->url.host_len);
+    if (r == LQ_OK && c->url.ipv6) r = lq__buf_puts(b, "]");
+    if (r == LQ_OK && c->url.port != (c->url.tls ? 443 : 80)) {
+        r = lq__buf_puts(b, ":");
+        if (r == LQ_OK) r = lq__buf_putu(b, c->url.port);
+    }
+    if (r == LQ_OK) r = lq__buf_puts(b, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ");
+    if (r == LQ_OK) r = lq__buf_puts(b, c->ws_key);
+    if (r == LQ_OK) r = lq__buf_puts(b, "\r\nSec-WebSocket-Version: 13\r\nUser-Agent: livequery.h\r\n");
+    if (r == LQ_OK && c->extra_headers) r = lq__buf_puts(b, c->extra_headers);
+    if (r == LQ_OK) r = lq__buf_puts(b, "\r\n");
+    if (r == LQ_OK) r = lq__buf_put(&c->out, b->data, b->len);
+    return r;
+}
+
+/* Is token (case-insensitive) one of the comma-separated items of a header value? */
+static bool lq__has_token(const char *v, size_t n, const char *token) {
+    size_t i = 0;
+    while (i < n) {
+        size_t s, e;
+        while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ',')) i++;
+        s = i;
+        while (i < n && v[i] != ',') i++;
+        e = i;
+        while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t')) e--;
+        if (e > s && lq__ieq(v + s, e - s, token)) return true;
+    }
+    return false;
+}
+
+/* The value of the first header called name in a response head, or NULL. */
+static const char *lq__hs_header(const char *h, size_t n, const char *name, size_t *vlen) {
+    const char *line = h, *end = h + n, *eol;
+    size_t nn = strlen(name);
+    for (; line < end; line = eol + 2) {
+        const char *v, *ve;
+        eol = line;
+        while (eol < end && *eol != '\r') eol++;
+        if ((size_t)(eol - line) <= nn || line[nn] != ':' || !lq__ieq(line, nn, name)) continue;
+        v = line + nn + 1;
+        while (v < eol && (*v == ' ' || *v == '\t')) v++;
+        ve = eol;
+        while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) ve--;
+        *vlen = (size_t)(ve - v);
+        return v;
+    }
+    return NULL;
+}
+
+static void lq__hs_fail(lq_client *c, int status, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->errmsg, sizeof c->errmsg, fmt, ap);
+    va_end(ap);
+    c->errdetail = status;
+    lq__logf(c, LQ_LOG_WARN, "%s", c->errmsg);
+    lq__ws_fail(c, 0, LQ_ERR_HANDSHAKE);
+}
+
+/* Reports a refused upgrade, with the start of the body for 4xx and 5xx. */
+static void lq__hs_refused(lq_client *c) {
+    char body[120];
+    size_t n = c->hs.len - c->hs_body_at, i;
+    if (n > sizeof body - 1) n = sizeof body - 1;
+    for (i = 0; i < n; i++) {
+        char ch = c->hs.data[c->hs_body_at + i];
+        body[i] = (ch >= 0x20 && ch < 0x7f) ? ch : ' ';
+    }
+    body[n] = 0;
+    lq__hs_fail(c, c->hs_status, "server answered HTTP %d instead of 101%s%s", c->hs_status, n ? ": " : "", body);
+}
+
+/* Checks a complete response head (status line and headers, without the blank line). */
+static void lq__hs_check(lq_client *c, const char *h, size_t n) {
+    const char *line = h, *end = h + n, *eol;
+    int status = 0, accepts = 0, i;
+    bool upgrade = false, connection = false, accept_ok = false;
+    char expect[29];
+    eol = line;
+    while (eol < end && *eol != '\r') eol++;
+    if (eol - line < 12 || memcmp(line, "HTTP/1.", 7) != 0 || line[8] != ' ') { lq__hs_fail(c, 0, "not an HTTP response"); return; }
+    for (i = 9; i < 12; i++) {
+        if (line[i] < '0' || line[i] > '9') { lq__hs_fail(c, 0, "bad HTTP status line"); return; }
+        status = status * 10 + (line[i] - '0');
+    }
+    if (status != 101) {
+        c->hs_status = status;
+        return;
+    }
+    lq__ws_accept(c->ws_key, expect);
+    for (line = eol + 2; line < end; line = eol + 2) {
+        const char *colon, *v, *ve;
+        eol = line;
+        while (eol < end && *eol != '\r') eol++;
+        if (*line == ' ' || *line == '\t') { lq__hs_fail(c, 101, "folded header line in the response"); return; }
+        colon = (const char *)memchr(line, ':', (size_t)(eol - line));
+        if (!colon || colon == line) { lq__hs_fail(c, 101, "malformed header line in the response"); return; }
+        v = colon + 1;
+        while (v < eol && (*v == ' ' || *v == '\t')) v++;
+        ve = eol;
+        while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) ve--;
+        if (lq__ieq(line, (size_t)(colon - line), "upgrade")) upgrade = lq__ieq(v, (size_t)(ve - v), "websocket");
+        else if (lq__ieq(line, (size_t)(colon - line), "connection")) connection = connection || lq__has_token(v, (size_t)(ve - v), "upgrade");
+        else if (lq__ieq(line, (size_t)(colon - line), "sec-websocket-accept")) {
+            accepts++;
+            accept_ok = (size_t)(ve - v) == 28 && memcmp(v, expect, 28) == 0;
+        } else if (lq__ieq(line, (size_t)(colon - line), "sec-websocket-extensions")) {
+            lq__hs_fail(c, 101, "server chose an extension we did not offer"); return;
+        } else if (lq__ieq(line, (size_t)(colon - line), "sec-websocket-protocol")) {
+            lq__hs_fail(c, 101, "server chose a subprotocol we did not offer"); return;
+        }
+    }
+    if (!upgrade) lq__hs_fail(c, 101, "response lacks Upgrade: websocket");
+    else if (!connection) lq__hs_fail(c, 101, "response lacks Connection: Upgrade");
+    else if (accepts == 0) lq__hs_fail(c, 101, "response lacks Sec-WebSocket-Accept");
+    else if (accepts > 1) lq__hs_fail(c, 101, "response has Sec-WebSocket-Accept twice");
+    else if (!accept_ok) lq__hs_fail(c, 101, "Sec-WebSocket-Accept does not match the key");
+}
+
+static void lq__link_opened(lq_client *c);
+
+/* Consumes handshake bytes; returns bytes used (the rest belongs to the frame layer). */
+static size_t lq__hs_read(lq_client *c, const unsigned char *p, size_t n) {
+    size_t from, take = n, i;
+    if (c->hs_status) {                                     /* collecting the start of an error body */
+        size_t room = c->hs_body_at + c->hs_body_want - c->hs.len;
+        if (take > room) take = room;
+        lq__buf_put(&c->hs, p, take);
+        if (c->hs.len >= c->hs_body_at + c->hs_body_want) lq__hs_refused(c);
+        return n;
+    }
+    from = c->hs.len > 3 ? c->hs.len - 3 : 0;
+    if (take > c->max_handshake - c->hs.len) take = c->max_handshake - c->hs.len;
+    if (lq__buf_put(&c->hs, p, take) != LQ_OK) { lq__hs_fail(c, 0, "out of memory in the handshake"); return n; }
+    for (i = from; i + 4 <= c->hs.len; i++) {
+        if (memcmp(c->hs.data + i, "\r\n\r\n", 4) == 0) {
+            size_t used = i + 4 - (c->hs.len - take);
+            lq__hs_check(c, c->hs.data, i);
+            if (c->link != LQ__L_HANDSHAKE) return n;
+            if (c->hs_status) {
+                size_t vn;
+                const char *cl = lq__hs_header(c->hs.data, i, "content-length", &vn);
+                c->hs_body_at = i + 4;
+                c->hs_body_want = 100;
+                if (cl) {
+                    size_t want = 0, k;
+                    for (k = 0; k < vn && cl[k] >= '0' && cl[k] <= '9' && want < 100; k++) want = want * 10 + (size_t)(cl[k] - '0');
+                    if (want < c->hs_body_want) c->hs_body_want = want;
+                }
+                if (c->hs.len >= c->hs_body_at + c->hs_body_want) lq__hs_refused(c);
+                return n;
+            }
+            c->hs.len = 0;
+            lq__link_opened(c);
+            return used;
+        }
+    }
+    if (c->hs.len >= c->max_handshake) lq__hs_fail(c, 0, "response headers over %lu bytes", (unsigned long)c->max_handshake);
+    return n;
+}
+
+/* >>protocol ------------------------------------------------------------------------------------ */
+
+static lq_result lq__put_member(lq__buf *b, const char *name, const char *value) {
+    lq_result r;
+    if (!value) return LQ_OK;
+    r = lq__buf_puts(b, ",\"");
+    if (r == LQ_OK) r = lq__buf_puts(b, name);
+    if (r == LQ_OK) r = lq__buf_puts(b, "\":");
+    if (r == LQ_OK) r = lq__json_put_strz(b, value);
+    return r;
+}
+
+static lq_result lq__send_connect(lq_client *c) {
+    lq__buf *b = &c->tmp;
+    lq_result r;
+    b->len = 0;
+    r = lq__buf_puts(b, "{\"op\":\"connect\",\"applicationId\":");
+    if (r == LQ_OK) r = lq__json_put_strz(b, c->application_id);
+    if (r == LQ_OK) r = lq__put_member(b, "javascriptKey", c->javascript_key);
+    if (r == LQ_OK) r = lq__put_member(b, "clientKey", c->client_key);
+    if (r == LQ_OK) r = lq__put_member(b, "masterKey", c->master_key);
+    if (r == LQ_OK) r = lq__put_member(b, "sessionToken", c->session_token);
+    if (r == LQ_OK && !c->drop_installation_id) r = lq__put_member(b, "installationId", c->installation_id);
+    if (r == LQ_OK) r = lq__buf_puts(b, "}");
+    if (r == LQ_OK) r = lq__ws_send_text(c, b);
+    if (r == LQ_OK) c->sent_connect = true;
+    return r;
+}
+
+/* Builds "query":{...}[,"sessionToken":...] for a subscription; validates the caller's input. */
+static lq_result lq__query_body(lq_client *c, const lq_query *q, lq__buf *b) {
+    const char *lists[2];
+    const char *const *items[2];
+    int counts[2], k, i;
+    lq_result r;
+    if (!q || !q->class_name || !q->class_name[0]) return LQ_ERR_INVALID_ARG;
+    if (q->num_keys < 0 || q->num_watch < 0 || (q->num_keys && !q->keys) || (q->num_watch && !q->watch))
+        return LQ_ERR_INVALID_ARG;
+    if (q->where) {                                         /* must be one valid JSON object */
+        lq_json_token t[1];
+        lq_json root;
+        size_t n = strlen(q->where);
+        int got = lq__json_parse(q->where, n, t, 1, c->max_depth, true, &root);
+        lq_json_type kind = got >= 0 ? lq_json_kind(root) : LQ_JSON_NONE;
+        if (got == LQ_ERR_TOO_SMALL) {                      /* the count is bounded by the length */
+            lq_json_token *toks = (lq_json_token *)lq__alloc(&c->a, (n + 1) * sizeof *toks);
+            if (!toks) return LQ_ERR_NOMEM;
+            got = lq__json_parse(q->where, n, toks, n + 1, c->max_depth, true, &root);
+            kind = got >= 0 ? lq_json_kind(root) : LQ_JSON_NONE;
+            lq__free(&c->a, toks);
+        }
+        if (got < 0) return (lq_result)got;
+        if (kind != LQ_JSON_OBJECT) return LQ_ERR_JSON;
+    }
+    r = lq__buf_puts(b, "\"query\":{\"className\":");
+    if (r == LQ_OK) r = lq__json_put_strz(b, q->class_name);
+    if (r == LQ_OK) r = lq__buf_puts(b, ",\"where\":");
+    if (r == LQ_OK) r = lq__buf_puts(b, q->where ? q->where : "{}");
+    lists[0] = c->use_fields ? "fields" : "keys";
+    lists[1] = "watch";
+    items[0] = q->keys; items[1] = q->watch;
+    counts[0] = q->num_keys; counts[1] = q->num_watch;
+    for (k = 0; k < 2 && r == LQ_OK; k++) {
+        if (!counts[k]) continue;
+        r = lq__buf_puts(b, ",\"");
+        if (r == LQ_OK) r = lq__buf_puts(b, lists[k]);
+        if (r == LQ_OK) r = lq__buf_puts(b, "\":[");
+        for (i = 0; i < counts[k] && r == LQ_OK; i++) {
+            if (!items[k][i] || !items[k][i][0]) return LQ_ERR_INVALID_ARG;
+            if (i) r = lq__buf_puts(b, ",");
+            if (r == LQ_OK) r = lq__json_put_strz(b, items[k][i]);
+        }
+        if (r == LQ_OK) r = lq__buf_puts(b, "]");
+    }
+    if (r == LQ_OK) r = lq__buf_puts(b, "}");
+    if (r == LQ_OK) r = lq__put_member(b, "sessionToken", q->session_token ? q->session_token : c->session_token);
+    return r;
+}
+
+static lq_result lq__send_sub_op(lq_client *c, const char *op, const lq_subscription *s) {
+    lq__buf *b = &c->tmp;
+    lq_result r;
+    b->len = 0;
+    r = lq__buf_puts(b, "{\"op\":\"");
+    if (r == LQ_OK) r = lq__buf_puts(b, op);
+    if (r == LQ_OK) r = lq__buf_puts(b, "\",\"requestId\":");
+    if (r == LQ_OK) r = lq__buf_putu(b, (uint64_t)s->id);
+    if (r == LQ_OK && s->body) r = lq__buf_puts(b, ",");
+    if (r == LQ_OK && s->body) r = lq__buf_put(b, s->body, s->body_len);
+    if (r == LQ_OK) r = lq__buf_puts(b, "}");
+    if (r == LQ_OK) r = lq__ws_send_text(c, b);
+    return r;
+}
+
+static int lq__sub_index(const lq_client *c, int32_t id) {
+    int lo = 0, hi = c->nsubs;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (c->subs[mid]->id < id) lo = mid + 1; else hi = mid;
+    }
+    return (lo < c->nsubs && c->subs[lo]->id == id) ? lo : -1;
+}
+
+static void lq__sub_set(lq_client *c, lq_subscription *s, uint8_t state) {
+    bool was = s->state == LQ__S_PENDING || s->state == LQ__S_UNSUB;
+    bool is = state == LQ__S_PENDING || state == LQ__S_UNSUB;
+    c->pending += (int)is - (int)was;
+    s->state = state;
+    if (state == LQ__S_DEAD) c->reap = true;
+}
+
+/* Sends what subscriptions have queued, while the output has room: a reconnect with thousands of
+   subscriptions streams out as the socket takes it instead of ballooning the buffer. */
+static void lq__pump(lq_client *c) {
+    int i;
+    if (c->state != LQ_STATE_CONNECTED || c->link != LQ__L_OPEN) return;
+    for (i = 0; i < c->nsubs && c->pending > 0 && c->out.len < 65536; i++) {
+        lq_subscription *s = c->subs[i];
+        lq_result r = LQ_OK;
+        if (s->state == LQ__S_PENDING) {
+            r = lq__send_sub_op(c, s->update ? "update" : "subscribe", s);
+            if (r == LQ_OK) lq__sub_set(c, s, LQ__S_SENT);
+        } else if (s->state == LQ__S_UNSUB) {
+            const char *body = s->body;
+            s->body = NULL;
+            r = lq__send_sub_op(c, "unsubscribe", s);
+            s->body = (char *)body;
+            if (r == LQ_OK) lq__sub_set(c, s, LQ__S_UNSUB_SENT);
+        }
+        if (r != LQ_OK) {
+            lq__set_error(c, 0, "cannot queue the request of subscription %d: %s", s->id, lq_result_str(r));
+            lq__ws_fail(c, 1011, r);
+            return;
+        }
+    }
+}
+
+/* Reports and frees DEAD subscriptions. Never runs inside a callback. */
+static void lq__reap(lq_client *c) {
+    int i;
+    if (c->in_callback) return;
+    while (c->reap) {
+        c->reap = false;
+        for (i = 0; i < c->nsubs; i++) {
+            lq_subscription *s = c->subs[i];
+            if (s->state != LQ__S_DEAD) continue;
+            lq__emit_simple(c, LQ_EVENT_UNSUBSCRIBED, s);
+            i = lq__sub_index(c, s->id);                    /* the callback may have added some */
+            memmove(c->subs + i, c->subs + i + 1, (size_t)(c->nsubs - i - 1) * sizeof *c->subs);
+            c->nsubs--;
+            i--;
+            lq__free(&c->a, s->body);
+            lq__free(&c->a, s);
+        }
+    }
+}
+
+/* Ends every subscription (lq_close, fatal errors, no_reconnect). */
+static void lq__kill_all(lq_client *c) {
+    int i;
+    for (i = 0; i < c->nsubs; i++)
+        if (c->subs[i]->state != LQ__S_DEAD) lq__sub_set(c, c->subs[i], LQ__S_DEAD);
+}
+
+/* Stops for good: DISCONNECTED, subscriptions ended, the link closed (CLOSE is reported when the
+   transport is gone). */
+static void lq__shutdown(lq_client *c) {
+    c->state = LQ_STATE_DISCONNECTED;
+    lq__kill_all(c);
+    switch (c->link) {
+    case LQ__L_OPEN: {
+        unsigned char b[2] = {0x03, 0xE8};                  /* 1000 */
+        lq__ws_frame(c, 8, b, 2);
+        c->link = LQ__L_CLOSING;
+        c->drain_deadline = c->now + c->close_timeout_ms;
+        break;
+    }
+    case LQ__L_CONNECT: case LQ__L_HANDSHAKE: c->link = LQ__L_SHUT; break;
+    case LQ__L_IDLE: c->report_close = true; break;
+    default: break;
+    }
+}
+
+static void lq__on_error_op(lq_client *c, lq_json root) {
+    lq_json rid = lq_json_get(root, "requestId");
+    int code = (int)lq_json_int(lq_json_get(root, "code"), 0);
+    bool reconnect = lq_json_bool(lq_json_get(root, "reconnect"), true);
+    bool fatal = code == 1 || code == 4 || !reconnect;
+    lq_subscription *s = NULL;
+    char msg[256];
+    lq_json_string(lq_json_get(root, "error"), msg, sizeof msg);
+    if (code == 1 && c->state == LQ_STATE_CONNECTING && c->installation_id && !c->drop_installation_id &&
+        strcmp(msg, "Additional properties not allowed") == 0) {
+        /* servers before 3.10 do not know installationId: connect again without it */
+        lq__logf(c, LQ_LOG_INFO, "server rejects installationId: connecting without it");
+        c->drop_installation_id = true;
+        if (lq__send_connect(c) != LQ_OK) lq__ws_fail(c, 1011, LQ_ERR_NOMEM);
+        return;
+    }
+    if (lq_json_kind(rid) == LQ_JSON_NUMBER) {
+        int idx = lq__sub_index(c, (int32_t)lq_json_int(rid, 0));
+        if (idx >= 0 && c->subs[idx]->state != LQ__S_DEAD) s = c->subs[idx];
+    }
+    snprintf(c->errmsg, sizeof c->errmsg, "%s", msg);
+    c->errdetail = code;
+    lq__emit_error(c, s, LQ_ERR_SERVER, code, fatal, msg);
+    if (s && fatal) {
+        if (s->state != LQ__S_DEAD) lq__sub_set(c, s, LQ__S_DEAD);
+    } else if (fatal) {
+        lq__shutdown(c);
+    } else if (c->state != LQ_STATE_DISCONNECTED) {
+        /* the server lost our state (code 2 and the like): start over on a new connection */
+        lq__ws_fail(c, 1000, LQ_ERR_SERVER);
+    }
+}
+
+static bool lq__grow_tokens(lq_client *c, size_t len) {
+    size_t want = c->ntoks ? c->ntoks * 2 : 64, most = len + 1;
+    lq_json_token *t;
+    if (c->ntoks >= most) return false;
+    if (want > most) want = most;
+    t = (lq_json_token *)lq__alloc(&c->a, want * sizeof *t);
+    if (!t) return false;
+    lq__free(&c->a, c->toks);
+    c->toks = t;
+    c->ntoks = want;
+    return true;
+}
+
+/* A complete text message from the server. */
+static void lq__on_message(lq_client *c, const char *text, size_t len) {
+    lq_json root, op;
+    lq_event ev;
+    int got;
+    size_t oplen;
+    const char *ops;
+    for (;;) {
+        if (!c->ntoks && !lq__grow_tokens(c, len)) { got = LQ_ERR_NOMEM; break; }
+        got = lq__json_parse(text, len, c->toks, c->ntoks, c->max_depth, false, &root);
+        if (got != LQ_ERR_TOO_SMALL) break;
+        if (!lq__grow_tokens(c, len)) { got = LQ_ERR_NOMEM; break; }
+    }
+    if (got < 0 || lq_json_kind(root) != LQ_JSON_OBJECT) {
+        lq__set_error(c, 0, "server message ignored: %s", got < 0 ? lq_result_str((lq_result)got) : "not a JSON object");
+        lq__emit_error(c, NULL, got < 0 ? (lq_result)got : LQ_ERR_JSON, 0, false, c->errmsg);
+        return;
+    }
+    op = lq_json_get(root, "op");
+    ops = lq_json_kind(op) == LQ_JSON_STRING ? lq_json_raw(op, &oplen) : "\"\"";
+    if (lq_json_kind(op) != LQ_JSON_STRING) oplen = 2;
+    memset(&ev, 0, sizeof ev);
+    if (oplen == 11 && memcmp(ops, "\"connected\"", 11) == 0) {
+        lq_json id = lq_json_get(root, "clientId");
+        if (c->state != LQ_STATE_CONNECTING) {
+            lq__logf(c, LQ_LOG_WARN, "duplicate connected message ignored");
+            return;
+        }
+        if (lq_json_kind(id) == LQ_JSON_STRING) lq_json_string(id, c->client_id, sizeof c->client_id);
+        else {
+            size_t n;
+            const char *raw = lq_json_exists(id) ? lq_json_raw(id, &n) : "";
+            if (!lq_json_exists(id)) n = 0;
+            if (n >= sizeof c->client_id) n = sizeof c->client_id - 1;
+            memcpy(c->client_id, raw, n);
+            c->client_id[n] = 0;
+        }
+        c->state = LQ_STATE_CONNECTED;
+        if (c->nsubs == 0) c->attempt = 0;
+        ev.type = LQ_EVENT_OPEN;
+        ev.client_id = c->client_id;
+        lq__emit(c, &ev);
+        lq__pump(c);
+        return;
+    }
+    if (oplen == 7 && memcmp(ops, "\"error\"", 7) == 0) { lq__on_error_op(c, root); return; }
+    {
+        static const struct { const char *name; size_t len; lq_event_type type; } map[] = {
+            {"\"create\"", 8, LQ_EVENT_CREATE}, {"\"update\"", 8, LQ_EVENT_UPDATE},
+            {"\"enter\"", 7, LQ_EVENT_ENTER}, {"\"leave\"", 7, LQ_EVENT_LEAVE},
+            {"\"delete\"", 8, LQ_EVENT_DELETE}, {"\"subscribed\"", 12, LQ_EVENT_SUBSCRIBED},
+            {"\"unsubscribed\"", 14, LQ_EVENT_UNSUBSCRIBED}};
+        lq_json rid = lq_json_get(root, "requestId");
+        lq_subscription *s;
+        size_t i;
+        int idx;
+        for (i = 0; i < sizeof map / sizeof map[0]; i++)
+            if (oplen == map[i].len && memcmp(ops, map[i].name, oplen) == 0) break;
+        if (i == sizeof map / sizeof map[0]) {
+            lq__logf(c, LQ_LOG_WARN, "message with unknown op ignored");
+            return;
+        }
+        if (c->state != LQ_STATE_CONNECTED) {
+            lq__set_error(c, 0, "server message before connected ignored");
+            lq__emit_error(c, NULL, LQ_ERR_JSON, 0, false, c->errmsg);
+            return;
+        }
+        idx = lq_json_kind(rid) == LQ_JSON_NUMBER ? lq__sub_index(c, (int32_t)lq_json_int(rid, -1)) : -1;
+        if (idx < 0) {
+            lq__logf(c, LQ_LOG_DEBUG, "message for no subscription ignored");
+            return;
+        }
+        s = c->subs[idx];
+        ev.type = map[i].type;
+        ev.sub = s;
+        ev.request_id = s->id;
+        ev.sub_user_data = s->user_data;
+        if (ev.type == LQ_EVENT_SUBSCRIBED) {
+            if (s->state != LQ__S_SENT) return;             /* duplicate, or unsubscribed meanwhile */
+            lq__sub_set(c, s, LQ__S_LIVE);
+            ev.resubscribe = s->was_live && !s->update;
+            s->was_live = true;
+            s->update = false;
+            c->attempt = 0;
+            lq__emit(c, &ev);
+        } else if (ev.type == LQ_EVENT_UNSUBSCRIBED) {
+            if (s->state == LQ__S_UNSUB_SENT) lq__sub_set(c, s, LQ__S_DEAD);
+        } else {
+            if (s->state != LQ__S_LIVE && s->state != LQ__S_SENT) return;
+            ev.object = lq_json_get(root, "object");
+            ev.original = lq_json_get(root, "original");
+            if (lq_json_kind(ev.original) != LQ_JSON_OBJECT) ev.original.tok = NULL;
+            if (lq_json_kind(ev.object) != LQ_JSON_OBJECT) {
+                lq__set_error(c, 0, "event without an object ignored");
+                lq__emit_error(c, s, LQ_ERR_JSON, 0, false, c->errmsg);
+                return;
+            }
+            lq__emit(c, &ev);
+        }
+    }
+}
+
+/* >>client -------------------------------------------------------------------------------------- */
+
+static void lq__link_opened(lq_client *c) {
+    c->link = LQ__L_OPEN;
+    memset(&c->rx, 0, sizeof c->rx);
+    if (lq__send_connect(c) != LQ_OK) {
+        lq__set_error(c, 0, "cannot build the connect message");
+        lq__ws_fail(c, 1011, LQ_ERR_NOMEM);
+    }
+}
+
+static uint32_t lq__backoff(lq_client *c) {
+    uint32_t cap_s = c->attempt >= 31 ? 0xFFFFFFFFu : (1u << c->attempt) - 1u, r = 0;
+    uint64_t cap_ms = (uint64_t)cap_s * 1000u;
+    if (cap_ms > c->max_delay_ms) cap_ms = c->max_delay_ms;
+    if (!c->random(&r, sizeof r, c->user_data)) r = 0x80000000u;
+    return (uint32_t)((cap_ms * r) >> 32);
+}
+
+/* The CLOSE owed after lq_close or a fatal error, once the link is down. */
+static void lq__report_close(lq_client *c) {
+    lq_event ev;
+    if (!c->report_close || c->link != LQ__L_IDLE || c->in_callback) return;
+    c->report_close = false;
+    lq__reap(c);
+    memset(&ev, 0, sizeof ev);
+    ev.type = LQ_EVENT_CLOSE;
+    ev.close_code = 1000;
+    lq__emit(c, &ev);
+}
+
+/* The transport is gone: report, then reconnect or stop. */
+static void lq__link_lost(lq_client *c) {
+    lq_event ev;
+    int i;
+    bool was_open = c->link >= LQ__L_OPEN || c->got_close;
+    int code = c->got_close ? c->close_code : 1006;
+    lq_result why = c->fail;
+    c->link = LQ__L_IDLE;
+    c->out.len = 0;
+    c->hs.len = 0;
+    c->hs_status = 0;
+    c->msg.len = 0;
+    c->sent_connect = false;
+    c->got_close = false;
+    c->fail = LQ_OK;
+    c->client_id[0] = 0;
+    if (c->state == LQ_STATE_DISCONNECTED) {               /* closed on purpose: UNSUBSCRIBED, CLOSE */
+        c->report_close = true;
+        lq__report_close(c);
+        return;
+    }
+    if (why != LQ_OK && why != LQ_ERR_SERVER)
+        lq__emit_error(c, NULL, why, c->errdetail, false, c->errmsg);
+    memset(&ev, 0, sizeof ev);
+    ev.type = LQ_EVENT_CLOSE;
+    ev.close_code = was_open ? code : 1006;
+    ev.result = why;
+    lq__emit(c, &ev);
+    c->report_close = false;                                /* reported, even if a callback closed */
+    if (c->state == LQ_STATE_DISCONNECTED) return;          /* the callback closed the client */
+    for (i = 0; i < c->nsubs; i++) {
+        lq_subscription *s = c->subs[i];
+        if (s->state == LQ__S_SENT || s->state == LQ__S_LIVE) { s->update = false; lq__sub_set(c, s, LQ__S_PENDING); }
+        else if (s->state == LQ__S_UNSUB || s->state == LQ__S_UNSUB_SENT) lq__sub_set(c, s, LQ__S_DEAD);
+        else if (s->state == LQ__S_PENDING) s->update = false;
+    }
+    if (c->no_reconnect) {
+        lq__kill_all(c);
+        c->state = LQ_STATE_DISCONNECTED;
+        return;
+    }
+    c->attempt++;
+    c->state = LQ_STATE_RECONNECTING;
+    memset(&ev, 0, sizeof ev);
+    ev.type = LQ_EVENT_RECONNECTING;
+    ev.attempt = c->attempt;
+    ev.delay_ms = lq__backoff(c);
+    c->reconnect_at = c->now + ev.delay_ms;
+    lq__emit(c, &ev);
+}
+
+static void lq__start_connect(lq_client *c) {
+    c->state = LQ_STATE_CONNECTING;
+    c->link = LQ__L_CONNECT;
+    c->connect_deadline = c->now + c->connect_timeout_ms;
+    c->errmsg[0] = 0;
+    c->errdetail = 0;
+}
+
+lq_result lq_open(lq_client *c) {
+    if (!c) return LQ_ERR_INVALID_ARG;
+    if (c->state == LQ_STATE_DISCONNECTED) return LQ_ERR_STATE;
+    if (c->state == LQ_STATE_INITIALIZED) lq__start_connect(c);
+    return LQ_OK;
+}
+
+lq_result lq_close(lq_client *c) {
+    if (!c) return LQ_ERR_INVALID_ARG;
+    if (c->state == LQ_STATE_DISCONNECTED) return LQ_OK;
+    lq__shutdown(c);
+    return LQ_OK;
+}
+
+lq_io lq_core_io(const lq_client *c) {
+    if (c->link == LQ__L_CONNECT) return LQ_IO_CONNECT;
+    if (c->link == LQ__L_SHUT) return LQ_IO_CLOSE;
+    return LQ_IO_NONE;
+}
+
+void lq_core_opened(lq_client *c, uint64_t now_ms) {
+    c->now = now_ms;
+    if (c->link != LQ__L_CONNECT) return;
+    c->link = LQ__L_HANDSHAKE;
+    c->last_rx = c->last_tx = now_ms;
+    c->hs.len = 0;
+    c->hs_status = 0;
+    c->out.len = 0;
+    if (lq__hs_request(c) != LQ_OK) {
+        lq__set_error(c, 0, "cannot build the upgrade request");
+        c->fail = LQ_ERR_NOMEM;
+        c->link = LQ__L_SHUT;
+    }
+}
+
+void lq_core_closed(lq_client *c, lq_result why, int detail, uint64_t now_ms) {
+    c->now = now_ms;
+    if (c->link == LQ__L_IDLE) return;
+    if (c->link == LQ__L_HANDSHAKE && c->hs_status && c->fail == LQ_OK) lq__hs_refused(c);
+    if (c->fail == LQ_OK && why != LQ_OK) {
+        c->fail = why;
+        if (detail || !c->errmsg[0]) { c->errdetail = detail; if (!c->errmsg[0]) snprintf(c->errmsg, sizeof c->errmsg, "%s", lq_result_str(why)); }
+    } else if (c->fail == LQ_OK && c->link < LQ__L_OPEN) {
+        c->fail = LQ_ERR_HANDSHAKE;
+        lq__set_error(c, 0, "connection closed during the handshake");
+    }
+    lq__link_lost(c);
+    lq__reap(c);
+}
+
+size_t lq_core_feed(lq_client *c, const void *data, size_t len, uint64_t now_ms) {
+    const unsigned char *p = (const unsigned char *)data;
+    size_t used = 0;
+    c->now = now_ms;
+    if (len) c->last_rx = now_ms;
+    if (c->link == LQ__L_HANDSHAKE) used += lq__hs_read(c, p, len);
+    if (c->link == LQ__L_OPEN || c->link == LQ__L_CLOSING) used += lq__ws_read(c, p + used, len - used);
+    else if (c->link == LQ__L_DRAIN) used = len;            /* after the closing handshake: discard */
+    lq__pump(c);
+    lq__reap(c);
+    return used;
+}
+
+const void *lq_core_peek(const lq_client *c, size_t *len) {
+    bool can = c->link >= LQ__L_HANDSHAKE && c->link <= LQ__L_DRAIN;
+    *len = can ? c->out.len : 0;
+    return can && c->out.len ? c->out.data : NULL;
+}
+
+void lq_core_consume(lq_client *c, size_t n) {
+    if (n > c->out.len) n = c->out.len;
+    lq__buf_drop_front(&c->out, n);
+    if (n) c->last_tx = c->now;
+    lq__pump(c);
+}
+
+void lq_core_tick(lq_client *c, uint64_t now_ms) {
+    c->now = now_ms;
+    if (c->state == LQ_STATE_INITIALIZED) lq__start_connect(c);
+    if (c->state == LQ_STATE_RECONNECTING && c->link == LQ__L_IDLE && now_ms >= c->reconnect_at) lq__start_connect(c);
+    if (c->state == LQ_STATE_CONNECTING && c->link != LQ__L_IDLE && now_ms >= c->connect_deadline &&
+        c->link < LQ__L_DRAIN) {
+        lq__set_error(c, 0, "no connected answer within %u ms", (unsigned)c->connect_timeout_ms);
+        lq__ws_fail(c, 1000, LQ_ERR_TIMEOUT);
+    }
+    if (c->link == LQ__L_OPEN && now_ms - c->last_rx >= c->dead_link_ms) {
+        lq__set_error(c, 0, "nothing received for %u ms: link dead", (unsigned)c->dead_link_ms);
+        c->fail = LQ_ERR_TIMEOUT;
+        c->link = LQ__L_SHUT;                               /* a dead peer reads no Close */
+    }
+    if (c->link == LQ__L_OPEN && c->ping_interval_ms && now_ms - c->last_tx >= c->ping_interval_ms &&
+        c->out.len == 0) {
+        lq__ws_frame(c, 9, NULL, 0);
+        c->last_tx = now_ms;
+    }
+    if ((c->link == LQ__L_CLOSING || c->link == LQ__L_DRAIN) && now_ms >= c->drain_deadline) c->link = LQ__L_SHUT;
+    if (c->link == LQ__L_DRAIN && c->out.len == 0 && c->fail != LQ_OK) c->link = LQ__L_SHUT;
+    lq__report_close(c);
+    lq__pump(c);
+    lq__reap(c);
+}
+
+static int64_t lq__until(uint64_t at, uint64_t now) { return at > now ? (int64_t)(at - now) : 0; }
+
+static int64_t lq__min_timer(int64_t a, int64_t b) { return (a < 0 || (b >= 0 && b < a)) ? b : a; }
+
+int64_t lq_core_timeout(const lq_client *c, uint64_t now_ms) {
+    int64_t t = -1;
+    if (c->reap || c->report_close || c->state == LQ_STATE_INITIALIZED || c->link == LQ__L_CONNECT ||
+        c->link == LQ__L_SHUT)
+        return 0;
+    if (c->state == LQ_STATE_RECONNECTING && c->link == LQ__L_IDLE) t = lq__until(c->reconnect_at, now_ms);
+    if (c->state == LQ_STATE_CONNECTING && c->link != LQ__L_IDLE) t = lq__min_timer(t, lq__until(c->connect_deadline, now_ms));
+    if (c->link == LQ__L_OPEN) {
+        t = lq__min_timer(t, lq__until(c->last_rx + c->dead_link_ms, now_ms));
+        if (c->ping_interval_ms) t = lq__min_timer(t, lq__until(c->last_tx + c->ping_interval_ms, now_ms));
+    }
+    if (c->link == LQ__L_CLOSING || c->link == LQ__L_DRAIN) t = lq__min_timer(t, lq__until(c->drain_deadline, now_ms));
+    return t;
+}
+
+/* >>api ----------------------------------------------------------------------------------------- */
+
+#ifndef LQ_NO_SOCKETS
+static void lq__sock_close(lq_client *c);
+static bool lq__os_random(void *buf, size_t len, void *user);
+#endif
+
+static bool lq__header_ok(const char *h) {
+    static const char *const reserved[] = {"host", "upgrade", "connection", "sec-websocket-key",
+        "sec-websocket-version", "sec-websocket-extensions", "sec-websocket-protocol", "content-length"};
+    const char *colon = strchr(h, ':');
+    size_t i;
+    if (!colon || colon == h) return false;
+    for (i = 0; h + i < colon; i++)
+        if (!strchr("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", h[i])) return false;
+    for (i = 0; h[i]; i++)
+        if ((unsigned char)h[i] < 0x20 && h[i] != '\t') return false;     /* CR, LF: header injection */
+    for (i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
+        if (lq__ieq(h, (size_t)(colon - h), reserved[i])) return false;
+    return true;
+}
+
+static lq_result lq__copy_str(lq_client *c, char **dst, const char *src) {
+    if (!src) return LQ_OK;
+    if (!lq__utf8_valid((const unsigned char *)src, strlen(src))) return LQ_ERR_UTF8;
+    *dst = lq__strdup(&c->a, src);
+    return *dst ? LQ_OK : LQ_ERR_NOMEM;
+}
+
+lq_result lq_client_create(const lq_desc *d, lq_client **out) {
+    lq_client *c;
+    lq_allocator a;
+    lq_result r;
+    lq_url url;
+    int i;
+    if (!out) return LQ_ERR_INVALID_ARG;
+    *out = NULL;
+    if (!d || !d->application_id || !d->server_url || d->num_extra_headers < 0 ||
+        (d->num_extra_headers && !d->extra_headers) || (!d->allocator.alloc != !d->allocator.free))
+        return LQ_ERR_INVALID_ARG;
+#ifdef LQ_NO_SOCKETS
+    if (!d->random) return LQ_ERR_INVALID_ARG;              /* the core has no random source of its own */
+#endif
+    r = lq_url_parse(d->server_url, &url);
+    if (r != LQ_OK) return r;
+#if !defined(LQ_USE_MBEDTLS)
+    if (url.tls) return LQ_ERR_TLS_UNAVAILABLE;
+#endif
+    for (i = 0; i < d->num_extra_headers; i++)
+        if (!d->extra_headers[i] || !lq__header_ok(d->extra_headers[i])) return LQ_ERR_INVALID_ARG;
+    a.alloc = d->allocator.alloc ? d->allocator.alloc : lq__default_alloc;
+    a.free = d->allocator.free ? d->allocator.free : lq__default_free;
+    a.user_data = d->allocator.alloc ? d->allocator.user_data : NULL;
+    c = (lq_client *)lq__alloc(&a, sizeof *c);
+    if (!c) return LQ_ERR_NOMEM;
+    memset(c, 0, sizeof *c);
+    c->a = a;
+    c->on_event = d->on_event;
+    c->user_data = d->user_data;
+    c->random = d->random;
+    c->log = d->log;
+    c->resolve = d->resolve;
+#ifndef LQ_NO_SOCKETS
+    c->fd = -1;
+    if (!c->random) c->random = lq__os_random;
+#endif
+    c->use_fields = d->use_fields;
+    c->no_reconnect = d->no_reconnect;
+    c->connect_timeout_ms = d->connect_timeout_ms ? d->connect_timeout_ms : 10000;
+    c->dead_link_ms = d->dead_link_ms ? d->dead_link_ms : 30000;
+    c->ping_interval_ms = d->ping_interval_ms;
+    c->close_timeout_ms = d->close_timeout_ms ? d->close_timeout_ms : 2000;
+    c->max_delay_ms = d->max_reconnect_delay_ms ? d->max_reconnect_delay_ms : 30000;
+    c->max_message = d->max_message_bytes ? d->max_message_bytes : LQ_DEFAULT_MAX_MESSAGE_BYTES;
+    c->max_handshake = d->max_handshake_bytes ? d->max_handshake_bytes : LQ_DEFAULT_MAX_HANDSHAKE_BYTES;
+    c->max_outgoing = d->max_outgoing_bytes ? d->max_outgoing_bytes : LQ_DEFAULT_MAX_OUTGOING_BYTES;
+    c->max_depth = d->max_json_depth > 0 ? d->max_json_depth : LQ_DEFAULT_MAX_JSON_DEPTH;
+    c->max_subs = d->max_subscriptions > 0 ? d->max_subscriptions : LQ_DEFAULT_MAX_SUBSCRIPTIONS;
+    if (c->max_message > 0xFFFFFFFEu) c->max_message = 0xFFFFFFFEu;
+    c->hs.a = c->msg.a = c->out.a = c->tmp.a = &c->a;
+    c->hs.limit = c->max_handshake;
+    c->msg.limit = c->max_message;
+    c->out.limit = c->max_outgoing;
+    c->tmp.limit = c->max_outgoing;
+    c->next_id = 1;
+    r = lq__copy_str(c, &c->url_text, d->server_url);
+    if (r == LQ_OK) r = lq__copy_str(c, &c->application_id, d->application_id);
+    if (r == LQ_OK) r = lq__copy_str(c, &c->javascript_key, d->javascript_key);
+    if (r == LQ_OK) r = lq__copy_str(c, &c->client_key, d->client_key);
+    if (r == LQ_OK) r = lq__copy_str(c, &c->master_key, d->master_key);
+    if (r == LQ_OK) r = lq__copy_str(c, &c->session_token, d->session_token);
+    if (r == LQ_OK) r = lq__copy_str(c, &c->installation_id, d->installation_id);
+    if (r == LQ_OK && d->num_extra_headers) {
+        lq__buf h;
+        memset(&h, 0, sizeof h);
+        h.a = &c->a;
+        h.limit = c->max_handshake;
+        for (i = 0; i < d->num_extra_headers && r == LQ_OK; i++) {
+            r = lq__buf_puts(&h, d->extra_headers[i]);
+            if (r == LQ_OK) r = lq__buf_put(&h, "\r\n", 3);   /* with the NUL */
+            if (r == LQ_OK) h.len--;
+        }
+        c->extra_headers = h.data;
+        if (r != LQ_OK) lq__buf_free(&h);
+        if (r != LQ_OK) c->extra_headers = NULL;
+    }
+    if (r == LQ_OK) r = lq_url_parse(c->url_text, &c->url);
+    if (r != LQ_OK) {
+        lq_client_destroy(c);
+        return r;
+    }
+    *out = c;
+    return LQ_OK;
+}
+
+
+void lq_client_destroy(lq_client *c) {
+    int i;
+    if (!c) return;
+    LQ_ASSERT(c->in_callback == 0 && "lq_client_destroy inside an event callback");
+#ifndef LQ_NO_SOCKETS
+    lq__sock_close(c);
+#endif
+    for (i = 0; i < c->nsubs; i++) {
+        lq__free(&c->a, c->subs[i]->body);
+        lq__free(&c->a, c->subs[i]);
+    }
+    lq__free(&c->a, c->subs);
+    lq__buf_free(&c->hs);
+    lq__buf_free(&c->msg);
+    lq__buf_free(&c->out);
+    lq__buf_free(&c->tmp);
+    lq__free(&c->a, c->toks);
+    lq__free(&c->a, c->url_text);
+    lq__free(&c->a, c->application_id);
+    lq__free(&c->a, c->javascript_key);
+    lq__free(&c->a, c->client_key);
+    lq__free(&c->a, c->master_key);
+    lq__free(&c->a, c->session_token);
+    lq__free(&c->a, c->installation_id);
+    lq__free(&c->a, c->extra_headers);
+    lq__free(&c->a, c);
+}
+
+/* A query body, copied into an exact-size allocation. */
+static lq_result lq__make_body(lq_client *c, const lq_query *q, char **body, size_t *len) {
+    lq_result r;
+    c->tmp.len = 0;
+    r = lq__query_body(c, q, &c->tmp);
+    if (r != LQ_OK) return r;
+    if (c->tmp.len + 64 > c->max_outgoing) return LQ_ERR_LIMIT;
+    *body = (char *)lq__alloc(&c->a, c->tmp.len);
+    if (!*body) return LQ_ERR_NOMEM;
+    memcpy(*body, c->tmp.data, c->tmp.len);
+    *len = c->tmp.len;
+    return LQ_OK;
+}
+
+lq_result lq_subscribe(lq_client *c, const lq_query *q, lq_subscription **out) {
+    lq_subscription *s;
+    lq_result r;
+    if (out) *out = NULL;
+    if (!c || !q) return LQ_ERR_INVALID_ARG;
+    if (c->state == LQ_STATE_DISCONNECTED) return LQ_ERR_STATE;
+    if (c->nsubs >= c->max_subs || c->next_id == INT32_MAX) return LQ_ERR_LIMIT;
+    if (c->nsubs == c->capsubs) {
+        int cap = c->capsubs ? c->capsubs * 2 : 8;
+        lq_subscription **n = (lq_subscription **)lq__alloc(&c->a, (size_t)cap * sizeof *n);
+        if (!n) return LQ_ERR_NOMEM;
+        if (c->nsubs) memcpy(n, c->subs, (size_t)c->nsubs * sizeof *n);
+        lq__free(&c->a, c->subs);
+        c->subs = n;
+        c->capsubs = cap;
+    }
+    s = (lq_subscription *)lq__alloc(&c->a, sizeof *s);
+    if (!s) return LQ_ERR_NOMEM;
+    memset(s, 0, sizeof *s);
+    r = lq__make_body(c, q, &s->body, &s->body_len);
+    if (r != LQ_OK) {
+        lq__free(&c->a, s);
+        return r;
+    }
+    s->id = c->next_id++;
+    s->user_data = q->user_data;
+    s->state = LQ__S_DEAD;                                  /* so that lq__sub_set counts it */
+    c->subs[c->nsubs++] = s;
+    lq__sub_set(c, s, LQ__S_PENDING);
+    if (out) *out = s;
+    lq__pump(c);
+    return LQ_OK;
+}
+
+static lq_subscription *lq__live_sub(lq_client *c, lq_subscription *s) {
+    int i;
+    if (!c || !s) return NULL;
+    i = lq__sub_index(c, s->id);
+    if (i < 0 || c->subs[i] != s || s->state == LQ__S_DEAD || s->state == LQ__S_UNSUB || s->state == LQ__S_UNSUB_SENT)
+        return NULL;
+    return s;
+}
+
+lq_result lq_unsubscribe(lq_client *c, lq_subscription *s) {
+    if (!lq__live_sub(c, s)) return LQ_ERR_INVALID_ARG;
+    /* The server knows the id only if a subscribe went out on this link. */
+    if (c->link == LQ__L_OPEN && (s->state == LQ__S_SENT || s->state == LQ__S_LIVE || s->update))
+        lq__sub_set(c, s, LQ__S_UNSUB);
+    else
+        lq__sub_set(c, s, LQ__S_DEAD);
+    lq__pump(c);
+    return LQ_OK;
+}
+
+lq_result lq_update(lq_client *c, lq_subscription *s, const lq_query *q) {
+    char *body;
+    size_t len;
+    lq_result r;
+    if (!lq__live_sub(c, s) || !q) return LQ_ERR_INVALID_ARG;
+    r = lq__make_body(c, q, &body, &len);
+    if (r != LQ_OK) return r;
+    lq__free(&c->a, s->body);
+    s->body = body;
+    s->body_len = len;
+    s->user_data = q->user_data ? q->user_data : s->user_data;
+    if (s->state != LQ__S_PENDING) {                        /* the server has it: update op */
+        s->update = true;
+        lq__sub_set(c, s, LQ__S_PENDING);
+    }
+    lq__pump(c);
+    return LQ_OK;
+}
+
+lq_state lq_client_state(const lq_client *c) { return c ? c->state : LQ_STATE_DISCONNECTED; }
+const char *lq_client_id(const lq_client *c) { return c ? c->client_id : ""; }
+void *lq_client_user_data(const lq_client *c) { return c ? c->user_data : NULL; }
+const char *lq_error_message(const lq_client *c) { return c ? c->errmsg : ""; }
+int lq_error_detail(const lq_client *c) { return c ? c->errdetail : 0; }
+int32_t lq_subscription_id(const lq_subscription *s) { return s ? s->id : 0; }
+void *lq_subscription_user_data(const lq_subscription *s) { return s ? s->user_data : NULL; }
+const lq_url *lq_client_url(const lq_client *c) { return c ? &c->url : NULL; }
+
+int lq_subscription_count(const lq_client *c) {
+    int i, n = 0;
+    if (!c) return 0;
+    for (i = 0; i < c->nsubs; i++) n += c->subs[i]->state != LQ__S_DEAD;
+    return n;
+}
+
+const char *lq_state_str(lq_state s) {
+    switch (s) {
+    case LQ_STATE_INITIALIZED: return "initialized";
+    case LQ_STATE_CONNECTING: return "connecting";
+    case LQ_STATE_CONNECTED: return "connected";
+    case LQ_STATE_RECONNECTING: return "reconnecting";
+    case LQ_STATE_DISCONNECTED: return "disconnected";
+    }
+    return "?";
+}
+
+const char *lq_event_str(lq_event_type t) {
+    switch (t) {
+    case LQ_EVENT_NONE: return "none";
+    case LQ_EVENT_OPEN: return "open";
+    case LQ_EVENT_CLOSE: return "close";
+    case LQ_EVENT_ERROR: return "error";
+    case LQ_EVENT_RECONNECTING: return "reconnecting";
+    case LQ_EVENT_SUBSCRIBED: return "subscribed";
+    case LQ_EVENT_CREATE: return "create";
+    case LQ_EVENT_ENTER: return "enter";
+    case LQ_EVENT_UPDATE: return "update";
+    case LQ_EVENT_LEAVE: return "leave";
+    case LQ_EVENT_DELETE: return "delete";
+    case LQ_EVENT_UNSUBSCRIBED: return "unsubscribed";
+    }
+    return "?";
+}
+
+/* >>sockets ------------------------------------------------------------------------------------- */
+#ifndef LQ_NO_SOCKETS
+#if defined(_WIN32)
+#error "livequery.h: the Windows socket layer is not written yet; build with LQ_NO_SOCKETS and your own transport"
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <time.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#if defined(__linux__)
+#include <sys/random.h>
+#endif
+
+#ifdef MSG_NOSIGNAL
+#define LQ__SEND_FLAGS MSG_NOSIGNAL
+#else
+#define LQ__SEND_FLAGS 0
+#endif
+
+static bool lq__os_random(void *buf, size_t len, void *user) {
+    unsigned char *p = (unsigned char *)buf;
+    (void)user;
+#if defined(__linux__)
+    while (len) {
+        ssize_t n = getrandom(p, len, 0);
+        if (n < 0) { if (errno == EINTR) continue; return false; }
+        p += n; len -= (size_t)n;
+    }
+    return true;
+#elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || defined(__NetBSD__)
+    arc4random_buf(p, len);
+    return true;
+#else
+    {
+        int fd = open("/dev/urandom", O_RDONLY);
+        if (fd < 0) return false;
+        while (len) {
+            ssize_t n = read(fd, p, len);
+            if (n <= 0) { if (n < 0 && errno == EINTR) continue; close(fd); return false; }
+            p += n; len -= (size_t)n;
+        }
+        close(fd);
+        return true;
+    }
+#endif
+}
+
+uint64_t lq_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void lq__sock_close(lq_client *c) {
+    if (c->fd >= 0) close(c->fd);
+    c->fd = -1;
+    c->tcp_connecting = false;
+    if (c->addrs) freeaddrinfo((struct addrinfo *)c->addrs);
+    c->addrs = c->addr_next = NULL;
+}
+
+/* Starts a non-blocking connect to the next address; false when none is left. */
+static bool lq__sock_try_next(lq_client *c) {
+    struct addrinfo *ai;
+    while ((ai = (struct addrinfo *)c->addr_next) != NULL) {
+        int fd, one = 1;
+        c->addr_next = ai->ai_next;
+        fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+        if (fd < 0) { c->errdetail = errno; continue; }
+        if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK) < 0) { c->errdetail = errno; close(fd); continue; }
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+#ifdef SO_NOSIGPIPE
+        setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+#endif
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS || errno == EINTR) {
+            c->fd = fd;
+            c->tcp_connecting = true;
+            return true;
+        }
+        c->errdetail = errno;
+        close(fd);
+    }
+    return false;
+}
+
+static void lq__sock_fail(lq_client *c, lq_result why, uint64_t now) {
+    int detail = c->errdetail;
+    lq__sock_close(c);
+    lq_core_closed(c, why, detail, now);
+}
+
+static void lq__sock_start(lq_client *c, uint64_t now) {
+    struct addrinfo hints, *res = NULL;
+    char host[256], numeric[64], port[8];
+    const char *name = host;
+    int rc;
+    memcpy(host, c->url.host, c->url.host_len);
+    host[c->url.host_len] = 0;
+    snprintf(port, sizeof port, "%u", (unsigned)c->url.port);
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    if (c->resolve && c->resolve(host, numeric, sizeof numeric, c->user_data)) {
+        numeric[sizeof numeric - 1] = 0;
+        name = numeric;
+        hints.ai_flags = AI_NUMERICHOST;
+    }
+    rc = getaddrinfo(name, port, &hints, &res);
+    if (rc != 0 || !res) {
+        lq__set_error(c, rc, "cannot resolve %s: %s", host, gai_strerror(rc));
+        c->fail = LQ_ERR_DNS;
+        lq__sock_fail(c, LQ_ERR_DNS, now);
+        return;
+    }
+    c->addrs = c->addr_next = res;
+    if (!lq__sock_try_next(c)) {
+        lq__set_error(c, c->errdetail, "cannot connect to %s port %s: %s", host, port, strerror(c->errdetail));
+        c->fail = LQ_ERR_CONNECT;
+        lq__sock_fail(c, LQ_ERR_CONNECT, now);
+    }
+}
+
+/* Has the non-blocking connect finished? */
+static void lq__sock_check_connect(lq_client *c, uint64_t now) {
+    struct pollfd pfd;
+    int err = 0;
+    socklen_t len = sizeof err;
+    pfd.fd = c->fd;
+    pfd.events = POLLOUT;
+    pfd.revents = 0;
+    if (poll(&pfd, 1, 0) <= 0) return;
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
+    if (err == 0) {
+        c->tcp_connecting = false;
+        freeaddrinfo((struct addrinfo *)c->addrs);
+        c->addrs = c->addr_next = NULL;
+        lq_core_opened(c, now);
+        return;
+    }
+    close(c->fd);
+    c->fd = -1;
+    c->errdetail = err;
+    if (!lq__sock_try_next(c)) {
+        char host[256];
+        memcpy(host, c->url.host, c->url.host_len);
+        host[c->url.host_len] = 0;
+        lq__set_error(c, err, "cannot connect to %s port %u: %s", host, (unsigned)c->url.port, strerror(err));
+        c->fail = LQ_ERR_CONNECT;
+        lq__sock_fail(c, LQ_ERR_CONNECT, now);
+    }
+}
+
+/* Sends what the core has; false when the socket failed. */
+static bool lq__sock_write(lq_client *c, uint64_t now) {
+    for (;;) {
+        size_t n;
+        const void *p = lq_core_peek(c, &n);
+        ssize_t w;
+        if (!n) return true;
+        w = send(c->fd, p, n, LQ__SEND_FLAGS);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
+            lq__set_error(c, errno, "send: %s", strerror(errno));
+            lq__sock_fail(c, LQ_ERR_IO, now);
+            return false;
+        }
+        lq_core_consume(c, (size_t)w);
+    }
+}
+
+/* Reads what the socket has (bounded, so one busy link cannot starve the caller's loop). */
+static bool lq__sock_read(lq_client *c, uint64_t now) {
+    int rounds;
+    for (rounds = 0; rounds < 16 && c->fd >= 0; rounds++) {
+        ssize_t r = recv(c->fd, c->rbuf, sizeof c->rbuf, 0);
+        if (r < 0) {
+            if (errno == EINTR) { rounds--; continue; }
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
+            lq__set_error(c, errno, "recv: %s", strerror(errno));
+            lq__sock_fail(c, LQ_ERR_IO, now);
+            return false;
+        }
+        if (r == 0) {                                       /* the server closed TCP */
+            lq__sock_fail(c, LQ_OK, now);
+            return false;
+        }
+        lq_core_feed(c, c->rbuf, (size_t)r, now);
+        if (c->link == LQ__L_SHUT || c->link == LQ__L_IDLE) return true;
+    }
+    return true;
+}
+
+lq_result lq_step(lq_client *c) {
+    uint64_t now;
+    int round;
+    if (!c) return LQ_ERR_INVALID_ARG;
+    LQ_ASSERT(c->in_callback == 0 && "lq_step inside an event callback");
+    now = lq_now_ms();
+    lq_core_tick(c, now);
+    for (round = 0; round < 4; round++) {
+        lq_io io = lq_core_io(c);
+        int link = c->link;
+        if (io == LQ_IO_CLOSE) {
+            if (c->fd >= 0 && !c->tcp_connecting) lq__sock_write(c, now);
+            lq__sock_close(c);
+            lq_core_closed(c, LQ_OK, 0, now);
+        } else if (io == LQ_IO_CONNECT && c->fd < 0) {
+            lq__sock_start(c, now);
+        }
+        if (c->fd >= 0 && c->tcp_connecting) lq__sock_check_connect(c, now);
+        if (c->fd >= 0 && !c->tcp_connecting && lq__sock_read(c, now) && c->fd >= 0) lq__sock_write(c, now);
+        lq_core_tick(c, now);
+        if (c->link == link && lq_core_io(c) != LQ_IO_CLOSE) break;
+    }
+    return c->state == LQ_STATE_DISCONNECTED && c->link == LQ__L_IDLE && !c->report_close ? LQ_ERR_CLOSED : LQ_OK;
+}
+
+int lq_fd(const lq_client *c) { return c ? c->fd : -1; }
+
+int lq_fd_events(const lq_client *c) {
+    size_t n;
+    if (!c || c->fd < 0) return 0;
+    if (c->tcp_connecting) return LQ_WANT_WRITE;
+    lq_core_peek(c, &n);
+    return LQ_WANT_READ | (n ? LQ_WANT_WRITE : 0);
+}
+
+int lq_timeout_ms(const lq_client *c) {
+    int64_t t;
+    if (!c) return -1;
+    if (c->tcp_connecting) t = lq_core_timeout(c, lq_now_ms());
+    else t = lq_core_timeout(c, lq_now_ms());
+    if (c->link == LQ__L_CONNECT && c->fd >= 0) t = lq__min_timer(t, 50);  /* connect: poll SO_ERROR too */
+    return t > 0x7FFFFFFF ? 0x7FFFFFFF : (int)t;
+}
+
+lq_result lq_wait(lq_client *c, int max_ms) {
+    struct pollfd pfd;
+    int t, ev;
+    if (!c) return LQ_ERR_INVALID_ARG;
+    t = lq_timeout_ms(c);
+    if (t < 0 || t > max_ms) t = max_ms;
+    ev = lq_fd_events(c);
+    pfd.fd = c->fd;
+    pfd.events = (short)((ev & LQ_WANT_READ ? POLLIN : 0) | (ev & LQ_WANT_WRITE ? POLLOUT : 0));
+    pfd.revents = 0;
+    if (poll(c->fd >= 0 ? &pfd : NULL, c->fd >= 0 ? 1u : 0u, t) < 0 && errno != EINTR) return LQ_ERR_IO;
+    return lq_step(c);
+}
+
+#endif /* LQ_NO_SOCKETS */
+
+#endif /* LIVEQUERY_IMPLEMENTATION_INCLUDED */
+#endif /* LIVEQUERY_IMPLEMENTATION */
+
+/*
+    REVISION HISTORY
+        0.1.0  first version: the I/O-free core, POSIX sockets, ws:// only.
+
+    LICENSE (MIT)
+    Copyright (c) 2026 the livequery.h authors
+
+    Permission is hereby granted, free of charge, to any person obtaining a copy of this software
+    and associated documentation files (the "Software"), to deal in the Software without
+    restriction, including without limitation the rights to use, copy, modify, merge, publish,
+    distribute, sublicense, and/or sell copies of the Software, and to permit persons to whom the
+    Software is furnished to do so, subject to the following conditions:
+
+    The above copyright notice and this permission notice shall be included in all copies or
+    substantial portions of the Software.
+
+    THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED, INCLUDING
+    BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND
+    NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM,
+    DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+    OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.
+*/

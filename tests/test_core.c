@@ -1,0 +1,661 @@
+/* The client state machine, driven through the I/O-free core with a fake clock and a fake random
+   source: backoff, resubscribe, queued requests, fatal errors, keepalive, close. */
+#define LIVEQUERY_IMPLEMENTATION
+#include "../livequery.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int passed, failed;
+#define CHECK(cond) do { if (cond) passed++; else { failed++; printf("%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); } } while (0)
+
+/* ---- fakes ---- */
+static uint32_t fake_rand_value = 0x80000000u;     /* what random() gives for 4-byte requests */
+static bool fake_random(void *buf, size_t len, void *user) {
+    unsigned char *p = (unsigned char *)buf;
+    size_t i;
+    (void)user;
+    if (len == 4) { memcpy(p, &fake_rand_value, 4); return true; }
+    for (i = 0; i < len; i++) p[i] = (unsigned char)(i * 7 + 1);
+    return true;
+}
+
+typedef struct rec {
+    lq_event_type type[256];
+    int32_t rid[256];
+    int code[256];
+    bool flag[256];              /* fatal / resubscribe */
+    uint32_t delay[256];
+    char text[256][200];         /* object raw JSON or error message */
+    int n;
+    int unsub_in_callback;       /* unsubscribe the event's subscription on its first CREATE */
+    bool close_in_callback;
+} rec;
+
+static void on_event(lq_client *c, const lq_event *ev, void *user) {
+    rec *r = (rec *)user;
+    int i = r->n;
+    if (i >= 256) return;
+    r->type[i] = ev->type;
+    r->rid[i] = ev->request_id;
+    r->code[i] = ev->type == LQ_EVENT_CLOSE ? ev->close_code : ev->type == LQ_EVENT_RECONNECTING ? ev->attempt : ev->error_code;
+    r->flag[i] = ev->type == LQ_EVENT_SUBSCRIBED ? ev->resubscribe : ev->fatal;
+    r->delay[i] = ev->delay_ms;
+    r->text[i][0] = 0;
+    if (ev->type == LQ_EVENT_ERROR) snprintf(r->text[i], sizeof r->text[i], "%s", ev->error_message);
+    if (lq_json_exists(ev->object)) {
+        size_t n;
+        const char *raw = lq_json_raw(ev->object, &n);
+        snprintf(r->text[i], sizeof r->text[i], "%.*s", (int)n, raw);
+    }
+    r->n++;
+    if (ev->type == LQ_EVENT_CREATE && r->unsub_in_callback == ev->request_id) lq_unsubscribe(c, ev->sub);
+    if (ev->type == LQ_EVENT_CREATE && r->close_in_callback) lq_close(c);
+}
+
+static int count(const rec *r, lq_event_type t) {
+    int i, n = 0;
+    for (i = 0; i < r->n; i++) n += r->type[i] == t;
+    return n;
+}
+
+static int find(const rec *r, lq_event_type t, int from) {
+    int i;
+    for (i = from; i < r->n; i++) if (r->type[i] == t) return i;
+    return -1;
+}
+
+/* ---- a scripted server ---- */
+typedef struct server {
+    lq_client *c;
+    uint64_t now;
+    char sent[64][1024];         /* client text messages, unmasked */
+    int nsent;
+    int closes;                  /* Close frames from the client */
+    int close_code;
+    int pings;
+} server;
+
+/* Takes everything the client wants to send and decodes its frames. */
+static void drain(server *s) {
+    size_t n, i = 0;
+    const unsigned char *p = (const unsigned char *)lq_core_peek(s->c, &n);
+    if (!n) return;
+    if (memcmp(p, "GET ", 4) == 0) { lq_core_consume(s->c, n); return; }
+    while (i + 6 <= n) {
+        int op = p[i] & 15;
+        size_t len = p[i + 1] & 127, hl = 2, k;
+        const unsigned char *mask;
+        if (len == 126) { len = (size_t)p[i + 2] << 8 | p[i + 3]; hl = 4; }
+        else if (len == 127) { len = 0; for (k = 0; k < 8; k++) len = len << 8 | p[i + 2 + k]; hl = 10; }
+        mask = p + i + hl;
+        if (op == 1 && s->nsent < 64) {
+            char *out = s->sent[s->nsent++];
+            for (k = 0; k < len && k < 1023; k++) out[k] = (char)(p[i + hl + 4 + k] ^ mask[k & 3]);
+            out[k] = 0;
+        } else if (op == 8) {
+            s->closes++;
+            s->close_code = len >= 2 ? ((p[i + hl + 4] ^ mask[0]) << 8 | (p[i + hl + 5] ^ mask[1])) : 1005;
+        } else if (op == 9) s->pings++;
+        i += hl + 4 + len;
+    }
+    lq_core_consume(s->c, n);
+}
+
+static void feed(server *s, const void *p, size_t n) {
+    lq_core_feed(s->c, p, n, s->now);
+    drain(s);
+}
+
+static void send_text(server *s, const char *json) {
+    unsigned char h[4];
+    size_t n = strlen(json);
+    h[0] = 0x81;
+    if (n < 126) { h[1] = (unsigned char)n; feed(s, h, 2); }
+    else { h[1] = 126; h[2] = (unsigned char)(n >> 8); h[3] = (unsigned char)n; feed(s, h, 4); }
+    feed(s, json, n);
+}
+
+static void tick(server *s, uint64_t advance) {
+    s->now += advance;
+    lq_core_tick(s->c, s->now);
+    drain(s);
+}
+
+/* Opens the transport and answers the upgrade correctly. */
+static void accept_link(server *s) {
+    char req[2048], resp[512], accept[29], key[32];
+    size_t n;
+    const char *p = (const char *)lq_core_peek(s->c, &n), *k;
+    CHECK(lq_core_io(s->c) == LQ_IO_CONNECT);
+    lq_core_opened(s->c, s->now);
+    p = (const char *)lq_core_peek(s->c, &n);
+    memcpy(req, p, n < sizeof req - 1 ? n : sizeof req - 1);
+    req[n < sizeof req - 1 ? n : sizeof req - 1] = 0;
+    lq_core_consume(s->c, n);
+    k = strstr(req, "Sec-WebSocket-Key: ");
+    CHECK(k != NULL);
+    if (!k) return;
+    memcpy(key, k + 19, 24);
+    key[24] = 0;
+    lq__ws_accept(key, accept);
+    snprintf(resp, sizeof resp, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", accept);
+    feed(s, resp, strlen(resp));
+}
+
+static void connect_ok(server *s) {
+    accept_link(s);
+    CHECK(s->nsent > 0 && strstr(s->sent[s->nsent - 1], "\"op\":\"connect\"") != NULL);
+    send_text(s, "{\"op\":\"connected\",\"clientId\":\"abc\"}");
+}
+
+static void drop_link(server *s) {
+    lq_core_closed(s->c, LQ_OK, 0, s->now);
+    drain(s);
+}
+
+static lq_client *make(server *s, rec *r, lq_desc *extra) {
+    lq_desc d;
+    memset(s, 0, sizeof *s);
+    memset(r, 0, sizeof *r);
+    if (extra) d = *extra; else memset(&d, 0, sizeof d);
+    d.server_url = "ws://127.0.0.1:1337/parse";
+    d.application_id = "app";
+    d.javascript_key = "js";
+    d.random = fake_random;
+    d.on_event = on_event;
+    d.user_data = r;
+    s->now = 1000;
+    CHECK(lq_client_create(&d, &s->c) == LQ_OK);
+    tick(s, 0);
+    return s->c;
+}
+
+static lq_subscription *sub(lq_client *c, const char *cls, const char *where, const char *token) {
+    lq_query q;
+    lq_subscription *out = NULL;
+    memset(&q, 0, sizeof q);
+    q.class_name = cls;
+    q.where = where;
+    q.session_token = token;
+    CHECK(lq_subscribe(c, &q, &out) == LQ_OK);
+    return out;
+}
+
+/* ---- tests ---- */
+
+static void t_subscribe_before_connected(void) {
+    server s; rec r;
+    lq_client *c = make(&s, &r, NULL);
+    lq_subscription *a = sub(c, "GameScore", "{\"score\":{\"$gt\":10}}", NULL);
+    lq_subscription *b = sub(c, "Message", NULL, "r:tok");
+    CHECK(lq_subscription_id(a) == 1 && lq_subscription_id(b) == 2);
+    CHECK(lq_client_state(c) == LQ_STATE_CONNECTING);
+    accept_link(&s);
+    CHECK(s.nsent == 1);                                    /* only connect before connected */
+    CHECK(strcmp(s.sent[0], "{\"op\":\"connect\",\"applicationId\":\"app\",\"javascriptKey\":\"js\"}") == 0);
+    send_text(&s, "{\"op\":\"connected\",\"clientId\":\"abc\"}");
+    CHECK(lq_client_state(c) == LQ_STATE_CONNECTED);
+    CHECK(strcmp(lq_client_id(c), "abc") == 0);
+    CHECK(s.nsent == 3);
+    CHECK(strcmp(s.sent[1], "{\"op\":\"subscribe\",\"requestId\":1,\"query\":{\"className\":\"GameScore\",\"where\":{\"score\":{\"$gt\":10}}}}") == 0);
+    CHECK(strcmp(s.sent[2], "{\"op\":\"subscribe\",\"requestId\":2,\"query\":{\"className\":\"Message\",\"where\":{}},\"sessionToken\":\"r:tok\"}") == 0);
+    CHECK(r.type[0] == LQ_EVENT_OPEN);
+    send_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":1}");
+    CHECK(r.n == 2 && r.type[1] == LQ_EVENT_SUBSCRIBED && r.rid[1] == 1 && !r.flag[1]);
+    lq_client_destroy(c);
+}
+
+static void t_backoff_sequence(void) {
+    static const uint32_t expect_half[] = {500, 1500, 3500, 7500, 15000, 15000, 15000};
+    server s; rec r;
+    lq_client *c;
+    int k, at = 0;
+    fake_rand_value = 0x80000000u;                          /* random() = 0.5 */
+    c = make(&s, &r, NULL);
+    for (k = 0; k < 7; k++) {
+        CHECK(lq_core_io(c) == LQ_IO_CONNECT);
+        lq_core_closed(c, LQ_ERR_CONNECT, 111, s.now);      /* connection refused */
+        at = find(&r, LQ_EVENT_RECONNECTING, at);
+        CHECK(at >= 0);
+        if (at < 0) break;
+        CHECK(r.code[at] == k + 1);
+        CHECK(r.delay[at] == expect_half[k]);
+        CHECK(lq_client_state(c) == LQ_STATE_RECONNECTING);
+        CHECK(lq_core_timeout(c, s.now) == (int64_t)expect_half[k]);
+        tick(&s, r.delay[at] - 1);
+        CHECK(lq_core_io(c) == LQ_IO_NONE);                 /* not before the delay */
+        tick(&s, 1);
+        at++;
+    }
+    CHECK(count(&r, LQ_EVENT_ERROR) == 7);                  /* each failure is reported */
+    CHECK(count(&r, LQ_EVENT_CLOSE) == 7);
+    lq_client_destroy(c);
+    fake_rand_value = 0xFFFFFFFFu;                          /* random() just under 1: the caps */
+    c = make(&s, &r, NULL);
+    {
+        static const uint32_t cap[] = {1000, 3000, 7000, 15000, 30000, 30000};
+        for (k = 0; k < 6; k++) {
+            lq_core_closed(c, LQ_ERR_CONNECT, 111, s.now);
+            at = find(&r, LQ_EVENT_RECONNECTING, 0);
+            at = r.n - 1;
+            CHECK(r.type[at] == LQ_EVENT_RECONNECTING && r.delay[at] < cap[k] && r.delay[at] >= cap[k] - 1);
+            tick(&s, r.delay[at]);
+        }
+    }
+    lq_client_destroy(c);
+    fake_rand_value = 0x80000000u;
+}
+
+static void t_backoff_resets_on_subscribed(void) {
+    server s; rec r;
+    lq_client *c = make(&s, &r, NULL);
+    sub(c, "GameScore", NULL, NULL);
+    lq_core_closed(c, LQ_ERR_CONNECT, 111, s.now);
+    tick(&s, 10000);
+    lq_core_closed(c, LQ_ERR_CONNECT, 111, s.now);
+    tick(&s, 10000);
+    CHECK(r.code[r.n - 1] == 2);                            /* attempt 2 reported */
+    connect_ok(&s);                                         /* socket open + connected: no reset */
+    drop_link(&s);
+    CHECK(r.type[r.n - 1] == LQ_EVENT_RECONNECTING && r.code[r.n - 1] == 3);
+    tick(&s, 10000);
+    connect_ok(&s);
+    send_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":1}");
+    drop_link(&s);                                          /* subscribed reset the count */
+    CHECK(r.type[r.n - 1] == LQ_EVENT_RECONNECTING && r.code[r.n - 1] == 1);
+    CHECK(r.delay[r.n - 1] <= 1000);
+    lq_client_destroy(c);
+}
+
+static void t_resubscribe_same_ids(void) {
+    server s; rec r;
+    lq_client *c = make(&s, &r, NULL);
+    lq_query q;
+    const char *keys[] = {"score", "playerName"}, *watch[] = {"score"};
+    char first[2][1024];
+    int base, i;
+    connect_ok(&s);
+    memset(&q, 0, sizeof q);
+    q.class_name = "GameScore";
+    q.where = "{\"score\":{\"$gt\":10}}";
+    q.keys = keys; q.num_keys = 2;
+    q.watch = watch; q.num_watch = 1;
+    q.session_token = "r:one";
+    CHECK(lq_subscribe(c, &q, NULL) == LQ_OK);
+    sub(c, "Message", NULL, "r:two");
+    drain(&s);
+    CHECK(s.nsent == 3);
+    memcpy(first[0], s.sent[1], sizeof first[0]);
+    memcpy(first[1], s.sent[2], sizeof first[1]);
+    CHECK(strcmp(first[0], "{\"op\":\"subscribe\",\"requestId\":1,\"query\":{\"className\":\"GameScore\",\"where\":{\"score\":{\"$gt\":10}},\"keys\":[\"score\",\"playerName\"],\"watch\":[\"score\"]},\"sessionToken\":\"r:one\"}") == 0);
+    send_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":1}");
+    send_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":2}");
+    drop_link(&s);
+    CHECK(lq_client_state(c) == LQ_STATE_RECONNECTING);
+    tick(&s, 1000);
+    base = s.nsent;
+    connect_ok(&s);
+    CHECK(s.nsent == base + 3);
+    CHECK(strcmp(s.sent[base + 1], first[0]) == 0);         /* same id, query, keys, watch, token */
+    CHECK(strcmp(s.sent[base + 2], first[1]) == 0);
+    i = r.n;
+    send_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":1}");
+    CHECK(r.n == i + 1 && r.type[i] == LQ_EVENT_SUBSCRIBED && r.flag[i]);   /* resubscribe */
+    lq_client_destroy(c);
+}
+
+static void t_fatal_errors_do_not_loop(void) {
+    static const char *const fatal[] = {
+        "{\"op\":\"error\",\"error\":\"Key in request is not valid\",\"code\":4,\"reconnect\":true,\"requestId\":null}",
+        "{\"op\":\"error\",\"error\":\"Additional properties not allowed\",\"code\":1,\"reconnect\":true,\"requestId\":null}",
+        "{\"op\":\"error\",\"error\":\"beforeConnect threw\",\"code\":141,\"reconnect\":false}"};
+    size_t k;
+    for (k = 0; k < 3; k++) {
+        server s; rec r;
+        lq_client *c = make(&s, &r, NULL);
+        int e;
+        sub(c, "GameScore", NULL, NULL);
+        accept_link(&s);
+        send_text(&s, fatal[k]);
+        e = find(&r, LQ_EVENT_ERROR, 0);
+        CHECK(e >= 0 && r.flag[e] && r.rid[e] == 0);
+        CHECK(lq_client_state(c) == LQ_STATE_DISCONNECTED);
+        CHECK(s.closes == 1 && s.close_code == 1000);
+        send_text(&s, "{\"op\":\"close\"}");
+        feed(&s, "\x88\x02\x03\xe8", 4);                    /* the server's Close */
+        tick(&s, 3000);
+        CHECK(lq_core_io(c) == LQ_IO_CLOSE);
+        drop_link(&s);
+        tick(&s, 60000);
+        CHECK(count(&r, LQ_EVENT_RECONNECTING) == 0);
+        CHECK(count(&r, LQ_EVENT_UNSUBSCRIBED) == 1);
+        CHECK(count(&r, LQ_EVENT_CLOSE) == 1);
+        CHECK(lq_core_io(c) == LQ_IO_NONE);
+        lq_client_destroy(c);
+    }
+}
+
+static void t_error_routing(void) {
+    server s; rec r;
+    lq_client *c = make(&s, &r, NULL);
+    int e;
+    sub(c, "GameScore", NULL, NULL);
+    sub(c, "_Session", NULL, NULL);
+    connect_ok(&s);
+    send_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":1}");
+    send_text(&s, "{\"op\":\"error\",\"error\":\"Invalid session token\",\"code\":209,\"reconnect\":false,\"requestId\":2}");
+    e = find(&r, LQ_EVENT_ERROR, 0);
+    CHECK(e >= 0 && r.rid[e] == 2 && r.code[e] == 209 && r.flag[e]);
+    CHECK(strcmp(r.text[e], "Invalid session token") == 0);
+    CHECK(lq_client_state(c) == LQ_STATE_CONNECTED);        /* only that subscription ends */
+    CHECK(find(&r, LQ_EVENT_UNSUBSCRIBED, e) > e && r.rid[find(&r, LQ_EVENT_UNSUBSCRIBED, e)] == 2);
+    CHECK(lq_subscription_count(c) == 1);
+    /* reconnect:true without a request: the client starts over */
+    send_text(&s, "{\"op\":\"error\",\"error\":\"Can not find this client\",\"code\":2,\"reconnect\":true,\"requestId\":null}");
+    e = find(&r, LQ_EVENT_ERROR, e + 1);
+    CHECK(e >= 0 && !r.flag[e] && r.code[e] == 2);
+    CHECK(s.closes == 1);
+    drop_link(&s);
+    CHECK(lq_client_state(c) == LQ_STATE_RECONNECTING);
+    lq_client_destroy(c);
+}
+
+static void t_dead_link_and_ping(void) {
+    server s; rec r;
+    lq_desc d;
+    lq_client *c;
+    memset(&d, 0, sizeof d);
+    d.dead_link_ms = 5000;
+    d.ping_interval_ms = 2000;
+    c = make(&s, &r, &d);
+    connect_ok(&s);
+    tick(&s, 1999);
+    CHECK(s.pings == 0);
+    tick(&s, 1);
+    CHECK(s.pings == 1);                                    /* idle: a ping */
+    feed(&s, "\x8a\x00", 2);                                /* pong keeps the link alive */
+    tick(&s, 4999);
+    CHECK(lq_core_io(c) == LQ_IO_NONE);
+    tick(&s, 1);
+    CHECK(lq_core_io(c) == LQ_IO_CLOSE);                    /* 5 s without a byte: dead */
+    drop_link(&s);
+    CHECK(find(&r, LQ_EVENT_ERROR, 0) >= 0 && find(&r, LQ_EVENT_CLOSE, 0) >= 0);
+    CHECK(r.code[find(&r, LQ_EVENT_CLOSE, 0)] == 1006);
+    CHECK(lq_client_state(c) == LQ_STATE_RECONNECTING);
+    lq_client_destroy(c);
+}
+
+static void t_server_ping_answered(void) {
+    server s; rec r;
+    lq_client *c = make(&s, &r, NULL);
+    size_t n;
+    const unsigned char *p;
+    connect_ok(&s);
+    lq_core_feed(c, "\x89\x02hi", 4, s.now);
+    p = (const unsigned char *)lq_core_peek(c, &n);
+    CHECK(n == 8 && p[0] == 0x8a && p[1] == (0x80 | 2));
+    CHECK(n == 8 && (p[6] ^ p[2]) == 'h' && (p[7] ^ p[3]) == 'i');
+    lq_client_destroy(c);
+}
+
+static void t_close(void) {
+    server s; rec r;
+    lq_client *c = make(&s, &r, NULL);
+    sub(c, "A", NULL, NULL);
+    sub(c, "B", NULL, NULL);
+    connect_ok(&s);
+    send_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":1}");
+    CHECK(lq_close(c) == LQ_OK);
+    CHECK(lq_client_state(c) == LQ_STATE_DISCONNECTED);
+    tick(&s, 0);
+    CHECK(count(&r, LQ_EVENT_UNSUBSCRIBED) == 2);
+    CHECK(s.closes == 1 && s.close_code == 1000);
+    {
+        lq_query q;
+        memset(&q, 0, sizeof q);
+        q.class_name = "C";
+        CHECK(lq_subscribe(c, &q, NULL) == LQ_ERR_STATE);
+    }
+    send_text(&s, "{\"op\":\"create\",\"clientId\":\"abc\",\"requestId\":1,\"object\":{}}");
+    CHECK(count(&r, LQ_EVENT_CREATE) == 0);                 /* data after our Close is dropped */
+    feed(&s, "\x88\x02\x03\xe8", 4);
+    CHECK(s.closes == 1);                                   /* no second Close */
+    tick(&s, 2000);
+    CHECK(lq_core_io(c) == LQ_IO_CLOSE);
+    drop_link(&s);
+    CHECK(count(&r, LQ_EVENT_CLOSE) == 1 && r.type[r.n - 1] == LQ_EVENT_CLOSE);
+    tick(&s, 100000);
+    CHECK(count(&r, LQ_EVENT_RECONNECTING) == 0 && lq_core_io(c) == LQ_IO_NONE);
+    lq_client_destroy(c);
+    /* close while waiting to reconnect: CLOSE at once, nothing more */
+    c = make(&s, &r, NULL);
+    lq_core_closed(c, LQ_ERR_CONNECT, 111, s.now);
+    lq_close(c);
+    tick(&s, 0);
+    CHECK(r.type[r.n - 1] == LQ_EVENT_CLOSE && r.code[r.n - 1] == 1000);
+    tick(&s, 100000);
+    CHECK(lq_core_io(c) == LQ_IO_NONE);
+    lq_client_destroy(c);
+}
+
+static void t_unsubscribe_and_update(void) {
+    server s; rec r;
+    lq_client *c = make(&s, &r, NULL);
+    lq_subscription *a, *b;
+    lq_query q;
+    a = sub(c, "GameScore", NULL, NULL);
+    b = sub(c, "GameScore", "{\"score\":1}", NULL);
+    connect_ok(&s);
+    send_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":1}");
+    send_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":2}");
+    CHECK(lq_unsubscribe(c, a) == LQ_OK);
+    drain(&s);
+    CHECK(strcmp(s.sent[s.nsent - 1], "{\"op\":\"unsubscribe\",\"requestId\":1}") == 0);
+    CHECK(lq_unsubscribe(c, a) == LQ_ERR_INVALID_ARG);      /* twice */
+    send_text(&s, "{\"op\":\"create\",\"clientId\":\"abc\",\"requestId\":1,\"object\":{\"a\":1}}");
+    CHECK(count(&r, LQ_EVENT_CREATE) == 0);
+    send_text(&s, "{\"op\":\"unsubscribed\",\"clientId\":\"abc\",\"requestId\":1}");
+    CHECK(count(&r, LQ_EVENT_UNSUBSCRIBED) == 1 && r.rid[r.n - 1] == 1);
+    memset(&q, 0, sizeof q);
+    q.class_name = "GameScore";
+    q.where = "{\"score\":2}";
+    CHECK(lq_update(c, b, &q) == LQ_OK);
+    drain(&s);
+    CHECK(strcmp(s.sent[s.nsent - 1], "{\"op\":\"update\",\"requestId\":2,\"query\":{\"className\":\"GameScore\",\"where\":{\"score\":2}}}") == 0);
+    send_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":2}");
+    CHECK(r.type[r.n - 1] == LQ_EVENT_SUBSCRIBED && !r.flag[r.n - 1]);
+    q.where = "[1]";
+    CHECK(lq_update(c, b, &q) == LQ_ERR_JSON);
+    q.where = "{\"a\":";
+    CHECK(lq_update(c, b, &q) == LQ_ERR_JSON);
+    /* unsubscribe inside the event callback */
+    r.unsub_in_callback = 2;
+    send_text(&s, "{\"op\":\"create\",\"clientId\":\"abc\",\"requestId\":2,\"object\":{\"score\":2}}");
+    CHECK(count(&r, LQ_EVENT_CREATE) == 1);
+    CHECK(strcmp(s.sent[s.nsent - 1], "{\"op\":\"unsubscribe\",\"requestId\":2}") == 0);
+    /* unsubscribe of a never-sent subscription: no request, UNSUBSCRIBED at once */
+    drop_link(&s);
+    a = sub(c, "X", NULL, NULL);
+    CHECK(lq_unsubscribe(c, a) == LQ_OK);
+    tick(&s, 0);
+    CHECK(r.type[r.n - 1] == LQ_EVENT_UNSUBSCRIBED && r.rid[r.n - 1] == 3);
+    lq_client_destroy(c);
+}
+
+static void t_object_events_from_captured_frames(void) {
+    server s; rec r;
+    lq_client *c = make(&s, &r, NULL);
+    sub(c, "GameScore", "{\"score\":{\"$gt\":10}}", NULL);
+    accept_link(&s);
+    send_text(&s, "{\"op\":\"connected\",\"clientId\":\"3a8a95f1-8308-4b7e-ae96-8d0d2860ba3d\"}");
+    send_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"3a8a95f1-8308-4b7e-ae96-8d0d2860ba3d\",\"requestId\":1}");
+    send_text(&s, "{\"op\":\"create\",\"clientId\":\"3a8a95f1-8308-4b7e-ae96-8d0d2860ba3d\",\"requestId\":1,\"object\":{\"score\":20,\"playerName\":\"high\",\"tags\":[\"x\"],\"createdAt\":\"2026-11-27T23:40:37.606Z\",\"updatedAt\":\"2026-11-27T23:40:37.606Z\",\"className\":\"GameScore\",\"objectId\":\"Qd8DdJGVgH\"}}");
+    CHECK(r.type[r.n - 1] == LQ_EVENT_CREATE);
+    CHECK(strcmp(r.text[r.n - 1], "{\"score\":20,\"playerName\":\"high\",\"tags\":[\"x\"],\"createdAt\":\"2026-11-27T23:40:37.606Z\",\"updatedAt\":\"2026-11-27T23:40:37.606Z\",\"className\":\"GameScore\",\"objectId\":\"Qd8DdJGVgH\"}") == 0);
+    send_text(&s, "{\"op\":\"update\",\"clientId\":\"3a8a95f1-8308-4b7e-ae96-8d0d2860ba3d\",\"requestId\":1,\"object\":{\"createdAt\":\"2026-11-27T23:40:37.606Z\",\"updatedAt\":\"2026-11-27T23:40:38.043Z\",\"score\":30,\"playerName\":\"high\",\"tags\":[\"x\"],\"className\":\"GameScore\",\"objectId\":\"Qd8DdJGVgH\"},\"original\":{\"createdAt\":\"2026-11-27T23:40:37.606Z\",\"updatedAt\":\"2026-11-27T23:40:37.606Z\",\"score\":20,\"playerName\":\"high\",\"tags\":[\"x\"],\"className\":\"GameScore\",\"objectId\":\"Qd8DdJGVgH\"}}");
+    CHECK(r.type[r.n - 1] == LQ_EVENT_UPDATE);
+    send_text(&s, "{\"op\":\"leave\",\"clientId\":\"3a8a95f1-8308-4b7e-ae96-8d0d2860ba3d\",\"requestId\":1,\"object\":{\"score\":3,\"className\":\"GameScore\",\"objectId\":\"Qd8DdJGVgH\"},\"original\":{\"score\":30,\"className\":\"GameScore\",\"objectId\":\"Qd8DdJGVgH\"}}");
+    send_text(&s, "{\"op\":\"enter\",\"clientId\":\"3a8a95f1-8308-4b7e-ae96-8d0d2860ba3d\",\"requestId\":1,\"object\":{\"score\":50,\"className\":\"GameScore\",\"objectId\":\"Qd8DdJGVgH\"},\"original\":null}");
+    send_text(&s, "{\"op\":\"delete\",\"clientId\":\"3a8a95f1-8308-4b7e-ae96-8d0d2860ba3d\",\"requestId\":1,\"object\":{\"score\":50,\"className\":\"GameScore\",\"objectId\":\"Qd8DdJGVgH\"},\"extra\":[1,2,{}]}");
+    CHECK(r.type[r.n - 3] == LQ_EVENT_LEAVE && r.type[r.n - 2] == LQ_EVENT_ENTER && r.type[r.n - 1] == LQ_EVENT_DELETE);
+    /* tolerated shapes: numeric clientId, requestId null on an error */
+    send_text(&s, "{\"op\":\"error\",\"error\":\"x\",\"code\":2,\"reconnect\":true,\"requestId\":null}");
+    CHECK(r.type[r.n - 1] == LQ_EVENT_ERROR && r.rid[r.n - 1] == 0);
+    lq_client_destroy(c);
+    c = make(&s, &r, NULL);
+    accept_link(&s);
+    send_text(&s, "{\"op\":\"connected\",\"clientId\":42}");
+    CHECK(strcmp(lq_client_id(c), "42") == 0 && r.type[0] == LQ_EVENT_OPEN);
+    lq_client_destroy(c);
+}
+
+static void event_fields_cb(lq_client *c, const lq_event *ev, void *user) {
+    int *ok = (int *)user;
+    char name[16];
+    (void)c;
+    if (ev->type != LQ_EVENT_UPDATE) return;
+    lq_json_string(lq_json_get(ev->original, "playerName"), name, sizeof name);
+    *ok = lq_json_int(lq_json_get(ev->object, "score"), 0) == 30 &&
+          lq_json_int(lq_json_get(ev->original, "score"), 0) == 20 && strcmp(name, "high") == 0 &&
+          lq_json_string_eq(lq_json_path(ev->object, "tags.0"), "x") && ev->request_id == 1;
+}
+
+static void t_event_read_api(void) {
+    server s; rec r;
+    lq_client *c;
+    lq_desc d;
+    int ok = 0;
+    memset(&d, 0, sizeof d);
+    c = make(&s, &r, NULL);
+    lq_client_destroy(c);
+    d.server_url = "ws://127.0.0.1/parse";
+    d.application_id = "app";
+    d.random = fake_random;
+    d.on_event = event_fields_cb;
+    d.user_data = &ok;
+    CHECK(lq_client_create(&d, &s.c) == LQ_OK);
+    c = s.c;
+    tick(&s, 0);
+    sub(c, "GameScore", NULL, NULL);
+    connect_ok(&s);
+    send_text(&s, "{\"op\":\"subscribed\",\"requestId\":1}");
+    send_text(&s, "{\"op\":\"update\",\"requestId\":1,\"object\":{\"score\":30,\"tags\":[\"x\"]},\"original\":{\"score\":20,\"playerName\":\"high\"}}");
+    CHECK(ok == 1);
+    lq_client_destroy(c);
+}
+
+static void t_installation_id_and_fields(void) {
+    server s; rec r;
+    lq_desc d;
+    lq_client *c;
+    const char *keys[] = {"score"};
+    lq_query q;
+    memset(&d, 0, sizeof d);
+    d.installation_id = "inst-1";
+    d.use_fields = true;
+    c = make(&s, &r, &d);
+    accept_link(&s);
+    CHECK(strstr(s.sent[0], "\"installationId\":\"inst-1\"") != NULL);
+    send_text(&s, "{\"op\":\"error\",\"error\":\"Additional properties not allowed\",\"code\":1,\"reconnect\":true,\"requestId\":null}");
+    CHECK(s.nsent == 2 && strstr(s.sent[1], "installationId") == NULL && strstr(s.sent[1], "\"op\":\"connect\"") != NULL);
+    CHECK(lq_client_state(c) == LQ_STATE_CONNECTING && count(&r, LQ_EVENT_ERROR) == 0);
+    send_text(&s, "{\"op\":\"connected\",\"clientId\":\"abc\"}");
+    memset(&q, 0, sizeof q);
+    q.class_name = "GameScore";
+    q.keys = keys;
+    q.num_keys = 1;
+    CHECK(lq_subscribe(c, &q, NULL) == LQ_OK);
+    drain(&s);
+    CHECK(strstr(s.sent[s.nsent - 1], "\"fields\":[\"score\"]") != NULL);
+    lq_client_destroy(c);
+}
+
+static void t_bad_input_and_limits(void) {
+    server s; rec r;
+    lq_desc d;
+    lq_client *c;
+    lq_query q;
+    const char *bad_header[] = {"X-Evil: a\r\nHost: b"};
+    const char *good_header[] = {"Authorization: Bearer x"};
+    memset(&d, 0, sizeof d);
+    d.max_subscriptions = 2;
+    c = make(&s, &r, &d);
+    memset(&q, 0, sizeof q);
+    CHECK(lq_subscribe(c, &q, NULL) == LQ_ERR_INVALID_ARG);
+    q.class_name = "A\xff";
+    CHECK(lq_subscribe(c, &q, NULL) == LQ_ERR_UTF8);
+    q.class_name = "A";
+    q.where = "{\"a\":1} x";
+    CHECK(lq_subscribe(c, &q, NULL) == LQ_ERR_JSON);
+    q.where = "{\"a\":\"\xc0\xaf\"}";
+    CHECK(lq_subscribe(c, &q, NULL) == LQ_ERR_UTF8);
+    q.where = NULL;
+    q.session_token = "\x80";
+    CHECK(lq_subscribe(c, &q, NULL) == LQ_ERR_UTF8);
+    q.session_token = NULL;
+    CHECK(lq_subscribe(c, &q, NULL) == LQ_OK);
+    CHECK(lq_subscribe(c, &q, NULL) == LQ_OK);
+    CHECK(lq_subscribe(c, &q, NULL) == LQ_ERR_LIMIT);
+    lq_client_destroy(c);
+    memset(&d, 0, sizeof d);
+    d.random = fake_random;
+    d.application_id = "a";
+    d.server_url = "ftp://x";
+    CHECK(lq_client_create(&d, &c) == LQ_ERR_URL && c == NULL);
+    d.server_url = "ws://x";
+    d.application_id = "\xfe";
+    CHECK(lq_client_create(&d, &c) == LQ_ERR_UTF8 && c == NULL);
+    d.application_id = "a";
+    d.extra_headers = bad_header;
+    d.num_extra_headers = 1;
+    CHECK(lq_client_create(&d, &c) == LQ_ERR_INVALID_ARG);
+    d.extra_headers = good_header;
+    CHECK(lq_client_create(&d, &c) == LQ_OK);
+    s.c = c;
+    s.now = 0;
+    tick(&s, 0);
+    lq_core_opened(c, 0);
+    {
+        size_t n;
+        const char *p = (const char *)lq_core_peek(c, &n);
+        CHECK(n > 0 && strstr(p, "\r\nAuthorization: Bearer x\r\n") != NULL);
+    }
+    lq_client_destroy(c);
+}
+
+static void t_close_inside_callback(void) {
+    server s; rec r;
+    lq_client *c = make(&s, &r, NULL);
+    sub(c, "A", NULL, NULL);
+    sub(c, "B", NULL, NULL);
+    connect_ok(&s);
+    send_text(&s, "{\"op\":\"subscribed\",\"requestId\":1}");
+    r.close_in_callback = true;
+    send_text(&s, "{\"op\":\"create\",\"requestId\":1,\"object\":{}}");
+    CHECK(lq_client_state(c) == LQ_STATE_DISCONNECTED);
+    CHECK(count(&r, LQ_EVENT_UNSUBSCRIBED) == 2);
+    CHECK(s.closes == 1);
+    lq_client_destroy(c);
+}
+
+int main(void) {
+    t_subscribe_before_connected();
+    t_backoff_sequence();
+    t_backoff_resets_on_subscribed();
+    t_resubscribe_same_ids();
+    t_fatal_errors_do_not_loop();
+    t_error_routing();
+    t_dead_link_and_ping();
+    t_server_ping_answered();
+    t_close();
+    t_unsubscribe_and_update();
+    t_object_events_from_captured_frames();
+    t_event_read_api();
+    t_installation_id_and_fields();
+    t_bad_input_and_limits();
+    t_close_inside_callback();
+    printf("core: %d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
