@@ -12,7 +12,7 @@ SERVER  := tests/server/lqserver.sh
 STATE   ?= $(BUILD)/server
 
 UNIT     := $(BUILD)/test_json $(BUILD)/test_ws $(BUILD)/test_core
-EXAMPLES := $(BUILD)/lqwatch
+EXAMPLES := $(BUILD)/lqwatch $(BUILD)/poll_loop $(BUILD)/select_loop $(BUILD)/game_loop
 
 .PHONY: all test unit compile-check integration examples demo clean server-start server-stop
 
@@ -24,7 +24,7 @@ $(BUILD):
 $(BUILD)/test_%: tests/test_%.c livequery.h $(wildcard tests/*.h) | $(BUILD)
 	$(CC) $(CFLAGS_T) $< -o $@
 
-$(BUILD)/lqwatch: examples/lqwatch.c livequery.h | $(BUILD)
+$(BUILD)/%: examples/%.c livequery.h | $(BUILD)
 	$(CC) -std=c99 $(WARN) -O2 -g $< -o $@
 
 $(BUILD)/lqwatch-san: examples/lqwatch.c livequery.h | $(BUILD)
@@ -65,9 +65,12 @@ integration: $(BUILD)/lqwatch-san $(BUILD)/test_live
 
 test: compile-check unit examples integration
 
+# Starts a local Parse Server, runs lqwatch while a script creates, updates and deletes objects.
 demo: $(BUILD)/lqwatch
-	bash $(SERVER) install
-	bash tests/server/demo-run.sh $(abspath $(BUILD)/demo-server) $(abspath $(BUILD)/lqwatch)
+	@st=$(abspath $(BUILD)/demo-server); \
+	bash $(SERVER) start $$st >/dev/null || exit 1; \
+	trap 'bash $(SERVER) stop '$$st' >/dev/null 2>&1' EXIT INT TERM; \
+	bash tests/server/demo.sh $$st $(abspath $(BUILD)/lqwatch)
 
 clean:
 	-[ -d $(STATE) ] && bash $(SERVER) stop $(abspath $(STATE))
