@@ -103,7 +103,9 @@
 #define LQ_VERSION_PATCH 0
 
 #ifndef LQ_API
-#ifdef LIVEQUERY_STATIC
+#if defined(LIVEQUERY_STATIC) && (defined(__GNUC__) || defined(__clang__))
+#define LQ_API static __attribute__((unused))
+#elif defined(LIVEQUERY_STATIC)
 #define LQ_API static
 #else
 #define LQ_API extern
@@ -215,6 +217,71 @@ LQ_API bool lq_json_date(lq_json v, lq_json *iso);
 LQ_API bool lq_json_pointer(lq_json v, lq_json *class_name, lq_json *object_id);
 LQ_API bool lq_json_geopoint(lq_json v, double *latitude, double *longitude);
 LQ_API bool lq_json_file(lq_json v, lq_json *name, lq_json *url);
+
+/* ---- Query builder ------------------------------------------------------------------------------
+   Builds the "where" JSON of a query without a JSON library: add constraints, then lq_where_build
+   into your buffer and pass that as lq_query.where. Several constraints on one key are merged
+   ({"score":{"$gt":1,"$lt":9}}). Strings given to the builder are borrowed until lq_where_build. */
+
+typedef enum lq_value_kind { LQ_VALUE_NULL = 0, LQ_VALUE_BOOL, LQ_VALUE_INT, LQ_VALUE_NUMBER, LQ_VALUE_STRING,
+                             LQ_VALUE_JSON } lq_value_kind;
+
+typedef struct lq_value {
+    lq_value_kind kind;
+    bool b;
+    int64_t i;
+    double n;
+    const char *s;              /* STRING: UTF-8 text; JSON: any JSON value, checked when built */
+} lq_value;
+
+LQ_API lq_value lq_null(void);
+LQ_API lq_value lq_bool(bool b);
+LQ_API lq_value lq_int(int64_t i);
+LQ_API lq_value lq_number(double n);
+LQ_API lq_value lq_string(const char *s);
+LQ_API lq_value lq_raw_json(const char *json);     /* e.g. a Pointer or a Date object */
+
+#ifndef LQ_WHERE_MAX
+#define LQ_WHERE_MAX 32
+#endif
+
+typedef struct lq_where lq_where;
+typedef struct lq_where_term {
+    const char *key;
+    int op;                     /* internal */
+    lq_value value;
+    const lq_value *values;     /* containedIn, notContainedIn, containsAll */
+    int num_values;
+    const char *options;        /* matches */
+    const lq_where *const *ors; /* or */
+} lq_where_term;
+
+struct lq_where {
+    lq_where_term terms[LQ_WHERE_MAX];
+    int count;
+    lq_result error;            /* the first misuse (too many terms, a NULL key), reported by build */
+};
+
+LQ_API void lq_where_init(lq_where *w);
+LQ_API void lq_where_equal_to(lq_where *w, const char *key, lq_value v);
+LQ_API void lq_where_not_equal_to(lq_where *w, const char *key, lq_value v);
+LQ_API void lq_where_less_than(lq_where *w, const char *key, lq_value v);
+LQ_API void lq_where_less_than_or_equal_to(lq_where *w, const char *key, lq_value v);
+LQ_API void lq_where_greater_than(lq_where *w, const char *key, lq_value v);
+LQ_API void lq_where_greater_than_or_equal_to(lq_where *w, const char *key, lq_value v);
+LQ_API void lq_where_contained_in(lq_where *w, const char *key, const lq_value *values, int n);
+LQ_API void lq_where_not_contained_in(lq_where *w, const char *key, const lq_value *values, int n);
+LQ_API void lq_where_contains_all(lq_where *w, const char *key, const lq_value *values, int n);
+LQ_API void lq_where_exists(lq_where *w, const char *key);
+LQ_API void lq_where_does_not_exist(lq_where *w, const char *key);
+/* A regular expression (JavaScript syntax on the LiveQuery server); options like "i", or NULL. */
+LQ_API void lq_where_matches(lq_where *w, const char *key, const char *regex, const char *options);
+LQ_API void lq_where_starts_with(lq_where *w, const char *key, const char *prefix);
+/* Any of the sub-queries matches. They are borrowed until lq_where_build. */
+LQ_API void lq_where_or(lq_where *w, const lq_where *const *queries, int n);
+/* Writes the JSON object, NUL-terminated. *len (optional) gets its length, or the size needed
+   with LQ_ERR_TOO_SMALL. */
+LQ_API lq_result lq_where_build(const lq_where *w, char *buf, size_t cap, size_t *len);
 
 /* ---- Client ------------------------------------------------------------------------------------ */
 
@@ -463,7 +530,8 @@ static bool lq__ieq(const char *a, size_t an, const char *b) {
     return b[an] == 0;
 }
 
-/* A growable byte buffer with a hard limit. */
+/* A growable byte buffer with a hard limit. Without an allocator it is the caller's fixed array:
+   writes past cap are counted in len but not stored (snprintf-like). */
 typedef struct lq__buf {
     char *data;
     size_t len, cap, limit;
@@ -474,6 +542,7 @@ static lq_result lq__buf_reserve(lq__buf *b, size_t extra) {
     size_t need, cap;
     char *p;
     if (extra > b->limit || b->len > b->limit - extra) return LQ_ERR_LIMIT;
+    if (!b->a) return LQ_OK;
     need = b->len + extra;
     if (need <= b->cap) return LQ_OK;
     cap = b->cap ? b->cap : 256;
@@ -490,7 +559,7 @@ static lq_result lq__buf_reserve(lq__buf *b, size_t extra) {
 static lq_result lq__buf_put(lq__buf *b, const void *p, size_t n) {
     lq_result r = lq__buf_reserve(b, n);
     if (r != LQ_OK) return r;
-    if (n) memcpy(b->data + b->len, p, n);
+    if (n && b->len + n <= b->cap) memcpy(b->data + b->len, p, n);
     b->len += n;
     return LQ_OK;
 }
@@ -542,7 +611,868 @@ const char *lq_result_str(lq_result r) {
 }
 
 /* >>json --------------------------------------------------------------------------------------- */
-#include "wip/json.inc"
+/* UTF-8, the JSON writer helper and the JSON reader.
+
+   UTF-8 is checked by a table-driven DFA (RFC 3629: no overlong forms, no surrogates, nothing above
+   U+10FFFF) behind an ASCII fast path that tests 8 bytes at a time. The state is a plain integer so
+   the WebSocket layer can feed one fragment at a time.
+
+   The reader is a single iterative pass that fills the caller's token array and allocates nothing.
+   Open containers form a linked list threaded through their own tokens (skip holds the parent's
+   index until the container closes), so nesting depth costs no stack at all and max_depth is a
+   policy, not a safety valve. Each value gets one token in pre-order;
+   each object member is a key token (flag LQ__TOK_KEY, skip 1) followed by the value's tokens.
+   The last value of every array or object, and the root, carry LQ__TOK_LAST: lq_json_next stops
+   there, so a handle needs nothing but {src, tok}. The parser keeps the last completed value in a
+   local, which is all it needs to set that flag when a container closes. reserved stays 0.
+
+   Numbers never meet the C locale's decimal point: up to 19 significant digits are gathered in
+   an integer, which gives lq_json_int exactly and lq_json_number exactly rounded when Clinger's
+   fast path applies (mantissa <= 2^53, power of ten <= 10^22); anything else goes to strtod as
+   significant digits and a decimal exponent ("123e-5", never "1.23"). */
+
+#define LQ__UTF8_ACCEPT 0u
+#define LQ__UTF8_REJECT 1u
+
+#define LQ__TOK_KEY 1u   /* an object member's name */
+#define LQ__TOK_ESC 2u   /* a string holding at least one backslash escape */
+#define LQ__TOK_LAST 4u  /* the last value of its array or object, or the root */
+#define LQ__TOK_ROOT 8u  /* the document's top-level value */
+
+#define LQ__JSON_NO_PARENT 0xFFFFFFFFu
+
+/* Byte classes: 0 ASCII, 1 80..8F, 2 90..9F, 3 A0..BF, 4 never valid (C0 C1 F5..FF), 5 C2..DF,
+   6 E0, 7 E1..EC EE EF, 8 ED, 9 F0, 10 F1..F3, 11 F4. */
+static const uint8_t lq__utf8_class[256] = {
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1, 2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,
+    3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3, 3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,
+    4,4,5,5,5,5,5,5,5,5,5,5,5,5,5,5, 5,5,5,5,5,5,5,5,5,5,5,5,5,5,5,5,
+    6,7,7,7,7,7,7,7,7,7,7,7,7,8,7,7, 9,10,10,10,11,4,4,4,4,4,4,4,4,4,4,4
+};
+
+/* States: 0 boundary, 1 rejected, 2..4 need 1..3 continuation bytes, 5 after E0 (A0..BF next),
+   6 after ED (80..9F next), 7 after F0 (90..BF next), 8 after F4 (80..8F next). */
+static const uint8_t lq__utf8_next[9 * 12] = {
+    0,1,1,1,1,2,5,3,6,7,4,8,
+    1,1,1,1,1,1,1,1,1,1,1,1,
+    1,0,0,0,1,1,1,1,1,1,1,1,
+    1,2,2,2,1,1,1,1,1,1,1,1,
+    1,3,3,3,1,1,1,1,1,1,1,1,
+    1,1,1,2,1,1,1,1,1,1,1,1,
+    1,2,2,1,1,1,1,1,1,1,1,1,
+    1,1,3,3,1,1,1,1,1,1,1,1,
+    1,3,1,1,1,1,1,1,1,1,1,1
+};
+
+/* Continues a validation from state: 0 means at a code point boundary and valid so far,
+   LQ__UTF8_REJECT invalid for good, anything else in the middle of a sequence. */
+static uint32_t lq__utf8_step(uint32_t state, const unsigned char *s, size_t n) {
+    size_t i = 0;
+    if (state == LQ__UTF8_REJECT) return state;
+    while (i < n) {
+        if (state == LQ__UTF8_ACCEPT) {
+            uint64_t w;
+            while (n - i >= 8) {
+                memcpy(&w, s + i, 8);
+                if (w & 0x8080808080808080u) break;
+                i += 8;
+            }
+            while (i < n && s[i] < 0x80) i++;
+            if (i == n) break;
+        }
+        state = lq__utf8_next[state * 12 + lq__utf8_class[s[i++]]];
+        if (LQ__UNLIKELY(state == LQ__UTF8_REJECT)) break;
+    }
+    return state;
+}
+
+static bool lq__utf8_valid(const unsigned char *s, size_t n) {
+    return lq__utf8_step(LQ__UTF8_ACCEPT, s, n) == LQ__UTF8_ACCEPT;
+}
+
+/* The length of s[0..n) without an incomplete sequence at its end. */
+static size_t lq__utf8_trim(const unsigned char *s, size_t n) {
+    size_t i = n, need;
+    unsigned char lead;
+    while (i > 0 && n - i < 3 && (s[i - 1] & 0xC0) == 0x80) i--;
+    if (i == 0) return n;
+    lead = s[i - 1];
+    need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    return n - (i - 1) < need ? i - 1 : n;
+}
+
+/* ---- writer ---------------------------------------------------------------------------------- */
+
+/* For bytes below 0x20: the letter of the short escape, or 'u' for \u00XX. */
+static const char lq__json_ctl_esc[33] = "uuuuuuuubtnufruuuuuuuuuuuuuuuuuu";
+
+/* Appends s as a quoted JSON string. Fails with LQ_ERR_UTF8, leaving b untouched, unless s is
+   valid UTF-8. */
+static lq_result lq__json_put_str(lq__buf *b, const char *s, size_t n) {
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i, out = n + 2;
+    char *o;
+    lq_result r;
+    if (!s && n) return LQ_ERR_INVALID_ARG;
+    if (n > (SIZE_MAX - 2) / 6) return LQ_ERR_LIMIT;
+    if (!lq__utf8_valid(u, n)) return LQ_ERR_UTF8;
+    for (i = 0; i < n; i++) {
+        if (u[i] < 0x20) out += lq__json_ctl_esc[u[i]] == 'u' ? 5 : 1;
+        else if (u[i] == '"' || u[i] == '\\') out += 1;
+    }
+    r = lq__buf_reserve(b, out);
+    if (r != LQ_OK) return r;
+    if (b->len + out > b->cap) { b->len += out; return LQ_OK; }     /* a fixed buffer: count only */
+    o = b->data + b->len;
+    *o++ = '"';
+    for (i = 0; i < n; i++) {
+        unsigned char c = u[i];
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            *o++ = (char)c;
+        } else if (c >= 0x20) {
+            *o++ = '\\';
+            *o++ = (char)c;
+        } else if (lq__json_ctl_esc[c] != 'u') {
+            *o++ = '\\';
+            *o++ = lq__json_ctl_esc[c];
+        } else {
+            memcpy(o, "\\u00", 4);
+            o[4] = hex[c >> 4];
+            o[5] = hex[c & 15];
+            o += 6;
+        }
+    }
+    *o++ = '"';
+    b->len += out;
+    return LQ_OK;
+}
+
+static lq_result lq__json_put_strz(lq__buf *b, const char *s) {
+    if (!s) return LQ_ERR_INVALID_ARG;
+    return lq__json_put_str(b, s, strlen(s));
+}
+
+/* ---- reader ---------------------------------------------------------------------------------- */
+
+static int lq__json_hexval(unsigned char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    c = (unsigned char)(c | 0x20);
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+/* Four hex digits at p, or -1. */
+static long lq__json_hex4(const unsigned char *p) {
+    int a = lq__json_hexval(p[0]), b = lq__json_hexval(p[1]);
+    int c = lq__json_hexval(p[2]), d = lq__json_hexval(p[3]);
+    if ((a | b | c | d) < 0) return -1;
+    return ((long)a << 12) | ((long)b << 8) | ((long)c << 4) | (long)d;
+}
+
+static const unsigned char *lq__json_skip_ws(const unsigned char *p, const unsigned char *end) {
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
+    return p;
+}
+
+/* Compact JSON has no whitespace: one compare decides in the usual case. */
+#define LQ__JSON_SKIP_WS(p, end) \
+    do { if ((p) < (end) && *(p) <= ' ') (p) = lq__json_skip_ws((p), (end)); } while (0)
+
+/* Checks the escape whose backslash is at p; returns the byte after it, or NULL. */
+static const unsigned char *lq__json_check_escape(const unsigned char *p,
+                                                  const unsigned char *end) {
+    long cp, lo;
+    if (end - p < 2) return NULL;
+    switch (p[1]) {
+    case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+        return p + 2;
+    case 'u':
+        break;
+    default:
+        return NULL;
+    }
+    if (end - p < 6 || (cp = lq__json_hex4(p + 2)) < 0) return NULL;
+    if (cp >= 0xDC00 && cp <= 0xDFFF) return NULL;
+    if (cp < 0xD800 || cp > 0xDBFF) return p + 6;
+    if (end - p < 12 || p[6] != '\\' || p[7] != 'u') return NULL;
+    lo = lq__json_hex4(p + 8);
+    if (lo < 0xDC00 || lo > 0xDFFF) return NULL;
+    return p + 12;
+}
+
+/* Nonzero when one of the 8 bytes in w is '"', '\\', below 0x20, or has a bit of high set. Each
+   flagged byte has its top bit set; bytes after the first hit may be flagged falsely (borrows), the
+   first hit and the bytes before it never are. */
+static uint64_t lq__json_str_stops(uint64_t w, uint64_t high) {
+    const uint64_t ones = 0x0101010101010101u, top = 0x8080808080808080u;
+    uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
+    uint64_t hits = ((q - ones) & ~q) | ((bs - ones) & ~bs) | ((w - ones * 0x20) & ~w);
+    return (hits & top) | (w & high);
+}
+
+static bool lq__json_str_stop(unsigned char c, bool check_utf8) {
+    return c == '"' || c == '\\' || c < 0x20 || (c >= 0x80 && check_utf8);
+}
+
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__BYTE_ORDER__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define LQ__JSON_FIRST_STOP(m) ((size_t)__builtin_ctzll(m) >> 3)
+#endif
+
+/* Keeps the rare paths out of the string loop, so that the loop can live inside the parser. */
+#if defined(__GNUC__) || defined(__clang__)
+#define LQ__JSON_COLD __attribute__((noinline, cold))
+#else
+#define LQ__JSON_COLD
+#endif
+
+/* Handles a byte that stopped the string scan and is not the closing quote: an escape, a run of
+   non-ASCII bytes (checked as UTF-8), or an error. Returns where scanning goes on, or NULL with
+   *err set. */
+LQ__JSON_COLD static const unsigned char *
+lq__json_scan_special(const unsigned char *p, const unsigned char *end, uint8_t *flags, int *err) {
+    if (*p == '\\') {
+        *flags = (uint8_t)(*flags | LQ__TOK_ESC);
+        p = lq__json_check_escape(p, end);
+        if (p) return p;
+    } else if (*p >= 0x80) {
+        const unsigned char *q = p + 1;
+        while (q < end && *q >= 0x80) q++;
+        if (lq__utf8_step(LQ__UTF8_ACCEPT, p, (size_t)(q - p)) == LQ__UTF8_ACCEPT) return q;
+        *err = LQ_ERR_UTF8;
+        return NULL;
+    }
+    *err = LQ_ERR_JSON;
+    return NULL;
+}
+
+/* Scans the rest of a string whose opening quote is just before p, 8 bytes per step. Returns the
+   byte after the closing quote, or NULL with *err set. Sets LQ__TOK_ESC in *flags on an escape. */
+static inline const unsigned char *
+lq__json_scan_string(const unsigned char *p, const unsigned char *end, bool check_utf8,
+                     uint8_t *flags, int *err) {
+    const uint64_t high = check_utf8 ? 0x8080808080808080u : 0;
+    for (;;) {
+        if (end - p >= 8) {
+            uint64_t w, m;
+            memcpy(&w, p, 8);
+            m = lq__json_str_stops(w, high);
+            if (!m) {
+                p += 8;
+                continue;
+            }
+#ifdef LQ__JSON_FIRST_STOP
+            p += LQ__JSON_FIRST_STOP(m);
+#else
+            while (!lq__json_str_stop(*p, check_utf8)) p++;
+#endif
+        } else {
+            while (p < end && !lq__json_str_stop(*p, check_utf8)) p++;
+            if (p == end) {
+                *err = LQ_ERR_JSON;
+                return NULL;
+            }
+        }
+        if (*p == '"') return p + 1;
+        p = lq__json_scan_special(p, end, flags, err);
+        if (!p) return NULL;
+    }
+}
+
+/* Scans a number starting at p (a '-' or a digit); returns the byte after it, or NULL. */
+static const unsigned char *lq__json_scan_number(const unsigned char *p, const unsigned char *end) {
+    if (*p == '-') p++;
+    if (p == end) return NULL;
+    if (*p == '0') {
+        p++;
+    } else if (*p >= '1' && *p <= '9') {
+        while (p < end && *p >= '0' && *p <= '9') p++;
+    } else {
+        return NULL;
+    }
+    if (p < end && *p == '.') {
+        const unsigned char *d = ++p;
+        while (p < end && *p >= '0' && *p <= '9') p++;
+        if (p == d) return NULL;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        const unsigned char *d;
+        p++;
+        if (p < end && (*p == '+' || *p == '-')) p++;
+        d = p;
+        while (p < end && *p >= '0' && *p <= '9') p++;
+        if (p == d) return NULL;
+    }
+    return p;
+}
+
+static int lq__json_parse(const char *text, size_t len, lq_json_token *tokens, size_t max_tokens,
+                          int max_depth, bool check_utf8, lq_json *root) {
+    const unsigned char *s = (const unsigned char *)text, *p, *end;
+    uint32_t n = 0, cap, cur = LQ__JSON_NO_PARENT, last = 0;
+    unsigned char closer = 0;   /* '}' or ']' of the innermost open container */
+    int depth = 0, err = LQ_ERR_JSON;
+    lq_json_token *t;
+
+    if (root) {
+        root->src = text;
+        root->tok = NULL;
+    }
+    if (!text || !tokens || max_depth < 0) return LQ_ERR_INVALID_ARG;
+    if ((uint64_t)len > 0xFFFFFFFFu) return LQ_ERR_LIMIT;
+    if (max_depth == 0) max_depth = LQ_DEFAULT_MAX_JSON_DEPTH;
+    cap = max_tokens > 0x7FFFFFFFu ? 0x7FFFFFFFu : (uint32_t)max_tokens;
+    p = s;
+    end = s + len;
+
+value:
+    LQ__JSON_SKIP_WS(p, end);
+    if (p == end) goto fail;
+    if (n == cap) goto full;
+    t = &tokens[n];
+    t->flags = 0;
+    t->reserved = 0;
+    t->skip = 1;
+    t->start = (uint32_t)(p - s);
+    last = n++;
+    switch (*p) {
+    case '{':
+    case '[':
+        /* Open: skip links to the enclosing container until the close sets the real value. */
+        if (LQ__UNLIKELY(depth == max_depth)) return LQ_ERR_LIMIT;
+        depth++;
+        t->type = (uint8_t)(*p == '{' ? LQ_JSON_OBJECT : LQ_JSON_ARRAY);
+        closer = (unsigned char)(*p + 2);     /* '{' + 2 is '}', '[' + 2 is ']' */
+        t->skip = cur;
+        cur = last;
+        p++;
+        LQ__JSON_SKIP_WS(p, end);
+        if (p == end) goto fail;
+        if (*p == closer) goto close;
+        if (closer == '}') goto key;
+        goto value;
+    case '"':
+        t->type = LQ_JSON_STRING;
+        p = lq__json_scan_string(p + 1, end, check_utf8, &t->flags, &err);
+        if (!p) goto fail;
+        break;
+    case 't':
+        if (end - p < 4 || memcmp(p, "true", 4) != 0) goto fail;
+        t->type = LQ_JSON_TRUE;
+        p += 4;
+        break;
+    case 'f':
+        if (end - p < 5 || memcmp(p, "false", 5) != 0) goto fail;
+        t->type = LQ_JSON_FALSE;
+        p += 5;
+        break;
+    case 'n':
+        if (end - p < 4 || memcmp(p, "null", 4) != 0) goto fail;
+        t->type = LQ_JSON_NULL;
+        p += 4;
+        break;
+    default:
+        if (*p != '-' && (*p < '0' || *p > '9')) goto fail;
+        t->type = LQ_JSON_NUMBER;
+        p = lq__json_scan_number(p, end);
+        if (!p) goto fail;
+        break;
+    }
+    t->len = (uint32_t)(p - s) - t->start;
+
+after_value:
+    /* last is the value just completed: the last child of cur if cur closes next */
+    LQ__JSON_SKIP_WS(p, end);
+    if (cur == LQ__JSON_NO_PARENT) {
+        if (p != end) goto fail;
+        tokens[0].flags = (uint8_t)(tokens[0].flags | LQ__TOK_LAST | LQ__TOK_ROOT);
+        if (root) root->tok = tokens;
+        return (int)n;
+    }
+    if (p == end) goto fail;
+    if (*p == ',') {
+        p++;
+        if (closer == '}') goto key;
+        goto value;
+    }
+    if (*p != closer) goto fail;
+    tokens[last].flags = (uint8_t)(tokens[last].flags | LQ__TOK_LAST);
+
+close:
+    t = &tokens[cur];
+    last = cur;
+    cur = t->skip;
+    t->skip = n - last;
+    p++;
+    t->len = (uint32_t)(p - s) - t->start;
+    depth--;
+    if (cur != LQ__JSON_NO_PARENT) closer = tokens[cur].type == LQ_JSON_OBJECT ? '}' : ']';
+    goto after_value;
+
+key:
+    LQ__JSON_SKIP_WS(p, end);
+    if (p == end || *p != '"') goto fail;
+    if (n == cap) goto full;
+    t = &tokens[n++];
+    t->type = LQ_JSON_STRING;
+    t->flags = LQ__TOK_KEY;
+    t->reserved = 0;
+    t->skip = 1;
+    t->start = (uint32_t)(p - s);
+    p = lq__json_scan_string(p + 1, end, check_utf8, &t->flags, &err);
+    if (!p) goto fail;
+    t->len = (uint32_t)(p - s) - t->start;
+    LQ__JSON_SKIP_WS(p, end);
+    if (p == end || *p != ':') goto fail;
+    p++;
+    goto value;
+
+full:
+    return max_tokens > cap ? LQ_ERR_LIMIT : LQ_ERR_TOO_SMALL;
+fail:
+    return err;
+}
+
+int lq_json_parse(const char *text, size_t len, lq_json_token *tokens, size_t max_tokens,
+                  int max_depth, lq_json *root) {
+    return lq__json_parse(text, len, tokens, max_tokens, max_depth, true, root);
+}
+
+/* ---- access ---------------------------------------------------------------------------------- */
+
+static lq_json lq__json_make(const char *src, const lq_json_token *tok) {
+    lq_json v;
+    v.src = src;
+    v.tok = tok;
+    return v;
+}
+
+static bool lq__json_is(lq_json v, lq_json_type type) { return v.tok && v.tok->type == type; }
+
+/* Decodes the escape whose backslash is just before *pp (validated by the parser) into out;
+   returns the bytes written and moves *pp past the escape. */
+static size_t lq__json_unescape(const unsigned char **pp, unsigned char out[4]) {
+    const unsigned char *p = *pp;
+    uint32_t cp;
+    *pp = p + 1;
+    switch (*p) {
+    case 'b': out[0] = '\b'; return 1;
+    case 'f': out[0] = '\f'; return 1;
+    case 'n': out[0] = '\n'; return 1;
+    case 'r': out[0] = '\r'; return 1;
+    case 't': out[0] = '\t'; return 1;
+    case 'u': break;
+    default: out[0] = *p; return 1;
+    }
+    cp = (uint32_t)lq__json_hex4(p + 1);
+    *pp = p + 5;
+    if (cp >= 0xD800 && cp <= 0xDBFF) {
+        cp = 0x10000 + ((cp - 0xD800) << 10) + ((uint32_t)lq__json_hex4(p + 7) - 0xDC00);
+        *pp = p + 11;
+    }
+    if (cp < 0x80) {
+        out[0] = (unsigned char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (unsigned char)(0xC0 | (cp >> 6));
+        out[1] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (unsigned char)(0xE0 | (cp >> 12));
+        out[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (unsigned char)(0xF0 | (cp >> 18));
+    out[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (unsigned char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* Compares the decoded string token t with s[0..n). */
+static bool lq__json_str_eqn(const char *src, const lq_json_token *t, const char *s, size_t n) {
+    const unsigned char *p = (const unsigned char *)src + t->start + 1;
+    const unsigned char *end = p + t->len - 2;
+    unsigned char tmp[4];
+    if (!(t->flags & LQ__TOK_ESC)) return (size_t)(end - p) == n && memcmp(p, s, n) == 0;
+    while (p < end) {
+        const unsigned char *q = p;
+        size_t k;
+        while (q < end && *q != '\\') q++;
+        k = (size_t)(q - p);
+        if (k > n || memcmp(p, s, k) != 0) return false;
+        s += k;
+        n -= k;
+        if (q == end) break;
+        q++;
+        k = lq__json_unescape(&q, tmp);
+        if (k > n || memcmp(tmp, s, k) != 0) return false;
+        s += k;
+        n -= k;
+        p = q;
+    }
+    return n == 0;
+}
+
+lq_json_type lq_json_kind(lq_json v) { return v.tok ? (lq_json_type)v.tok->type : LQ_JSON_NONE; }
+
+bool lq_json_exists(lq_json v) { return v.tok != NULL; }
+
+bool lq_json_is_null(lq_json v) { return lq__json_is(v, LQ_JSON_NULL); }
+
+lq_json lq_json_getn(lq_json object, const char *key, size_t key_len) {
+    const lq_json_token *t, *end;
+    if (!lq__json_is(object, LQ_JSON_OBJECT)) return lq__json_make(object.src, NULL);
+    if (!key) {
+        if (key_len) return lq__json_make(object.src, NULL);
+        key = "";
+    }
+    end = object.tok + object.tok->skip;
+    for (t = object.tok + 1; t < end; t += 1 + t[1].skip)
+        if (lq__json_str_eqn(object.src, t, key, key_len)) return lq__json_make(object.src, t + 1);
+    return lq__json_make(object.src, NULL);
+}
+
+lq_json lq_json_get(lq_json object, const char *key) {
+    if (!key) return lq__json_make(object.src, NULL);
+    return lq_json_getn(object, key, strlen(key));
+}
+
+lq_json lq_json_at(lq_json array, size_t index) {
+    const lq_json_token *t, *end;
+    if (!lq__json_is(array, LQ_JSON_ARRAY)) return lq__json_make(array.src, NULL);
+    end = array.tok + array.tok->skip;
+    for (t = array.tok + 1; t < end; t += t->skip)
+        if (index-- == 0) return lq__json_make(array.src, t);
+    return lq__json_make(array.src, NULL);
+}
+
+lq_json lq_json_path(lq_json v, const char *dotted_path) {
+    const char *seg = dotted_path;
+    if (!seg) return lq__json_make(v.src, NULL);
+    if (!*seg) return v;
+    for (;;) {
+        const char *dot = strchr(seg, '.');
+        size_t n = dot ? (size_t)(dot - seg) : strlen(seg);
+        if (lq__json_is(v, LQ_JSON_ARRAY)) {
+            size_t i, index = 0;
+            if (n == 0) return lq__json_make(v.src, NULL);
+            for (i = 0; i < n; i++) {
+                unsigned d = (unsigned)((unsigned char)seg[i] - '0');
+                if (d > 9 || index > (SIZE_MAX - 9) / 10) return lq__json_make(v.src, NULL);
+                index = index * 10 + d;
+            }
+            v = lq_json_at(v, index);
+        } else {
+            v = lq_json_getn(v, seg, n);
+        }
+        if (!dot || !v.tok) return v;
+        seg = dot + 1;
+    }
+}
+
+size_t lq_json_count(lq_json v) {
+    const lq_json_token *t, *end;
+    size_t count = 0;
+    bool object = lq__json_is(v, LQ_JSON_OBJECT);
+    if (!object && !lq__json_is(v, LQ_JSON_ARRAY)) return 0;
+    end = v.tok + v.tok->skip;
+    for (t = v.tok + 1; t < end; t += object ? 1 + t[1].skip : t->skip) count++;
+    return count;
+}
+
+lq_json lq_json_child(lq_json v) {
+    if (!v.tok || v.tok->skip < 2) return lq__json_make(v.src, NULL);
+    if (v.tok->type == LQ_JSON_ARRAY) return lq__json_make(v.src, v.tok + 1);
+    if (v.tok->type == LQ_JSON_OBJECT) return lq__json_make(v.src, v.tok + 2);
+    return lq__json_make(v.src, NULL);
+}
+
+lq_json lq_json_next(lq_json v) {
+    const lq_json_token *t;
+    if (!v.tok || (v.tok->flags & (LQ__TOK_LAST | LQ__TOK_KEY))) return lq__json_make(v.src, NULL);
+    t = v.tok + v.tok->skip;
+    return lq__json_make(v.src, (t->flags & LQ__TOK_KEY) ? t + 1 : t);
+}
+
+lq_json lq_json_key(lq_json member_value) {
+    const lq_json_token *t = member_value.tok;
+    if (!t || (t->flags & LQ__TOK_ROOT) || !(t[-1].flags & LQ__TOK_KEY))
+        return lq__json_make(member_value.src, NULL);
+    return lq__json_make(member_value.src, t - 1);
+}
+
+const char *lq_json_raw(lq_json v, size_t *len) {
+    if (len) *len = v.tok ? v.tok->len : 0;
+    return v.tok ? v.src + v.tok->start : "";
+}
+
+size_t lq_json_string(lq_json v, char *buf, size_t cap) {
+    const unsigned char *p, *end;
+    unsigned char tmp[4];
+    size_t total = 0, w = 0, room;
+    if (!buf) cap = 0;
+    if (cap) buf[0] = 0;
+    if (!lq__json_is(v, LQ_JSON_STRING)) return 0;
+    p = (const unsigned char *)v.src + v.tok->start + 1;
+    end = p + v.tok->len - 2;
+    room = cap ? cap - 1 : 0;
+    while (p < end) {
+        const unsigned char *q = p;
+        size_t k;
+        if (v.tok->flags & LQ__TOK_ESC) {
+            while (q < end && *q != '\\') q++;
+        } else {
+            q = end;
+        }
+        k = (size_t)(q - p);
+        total += k;
+        if (w < room) {
+            size_t c = k < room - w ? k : room - w;
+            memcpy(buf + w, p, c);
+            w += c;
+        }
+        if (q == end) break;
+        q++;
+        k = lq__json_unescape(&q, tmp);
+        total += k;
+        if (k <= room - w) {
+            memcpy(buf + w, tmp, k);
+            w += k;
+        } else {
+            room = w;   /* a code point that does not fit ends the output */
+        }
+        p = q;
+    }
+    if (cap) {
+        if (total > w) w = lq__utf8_trim((const unsigned char *)buf, w);
+        buf[w] = 0;
+    }
+    return total;
+}
+
+bool lq_json_string_eq(lq_json v, const char *s) {
+    if (!s || !lq__json_is(v, LQ_JSON_STRING)) return false;
+    return lq__json_str_eqn(v.src, v.tok, s, strlen(s));
+}
+
+/* A number token split into decimal parts: value = D * 10^exp, where D is the integer of its
+   significant digits without trailing zeros. mant is D when D has at most 19 digits; otherwise
+   inexact is set, mant holds D's first digits and exp counts the dropped places. */
+typedef struct lq__json_dec {
+    bool neg;
+    bool inexact;
+    int ndigits;
+    uint64_t mant;
+    int64_t exp;
+} lq__json_dec;
+
+static void lq__json_decimal(const unsigned char *p, const unsigned char *end, lq__json_dec *d) {
+    int64_t zeros = 0, e = 0;
+    bool frac = false, eneg = false;
+    d->neg = *p == '-';
+    d->inexact = false;
+    d->ndigits = 0;
+    d->mant = 0;
+    d->exp = 0;
+    if (d->neg) p++;
+    for (; p < end && *p != 'e' && *p != 'E'; p++) {
+        unsigned c = *p;
+        if (c == '.') {
+            frac = true;
+            continue;
+        }
+        if (frac) d->exp--;
+        if (c == '0') {
+            if (d->mant) zeros++;   /* held back: they matter only if a nonzero digit follows */
+            continue;
+        }
+        if (d->inexact || d->ndigits + zeros + 1 > 19) {
+            d->inexact = true;
+            d->exp += zeros + 1;
+        } else {
+            d->ndigits += (int)zeros + 1;
+            for (; zeros; zeros--) d->mant *= 10;
+            d->mant = d->mant * 10 + (c - '0');
+        }
+        zeros = 0;
+    }
+    d->exp += zeros;
+    if (p < end) {
+        p++;
+        if (*p == '-' || *p == '+') eneg = *p++ == '-';
+        for (; p < end; p++)
+            if (e < 1000000000) e = e * 10 + (*p - '0');
+    }
+    d->exp += eneg ? -e : e;
+}
+
+/* The slow path: strtod on the significant digits and a decimal exponent, so no decimal point
+   (the locale's) is involved. 767 significant digits decide any rounding; beyond them, a sticky
+   digit keeps "more than this" without the length. */
+static bool lq__json_strtod(const unsigned char *p, const unsigned char *end, double *out) {
+    char buf[800];
+    size_t k = 0;
+    int64_t kept = 0, e = 0, x = 0;
+    bool frac = false, sticky = false, neg = *p == '-', eneg = false;
+    if (neg) {
+        buf[k++] = '-';
+        p++;
+    }
+    for (; p < end && *p != 'e' && *p != 'E'; p++) {
+        if (*p == '.') {
+            frac = true;
+        } else if (kept == 0 && *p == '0') {
+            if (frac) e--;
+        } else if (kept < 767) {
+            buf[k++] = (char)*p;
+            kept++;
+            if (frac) e--;
+        } else {
+            if (!frac) e++;
+            if (*p != '0') sticky = true;
+        }
+    }
+    if (p < end) {
+        p++;
+        if (*p == '-' || *p == '+') eneg = *p++ == '-';
+        for (; p < end; p++)
+            if (x < 1000000000) x = x * 10 + (*p - '0');
+    }
+    e += eneg ? -x : x;
+    if (kept == 0 || e + kept < -400) {
+        *out = neg ? -0.0 : 0.0;
+        return true;
+    }
+    if (e + kept > 310) return false;
+    if (sticky) {
+        buf[k++] = '1';
+        e--;
+    }
+    snprintf(buf + k, sizeof buf - k, "e%d", (int)e);
+    *out = strtod(buf, NULL);
+    return *out - *out == 0;    /* finite */
+}
+
+/* Converts a number token; false when the value is not a finite double. */
+static bool lq__json_to_double(const unsigned char *p, const unsigned char *end, double *out) {
+    static const double pow10[23] = {
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+        1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+    };
+    const uint64_t exact = (uint64_t)1 << 53;
+    lq__json_dec d;
+    lq__json_decimal(p, end, &d);
+    if (d.mant == 0) {
+        *out = d.neg ? -0.0 : 0.0;
+        return true;
+    }
+    /* Clinger's fast path: both operands exact, so the one IEEE rounding is the right one. */
+    if (!d.inexact && d.mant <= exact && d.exp >= -22 && d.exp <= 22 + 15) {
+        uint64_t m = d.mant;
+        for (; d.exp > 22 && m <= exact / 10; d.exp--) m *= 10;
+        if (d.exp <= 22) {
+            double x = (double)m;
+            x = d.exp < 0 ? x / pow10[-d.exp] : x * pow10[d.exp];
+            *out = d.neg ? -x : x;
+            return true;
+        }
+    }
+    return lq__json_strtod(p, end, out);
+}
+
+double lq_json_number(lq_json v, double def) {
+    const unsigned char *p;
+    double x;
+    if (!lq__json_is(v, LQ_JSON_NUMBER)) return def;
+    p = (const unsigned char *)v.src + v.tok->start;
+    return lq__json_to_double(p, p + v.tok->len, &x) ? x : def;
+}
+
+int64_t lq_json_int(lq_json v, int64_t def) {
+    const unsigned char *p;
+    lq__json_dec d;
+    uint64_t m;
+    if (!lq__json_is(v, LQ_JSON_NUMBER)) return def;
+    p = (const unsigned char *)v.src + v.tok->start;
+    lq__json_decimal(p, p + v.tok->len, &d);
+    if (d.mant == 0) return 0;
+    /* more than 19 significant digits: a fraction or beyond int64 */
+    if (d.inexact || d.exp < 0 || d.exp > 18) return def;
+    for (m = d.mant; d.exp > 0; d.exp--) {
+        if (m > UINT64_MAX / 10) return def;
+        m *= 10;
+    }
+    if (d.neg) {
+        if (m > (uint64_t)INT64_MAX + 1) return def;
+        return m == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)m;
+    }
+    return m > (uint64_t)INT64_MAX ? def : (int64_t)m;
+}
+
+bool lq_json_bool(lq_json v, bool def) {
+    if (lq__json_is(v, LQ_JSON_TRUE)) return true;
+    if (lq__json_is(v, LQ_JSON_FALSE)) return false;
+    return def;
+}
+
+/* ---- Parse types ----------------------------------------------------------------------------- */
+
+static bool lq__json_has_type(lq_json v, const char *type) {
+    return lq__json_is(v, LQ_JSON_OBJECT) && lq_json_string_eq(lq_json_get(v, "__type"), type);
+}
+
+/* Looks up two members of the given kind; sets both outputs (NONE handles on failure). */
+static bool lq__json_two(lq_json v, const char *type, const char *k1, const char *k2,
+                         lq_json_type kind, lq_json *o1, lq_json *o2) {
+    lq_json a = lq_json_get(v, k1), b = lq_json_get(v, k2);
+    bool ok = lq__json_has_type(v, type) && lq__json_is(a, kind) && lq__json_is(b, kind);
+    if (!ok) a.tok = b.tok = NULL;
+    if (o1) *o1 = a;
+    if (o2) *o2 = b;
+    return ok;
+}
+
+bool lq_json_date(lq_json v, lq_json *iso) {
+    lq_json i = lq_json_get(v, "iso");
+    bool ok = lq__json_has_type(v, "Date") && lq__json_is(i, LQ_JSON_STRING);
+    if (!ok) i.tok = NULL;
+    if (iso) *iso = i;
+    return ok;
+}
+
+bool lq_json_pointer(lq_json v, lq_json *class_name, lq_json *object_id) {
+    return lq__json_two(v, "Pointer", "className", "objectId", LQ_JSON_STRING, class_name,
+                        object_id);
+}
+
+bool lq_json_file(lq_json v, lq_json *name, lq_json *url) {
+    return lq__json_two(v, "File", "name", "url", LQ_JSON_STRING, name, url);
+}
+
+bool lq_json_geopoint(lq_json v, double *latitude, double *longitude) {
+    lq_json a, b;
+    double la = 0, lo = 0;
+    bool ok = lq__json_two(v, "GeoPoint", "latitude", "longitude", LQ_JSON_NUMBER, &a, &b);
+    if (ok) {
+        const unsigned char *pa = (const unsigned char *)a.src + a.tok->start;
+        const unsigned char *pb = (const unsigned char *)b.src + b.tok->start;
+        ok = lq__json_to_double(pa, pa + a.tok->len, &la) &&
+             lq__json_to_double(pb, pb + b.tok->len, &lo);
+        if (!ok) la = lo = 0;
+    }
+    if (latitude) *latitude = la;
+    if (longitude) *longitude = lo;
+    return ok;
+}
 
 /* >>sha1 >>base64 ------------------------------------------------------------------------------ */
 
@@ -701,6 +1631,215 @@ lq_result lq_url_parse(const char *url, lq_url *u) {
     if (*p == 0) { u->path = "/"; u->path_len = 1; }
     else { u->path = p; u->path_len = strlen(p); }
     return LQ_OK;
+}
+
+/* >>where --------------------------------------------------------------------------------------- */
+
+enum { LQ__W_EQ = 1, LQ__W_NE, LQ__W_LT, LQ__W_LTE, LQ__W_GT, LQ__W_GTE, LQ__W_IN, LQ__W_NIN, LQ__W_ALL,
+       LQ__W_EXISTS, LQ__W_NOT_EXISTS, LQ__W_REGEX, LQ__W_PREFIX, LQ__W_OR };
+
+lq_value lq_null(void) { lq_value v; memset(&v, 0, sizeof v); return v; }
+lq_value lq_bool(bool b) { lq_value v = lq_null(); v.kind = LQ_VALUE_BOOL; v.b = b; return v; }
+lq_value lq_int(int64_t i) { lq_value v = lq_null(); v.kind = LQ_VALUE_INT; v.i = i; return v; }
+lq_value lq_number(double n) { lq_value v = lq_null(); v.kind = LQ_VALUE_NUMBER; v.n = n; return v; }
+lq_value lq_string(const char *s) { lq_value v = lq_null(); v.kind = LQ_VALUE_STRING; v.s = s; return v; }
+lq_value lq_raw_json(const char *json) { lq_value v = lq_null(); v.kind = LQ_VALUE_JSON; v.s = json; return v; }
+
+void lq_where_init(lq_where *w) { memset(w, 0, sizeof *w); }
+
+static lq_where_term *lq__where_add(lq_where *w, const char *key, int op) {
+    lq_where_term *t;
+    if (w->error != LQ_OK) return NULL;
+    if (w->count >= LQ_WHERE_MAX) { w->error = LQ_ERR_LIMIT; return NULL; }
+    if (!key && op != LQ__W_OR) { w->error = LQ_ERR_INVALID_ARG; return NULL; }
+    t = &w->terms[w->count++];
+    memset(t, 0, sizeof *t);
+    t->key = key;
+    t->op = op;
+    return t;
+}
+
+static void lq__where_value(lq_where *w, const char *key, int op, lq_value v) {
+    lq_where_term *t = lq__where_add(w, key, op);
+    if (t) t->value = v;
+}
+
+static void lq__where_list(lq_where *w, const char *key, int op, const lq_value *values, int n) {
+    lq_where_term *t;
+    if (n < 0 || (n && !values)) { if (w->error == LQ_OK) w->error = LQ_ERR_INVALID_ARG; return; }
+    t = lq__where_add(w, key, op);
+    if (t) { t->values = values; t->num_values = n; }
+}
+
+void lq_where_equal_to(lq_where *w, const char *key, lq_value v) { lq__where_value(w, key, LQ__W_EQ, v); }
+void lq_where_not_equal_to(lq_where *w, const char *key, lq_value v) { lq__where_value(w, key, LQ__W_NE, v); }
+void lq_where_less_than(lq_where *w, const char *key, lq_value v) { lq__where_value(w, key, LQ__W_LT, v); }
+void lq_where_less_than_or_equal_to(lq_where *w, const char *key, lq_value v) { lq__where_value(w, key, LQ__W_LTE, v); }
+void lq_where_greater_than(lq_where *w, const char *key, lq_value v) { lq__where_value(w, key, LQ__W_GT, v); }
+void lq_where_greater_than_or_equal_to(lq_where *w, const char *key, lq_value v) { lq__where_value(w, key, LQ__W_GTE, v); }
+void lq_where_contained_in(lq_where *w, const char *key, const lq_value *v, int n) { lq__where_list(w, key, LQ__W_IN, v, n); }
+void lq_where_not_contained_in(lq_where *w, const char *key, const lq_value *v, int n) { lq__where_list(w, key, LQ__W_NIN, v, n); }
+void lq_where_contains_all(lq_where *w, const char *key, const lq_value *v, int n) { lq__where_list(w, key, LQ__W_ALL, v, n); }
+void lq_where_exists(lq_where *w, const char *key) { lq__where_add(w, key, LQ__W_EXISTS); }
+void lq_where_does_not_exist(lq_where *w, const char *key) { lq__where_add(w, key, LQ__W_NOT_EXISTS); }
+void lq_where_starts_with(lq_where *w, const char *key, const char *prefix) { lq__where_value(w, key, LQ__W_PREFIX, lq_string(prefix)); }
+
+void lq_where_matches(lq_where *w, const char *key, const char *regex, const char *options) {
+    lq_where_term *t = lq__where_add(w, key, LQ__W_REGEX);
+    if (t) { t->value = lq_string(regex); t->options = options; }
+}
+
+void lq_where_or(lq_where *w, const lq_where *const *queries, int n) {
+    lq_where_term *t;
+    if (n <= 0 || !queries) { if (w->error == LQ_OK) w->error = LQ_ERR_INVALID_ARG; return; }
+    t = lq__where_add(w, NULL, LQ__W_OR);
+    if (t) { t->ors = queries; t->num_values = n; }
+}
+
+static lq_result lq__put_value(lq__buf *b, const lq_value *v) {
+    char tmp[40];
+    switch (v->kind) {
+    case LQ_VALUE_NULL: return lq__buf_puts(b, "null");
+    case LQ_VALUE_BOOL: return lq__buf_puts(b, v->b ? "true" : "false");
+    case LQ_VALUE_INT:
+        snprintf(tmp, sizeof tmp, "%lld", (long long)v->i);
+        return lq__buf_puts(b, tmp);
+    case LQ_VALUE_NUMBER: {
+        char *comma;
+        if (v->n != v->n || v->n > 1.7976931348623157e308 || v->n < -1.7976931348623157e308) return LQ_ERR_INVALID_ARG;
+        snprintf(tmp, sizeof tmp, "%.17g", v->n);
+        comma = strchr(tmp, ',');                           /* a locale with a decimal comma */
+        if (comma) *comma = '.';
+        return lq__buf_puts(b, tmp);
+    }
+    case LQ_VALUE_STRING:
+        if (!v->s) return LQ_ERR_INVALID_ARG;
+        return lq__json_put_strz(b, v->s);
+    case LQ_VALUE_JSON: {
+        lq_json_token t[256];
+        lq_json root;
+        int got;
+        if (!v->s) return LQ_ERR_INVALID_ARG;
+        got = lq__json_parse(v->s, strlen(v->s), t, 256, 0, true, &root);
+        if (got < 0) return got == LQ_ERR_TOO_SMALL ? LQ_ERR_LIMIT : (lq_result)got;
+        return lq__buf_puts(b, v->s);
+    }
+    }
+    return LQ_ERR_INVALID_ARG;
+}
+
+/* A JSON string holding a regular expression that matches what starts with s. */
+static lq_result lq__put_prefix_regex(lq__buf *b, const char *s) {
+    lq_result r;
+    if (!lq__utf8_valid((const unsigned char *)s, strlen(s))) return LQ_ERR_UTF8;
+    r = lq__buf_puts(b, "\"^");
+    for (; *s && r == LQ_OK; s++) {
+        char ch = *s;
+        if (strchr("\\^$.|?*+()[]{}/-", ch)) r = lq__buf_puts(b, "\\\\");     /* a regex escape */
+        if (r != LQ_OK) break;
+        if (ch == '"' || ch == '\\') { char e[2]; e[0] = '\\'; e[1] = ch; r = lq__buf_put(b, e, 2); }
+        else if ((unsigned char)ch < 0x20) {
+            char e[8];
+            snprintf(e, sizeof e, "\\u%04x", (unsigned)ch);
+            r = lq__buf_puts(b, e);
+        } else r = lq__buf_put(b, s, 1);
+    }
+    if (r == LQ_OK) r = lq__buf_puts(b, "\"");
+    return r;
+}
+
+static lq_result lq__where_write(const lq_where *w, lq__buf *b, int depth);
+
+static lq_result lq__where_ops(const lq_where *w, int first, lq__buf *b, int depth) {
+    static const char *const names[] = {"", "$eq", "$ne", "$lt", "$lte", "$gt", "$gte", "$in", "$nin", "$all",
+                                        "$exists", "$exists", "$regex", "$regex"};
+    const char *key = w->terms[first].key;
+    lq_result r = lq__buf_puts(b, "{");
+    int i, k, n = 0;
+    for (i = first; i < w->count && r == LQ_OK; i++) {
+        const lq_where_term *t = &w->terms[i];
+        if (t->op == LQ__W_OR || strcmp(t->key, key) != 0) continue;
+        if (n++) r = lq__buf_puts(b, ",");
+        if (r == LQ_OK) r = lq__buf_puts(b, "\"");
+        if (r == LQ_OK) r = lq__buf_puts(b, names[t->op]);
+        if (r == LQ_OK) r = lq__buf_puts(b, "\":");
+        if (r != LQ_OK) break;
+        switch (t->op) {
+        case LQ__W_IN: case LQ__W_NIN: case LQ__W_ALL:
+            r = lq__buf_puts(b, "[");
+            for (k = 0; k < t->num_values && r == LQ_OK; k++) {
+                if (k) r = lq__buf_puts(b, ",");
+                if (r == LQ_OK) r = lq__put_value(b, &t->values[k]);
+            }
+            if (r == LQ_OK) r = lq__buf_puts(b, "]");
+            break;
+        case LQ__W_EXISTS: r = lq__buf_puts(b, "true"); break;
+        case LQ__W_NOT_EXISTS: r = lq__buf_puts(b, "false"); break;
+        case LQ__W_PREFIX:
+            r = t->value.s ? lq__put_prefix_regex(b, t->value.s) : LQ_ERR_INVALID_ARG;
+            break;
+        case LQ__W_REGEX:
+            r = lq__put_value(b, &t->value);
+            if (r == LQ_OK && t->options) {
+                r = lq__buf_puts(b, ",\"$options\":");
+                if (r == LQ_OK) r = lq__json_put_strz(b, t->options);
+            }
+            break;
+        default: r = lq__put_value(b, &t->value); break;
+        }
+    }
+    (void)depth;
+    if (r == LQ_OK) r = lq__buf_puts(b, "}");
+    return r;
+}
+
+static lq_result lq__where_write(const lq_where *w, lq__buf *b, int depth) {
+    lq_result r;
+    int i, j, n = 0;
+    if (w->error != LQ_OK) return w->error;
+    if (depth > 8) return LQ_ERR_LIMIT;
+    r = lq__buf_puts(b, "{");
+    for (i = 0; i < w->count && r == LQ_OK; i++) {
+        const lq_where_term *t = &w->terms[i];
+        bool seen = false, only_eq = true;
+        if (t->op == LQ__W_OR) {
+            if (n++) r = lq__buf_puts(b, ",");
+            if (r == LQ_OK) r = lq__buf_puts(b, "\"$or\":[");
+            for (j = 0; j < t->num_values && r == LQ_OK; j++) {
+                if (j) r = lq__buf_puts(b, ",");
+                if (r == LQ_OK) r = t->ors[j] ? lq__where_write(t->ors[j], b, depth + 1) : LQ_ERR_INVALID_ARG;
+            }
+            if (r == LQ_OK) r = lq__buf_puts(b, "]");
+            continue;
+        }
+        for (j = 0; j < i && !seen; j++) seen = w->terms[j].op != LQ__W_OR && strcmp(w->terms[j].key, t->key) == 0;
+        if (seen) continue;                                 /* merged into the first term of its key */
+        for (j = i + 1; j < w->count; j++)
+            if (w->terms[j].op != LQ__W_OR && strcmp(w->terms[j].key, t->key) == 0) only_eq = false;
+        if (n++) r = lq__buf_puts(b, ",");
+        if (r == LQ_OK) r = lq__json_put_strz(b, t->key);
+        if (r == LQ_OK) r = lq__buf_puts(b, ":");
+        if (r != LQ_OK) break;
+        if (only_eq && t->op == LQ__W_EQ) r = lq__put_value(b, &t->value);
+        else r = lq__where_ops(w, i, b, depth);
+    }
+    if (r == LQ_OK) r = lq__buf_puts(b, "}");
+    return r;
+}
+
+lq_result lq_where_build(const lq_where *w, char *buf, size_t cap, size_t *len) {
+    lq__buf b;
+    lq_result r;
+    if (!w || (!buf && cap)) return LQ_ERR_INVALID_ARG;
+    memset(&b, 0, sizeof b);
+    b.data = buf;
+    b.cap = cap ? cap - 1 : 0;                              /* room for the NUL */
+    b.limit = (size_t)-1 / 2;
+    r = lq__where_write(w, &b, 0);
+    if (len) *len = b.len;
+    if (r == LQ_OK && b.len > b.cap) r = LQ_ERR_TOO_SMALL;
+    if (cap) buf[b.len <= b.cap ? b.len : 0] = 0;
+    return r;
 }
 
 /* >>client state --------------------------------------------------------------------------------- */
@@ -1104,6 +2243,7 @@ static void lq__hs_fail(lq_client *c, int status, const char *fmt, ...) {
 static void lq__hs_refused(lq_client *c) {
     char body[120];
     size_t n = c->hs.len - c->hs_body_at, i;
+    if (n > c->hs_body_want) n = c->hs_body_want;            /* the same however the bytes came */
     if (n > sizeof body - 1) n = sizeof body - 1;
     for (i = 0; i < n; i++) {
         char ch = c->hs.data[c->hs_body_at + i];
@@ -1121,7 +2261,10 @@ static void lq__hs_check(lq_client *c, const char *h, size_t n) {
     char expect[29];
     eol = line;
     while (eol < end && *eol != '\r') eol++;
-    if (eol - line < 12 || memcmp(line, "HTTP/1.", 7) != 0 || line[8] != ' ') { lq__hs_fail(c, 0, "not an HTTP response"); return; }
+    if (eol - line < 12 || memcmp(line, "HTTP/1.", 7) != 0 || line[8] != ' ' || (eol - line > 12 && line[12] != ' ')) {
+        lq__hs_fail(c, 0, "not an HTTP response");
+        return;
+    }
     for (i = 9; i < 12; i++) {
         if (line[i] < '0' || line[i] > '9') { lq__hs_fail(c, 0, "bad HTTP status line"); return; }
         status = status * 10 + (line[i] - '0');
@@ -1536,11 +2679,13 @@ static void lq__on_message(lq_client *c, const char *text, size_t len) {
 /* >>client -------------------------------------------------------------------------------------- */
 
 static void lq__link_opened(lq_client *c) {
+    lq_result r;
     c->link = LQ__L_OPEN;
     memset(&c->rx, 0, sizeof c->rx);
-    if (lq__send_connect(c) != LQ_OK) {
-        lq__set_error(c, 0, "cannot build the connect message");
-        lq__ws_fail(c, 1011, LQ_ERR_NOMEM);
+    r = lq__send_connect(c);
+    if (r != LQ_OK) {
+        lq__set_error(c, 0, "cannot send the connect message: %s", lq_result_str(r));
+        lq__ws_fail(c, 1011, r);
     }
 }
 
@@ -1586,7 +2731,7 @@ static void lq__link_lost(lq_client *c) {
         return;
     }
     if (why != LQ_OK && why != LQ_ERR_SERVER)
-        lq__emit_error(c, NULL, why, c->errdetail, false, c->errmsg);
+        lq__emit_error(c, NULL, why, c->errdetail, c->no_reconnect, c->errmsg);
     memset(&ev, 0, sizeof ev);
     ev.type = LQ_EVENT_CLOSE;
     ev.close_code = was_open ? code : 1006;
@@ -1637,9 +2782,14 @@ lq_result lq_close(lq_client *c) {
     return LQ_OK;
 }
 
+/* A failed link waits only until its Close frame is out. */
+static bool lq__shut_now(const lq_client *c) {
+    return c->link == LQ__L_SHUT || (c->link == LQ__L_DRAIN && c->fail != LQ_OK && c->out.len == 0);
+}
+
 lq_io lq_core_io(const lq_client *c) {
     if (c->link == LQ__L_CONNECT) return LQ_IO_CONNECT;
-    if (c->link == LQ__L_SHUT) return LQ_IO_CLOSE;
+    if (lq__shut_now(c)) return LQ_IO_CLOSE;
     return LQ_IO_NONE;
 }
 
@@ -1680,7 +2830,7 @@ size_t lq_core_feed(lq_client *c, const void *data, size_t len, uint64_t now_ms)
     if (len) c->last_rx = now_ms;
     if (c->link == LQ__L_HANDSHAKE) used += lq__hs_read(c, p, len);
     if (c->link == LQ__L_OPEN || c->link == LQ__L_CLOSING) used += lq__ws_read(c, p + used, len - used);
-    else if (c->link == LQ__L_DRAIN) used = len;            /* after the closing handshake: discard */
+    if (c->link == LQ__L_DRAIN && c->fail == LQ_OK) used = len;     /* after a clean Close: discard */
     lq__pump(c);
     lq__reap(c);
     return used;
@@ -1719,7 +2869,7 @@ void lq_core_tick(lq_client *c, uint64_t now_ms) {
         c->last_tx = now_ms;
     }
     if ((c->link == LQ__L_CLOSING || c->link == LQ__L_DRAIN) && now_ms >= c->drain_deadline) c->link = LQ__L_SHUT;
-    if (c->link == LQ__L_DRAIN && c->out.len == 0 && c->fail != LQ_OK) c->link = LQ__L_SHUT;
+    if (lq__shut_now(c)) c->link = LQ__L_SHUT;
     lq__report_close(c);
     lq__pump(c);
     lq__reap(c);
@@ -1732,7 +2882,7 @@ static int64_t lq__min_timer(int64_t a, int64_t b) { return (a < 0 || (b >= 0 &&
 int64_t lq_core_timeout(const lq_client *c, uint64_t now_ms) {
     int64_t t = -1;
     if (c->reap || c->report_close || c->state == LQ_STATE_INITIALIZED || c->link == LQ__L_CONNECT ||
-        c->link == LQ__L_SHUT)
+        lq__shut_now(c))
         return 0;
     if (c->state == LQ_STATE_RECONNECTING && c->link == LQ__L_IDLE) t = lq__until(c->reconnect_at, now_ms);
     if (c->state == LQ_STATE_CONNECTING && c->link != LQ__L_IDLE) t = lq__min_timer(t, lq__until(c->connect_deadline, now_ms));

@@ -640,7 +640,69 @@ static void t_close_inside_callback(void) {
     lq_client_destroy(c);
 }
 
+static void t_where_builder(void) {
+    lq_where w, a, b;
+    const lq_where *ors[2];
+    lq_value in[3];
+    char buf[512], tiny[8];
+    size_t len = 0;
+    lq_where_init(&w);
+    lq_where_greater_than(&w, "score", lq_int(10));
+    lq_where_less_than_or_equal_to(&w, "score", lq_number(99.5));
+    lq_where_equal_to(&w, "playerName", lq_string("Sean \"Plott\""));
+    lq_where_exists(&w, "tags");
+    lq_where_does_not_exist(&w, "cheat");
+    CHECK(lq_where_build(&w, buf, sizeof buf, &len) == LQ_OK);
+    CHECK(strcmp(buf, "{\"score\":{\"$gt\":10,\"$lte\":99.5},\"playerName\":\"Sean \\\"Plott\\\"\",\"tags\":{\"$exists\":true},\"cheat\":{\"$exists\":false}}") == 0);
+    CHECK(len == strlen(buf));
+    CHECK(lq_where_build(&w, tiny, sizeof tiny, &len) == LQ_ERR_TOO_SMALL && len == strlen(buf) && tiny[0] == 0);
+    in[0] = lq_int(1); in[1] = lq_string("two"); in[2] = lq_null();
+    lq_where_init(&w);
+    lq_where_contained_in(&w, "n", in, 3);
+    lq_where_not_contained_in(&w, "m", in, 1);
+    lq_where_contains_all(&w, "tags", in + 1, 1);
+    lq_where_not_equal_to(&w, "x", lq_bool(false));
+    lq_where_greater_than_or_equal_to(&w, "y", lq_int(-3));
+    CHECK(lq_where_build(&w, buf, sizeof buf, NULL) == LQ_OK);
+    CHECK(strcmp(buf, "{\"n\":{\"$in\":[1,\"two\",null]},\"m\":{\"$nin\":[1]},\"tags\":{\"$all\":[\"two\"]},\"x\":{\"$ne\":false},\"y\":{\"$gte\":-3}}") == 0);
+    lq_where_init(&w);
+    lq_where_starts_with(&w, "name", "a.b*\"");
+    lq_where_matches(&w, "city", "^san", "i");
+    CHECK(lq_where_build(&w, buf, sizeof buf, NULL) == LQ_OK);
+    CHECK(strcmp(buf, "{\"name\":{\"$regex\":\"^a\\\\.b\\\\*\\\"\"},\"city\":{\"$regex\":\"^san\",\"$options\":\"i\"}}") == 0);
+    lq_where_init(&a);
+    lq_where_equal_to(&a, "score", lq_int(1));
+    lq_where_init(&b);
+    lq_where_equal_to(&b, "owner", lq_raw_json("{\"__type\":\"Pointer\",\"className\":\"_User\",\"objectId\":\"u1\"}"));
+    ors[0] = &a; ors[1] = &b;
+    lq_where_init(&w);
+    lq_where_or(&w, ors, 2);
+    CHECK(lq_where_build(&w, buf, sizeof buf, NULL) == LQ_OK);
+    CHECK(strcmp(buf, "{\"$or\":[{\"score\":1},{\"owner\":{\"__type\":\"Pointer\",\"className\":\"_User\",\"objectId\":\"u1\"}}]}") == 0);
+    /* equalTo next to other operators on the key becomes $eq */
+    lq_where_init(&w);
+    lq_where_equal_to(&w, "s", lq_int(5));
+    lq_where_exists(&w, "s");
+    CHECK(lq_where_build(&w, buf, sizeof buf, NULL) == LQ_OK && strcmp(buf, "{\"s\":{\"$eq\":5,\"$exists\":true}}") == 0);
+    /* bad input */
+    lq_where_init(&w);
+    lq_where_equal_to(&w, "s", lq_raw_json("{bad"));
+    CHECK(lq_where_build(&w, buf, sizeof buf, NULL) == LQ_ERR_JSON);
+    lq_where_init(&w);
+    lq_where_equal_to(&w, "s", lq_string("\xff"));
+    CHECK(lq_where_build(&w, buf, sizeof buf, NULL) == LQ_ERR_UTF8);
+    lq_where_init(&w);
+    lq_where_equal_to(&w, NULL, lq_int(1));
+    CHECK(lq_where_build(&w, buf, sizeof buf, NULL) == LQ_ERR_INVALID_ARG);
+    lq_where_init(&w);
+    for (len = 0; len < LQ_WHERE_MAX + 1; len++) lq_where_exists(&w, "k");
+    CHECK(lq_where_build(&w, buf, sizeof buf, NULL) == LQ_ERR_LIMIT);
+    lq_where_init(&w);
+    CHECK(lq_where_build(&w, buf, sizeof buf, NULL) == LQ_OK && strcmp(buf, "{}") == 0);
+}
+
 int main(void) {
+    t_where_builder();
     t_subscribe_before_connected();
     t_backoff_sequence();
     t_backoff_resets_on_subscribed();
