@@ -11,6 +11,13 @@ CFLAGS_T = -std=c99 $(WARN) -g -O1 $(SAN) -I.
 SERVER  := tests/server/lqserver.sh
 STATE   ?= $(BUILD)/server
 
+# wss:// through mbedTLS when its headers are installed (Debian: libmbedtls-dev).
+HAVE_MBEDTLS := $(shell test -f /usr/include/mbedtls/ssl.h && echo 1)
+ifeq ($(HAVE_MBEDTLS),1)
+TLS_CFLAGS := -DLQ_USE_MBEDTLS
+TLS_LIBS   := -lmbedtls -lmbedx509 -lmbedcrypto
+endif
+
 UNIT     := $(BUILD)/test_json $(BUILD)/test_ws $(BUILD)/test_core
 EXAMPLES := $(BUILD)/lqwatch $(BUILD)/poll_loop $(BUILD)/select_loop $(BUILD)/game_loop
 
@@ -27,8 +34,11 @@ $(BUILD)/test_%: tests/test_%.c livequery.h $(wildcard tests/*.h) | $(BUILD)
 $(BUILD)/%: examples/%.c livequery.h | $(BUILD)
 	$(CC) -std=c99 $(WARN) -O2 -g $< -o $@
 
+$(BUILD)/lqwatch: examples/lqwatch.c livequery.h | $(BUILD)
+	$(CC) -std=c99 $(WARN) -O2 -g $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS)
+
 $(BUILD)/lqwatch-san: examples/lqwatch.c livequery.h | $(BUILD)
-	$(CC) $(CFLAGS_T) $< -o $@
+	$(CC) $(CFLAGS_T) $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS)
 
 examples: $(EXAMPLES)
 
@@ -50,6 +60,8 @@ compile-check: | $(BUILD)
 	  echo "== $$cxx"; $$cxx -x c++ $(CXXWARN) -I. $(BUILD)/cc_main.c -o $(BUILD)/cc_main_cxx; \
 	  $$cxx -x c++ $(CXXWARN) -DLQ_NO_SOCKETS -I. $(BUILD)/cc_main.c -o $(BUILD)/cc_core_cxx; \
 	done; \
+	awk '/^## Example/{f=1} f&&/^```c/{p=1;next} p&&/^```/{exit} p' README.md > $(BUILD)/readme_example.c; \
+	echo "== README example"; $(CC) -std=c99 -Wall -Wextra -pedantic -Werror -I. $(BUILD)/readme_example.c -o $(BUILD)/readme_example; \
 	echo "compile-check: ok"
 
 # A real Parse Server (npm, on a throwaway PostgreSQL cluster, 127.0.0.1 only).

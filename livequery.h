@@ -345,6 +345,33 @@ typedef struct lq_allocator {
 
 typedef enum lq_log_level { LQ_LOG_ERROR = 0, LQ_LOG_WARN, LQ_LOG_INFO, LQ_LOG_DEBUG } lq_log_level;
 
+/* ---- Transports ---------------------------------------------------------------------------------
+   Every byte lq_step moves goes through a transport: the built-in TCP one, mbedTLS over it
+   (LQ_USE_MBEDTLS, for wss://), or yours in desc.transport (OpenSSL, a platform TLS stack, a game
+   engine's sockets). Calls return a byte count (recv: 0 means the peer ended the stream),
+   LQ_IO_WANT_READ / LQ_IO_WANT_WRITE (nothing now: call again when the socket is readable or
+   writable; a blocked send is retried with the same arguments), or a negative lq_result, after
+   lq_transport_error() has told why. */
+
+#define LQ_IO_WANT_READ (-100)
+#define LQ_IO_WANT_WRITE (-101)
+
+typedef struct lq_transport {
+    /* Connects to url (host, port, tls) without blocking: LQ_OK when done, WANT_* while under way. */
+    int (*connect)(lq_client *c, void *self, const lq_url *url);
+    long (*send)(lq_client *c, void *self, const void *buf, size_t len);
+    long (*recv)(lq_client *c, void *self, void *buf, size_t len);
+    /* Bytes readable without waiting for the socket (data decrypted ahead); NULL means none. */
+    size_t (*pending)(lq_client *c, void *self);
+    /* Ends the connection; the next connect starts a new one. */
+    void (*close)(lq_client *c, void *self);
+    /* The socket to poll, or -1 (then lq_timeout_ms stays short); NULL means -1. */
+    int (*fd)(lq_client *c, void *self);
+    void *self;
+} lq_transport;
+
+LQ_API void lq_transport_error(lq_client *c, int detail, const char *message);
+
 typedef struct lq_desc {
     const char *server_url;             /* ws://, wss://, http:// or https:// ... /parse */
     const char *application_id;         /* required */
@@ -383,6 +410,12 @@ typedef struct lq_desc {
     /* Optional: maps a host name to a numeric IPv4 or IPv6 address (NUL-terminated in out), so
        the built-in transport never blocks in getaddrinfo. Return false if it cannot. */
     bool (*resolve)(const char *host, char *out, size_t cap, void *user_data);
+
+    /* transport and TLS */
+    const lq_transport *transport;      /* NULL: TCP, or mbedTLS for wss:// (copied) */
+    const char *tls_ca_file;            /* PEM file of trusted CAs (default: the system bundle) */
+    const char *tls_ca_pem;             /* or the PEM text itself */
+    bool tls_insecure_skip_verify_for_tests_only;   /* accept any certificate: never in production */
 } lq_desc;
 
 typedef struct lq_query {
@@ -1873,6 +1906,16 @@ struct lq_subscription {
     void *user_data;
 };
 
+typedef struct lq__tcp {
+    int fd;
+    void *addrs;                /* struct addrinfo list being tried */
+    void *next;
+    bool started;
+    int err;
+} lq__tcp;
+
+struct lq__tls;
+
 typedef struct lq__frame_rx {
     unsigned char hdr[14];
     size_t hdr_have;
@@ -1941,10 +1984,14 @@ struct lq_client {
     size_t ntoks;
 
 #ifndef LQ_NO_SOCKETS
-    int fd;
-    void *addrs;                /* struct addrinfo list being tried */
-    void *addr_next;
-    bool tcp_connecting;
+    lq_transport tr;
+    bool tr_active;             /* tr.connect was called; tr.close is owed */
+    bool tr_up;                 /* connected: bytes flow */
+    int want;                   /* LQ_WANT_* the transport asked for */
+    lq__tcp tcp;
+    struct lq__tls *tls;
+    bool tls_insecure;
+    char *tls_ca_file, *tls_ca_pem;
     unsigned char rbuf[8192];
 #endif
 };
@@ -2897,8 +2944,9 @@ int64_t lq_core_timeout(const lq_client *c, uint64_t now_ms) {
 /* >>api ----------------------------------------------------------------------------------------- */
 
 #ifndef LQ_NO_SOCKETS
-static void lq__sock_close(lq_client *c);
 static bool lq__os_random(void *buf, size_t len, void *user);
+static lq_result lq__transport_setup(lq_client *c, const lq_desc *d);
+static void lq__transport_free(lq_client *c);
 #endif
 
 static bool lq__header_ok(const char *h) {
@@ -2940,7 +2988,7 @@ lq_result lq_client_create(const lq_desc *d, lq_client **out) {
     r = lq_url_parse(d->server_url, &url);
     if (r != LQ_OK) return r;
 #if !defined(LQ_USE_MBEDTLS)
-    if (url.tls) return LQ_ERR_TLS_UNAVAILABLE;
+    if (url.tls && !d->transport) return LQ_ERR_TLS_UNAVAILABLE;
 #endif
     for (i = 0; i < d->num_extra_headers; i++)
         if (!d->extra_headers[i] || !lq__header_ok(d->extra_headers[i])) return LQ_ERR_INVALID_ARG;
@@ -2957,7 +3005,8 @@ lq_result lq_client_create(const lq_desc *d, lq_client **out) {
     c->log = d->log;
     c->resolve = d->resolve;
 #ifndef LQ_NO_SOCKETS
-    c->fd = -1;
+    c->tcp.fd = -1;
+    c->tls_insecure = d->tls_insecure_skip_verify_for_tests_only;
     if (!c->random) c->random = lq__os_random;
 #endif
     c->use_fields = d->use_fields;
@@ -3001,6 +3050,11 @@ lq_result lq_client_create(const lq_desc *d, lq_client **out) {
         if (r != LQ_OK) c->extra_headers = NULL;
     }
     if (r == LQ_OK) r = lq_url_parse(c->url_text, &c->url);
+#ifndef LQ_NO_SOCKETS
+    if (r == LQ_OK) r = lq__copy_str(c, &c->tls_ca_file, d->tls_ca_file);
+    if (r == LQ_OK) r = lq__copy_str(c, &c->tls_ca_pem, d->tls_ca_pem);
+    if (r == LQ_OK) r = lq__transport_setup(c, d);
+#endif
     if (r != LQ_OK) {
         lq_client_destroy(c);
         return r;
@@ -3015,7 +3069,9 @@ void lq_client_destroy(lq_client *c) {
     if (!c) return;
     LQ_ASSERT(c->in_callback == 0 && "lq_client_destroy inside an event callback");
 #ifndef LQ_NO_SOCKETS
-    lq__sock_close(c);
+    lq__transport_free(c);
+    lq__free(&c->a, c->tls_ca_file);
+    lq__free(&c->a, c->tls_ca_pem);
 #endif
     for (i = 0; i < c->nsubs; i++) {
         lq__free(&c->a, c->subs[i]->body);
@@ -3229,143 +3285,410 @@ uint64_t lq_now_ms(void) {
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static void lq__sock_close(lq_client *c) {
-    if (c->fd >= 0) close(c->fd);
-    c->fd = -1;
-    c->tcp_connecting = false;
-    if (c->addrs) freeaddrinfo((struct addrinfo *)c->addrs);
-    c->addrs = c->addr_next = NULL;
+void lq_transport_error(lq_client *c, int detail, const char *message) {
+    if (c) lq__set_error(c, detail, "%s", message ? message : "transport error");
+}
+
+/* >>tcp: the built-in transport ------------------------------------------------------------------ */
+
+static void lq__tcp_close(lq_client *c, void *self) {
+    lq__tcp *t = (lq__tcp *)self;
+    (void)c;
+    if (t->fd >= 0) close(t->fd);
+    t->fd = -1;
+    if (t->addrs) freeaddrinfo((struct addrinfo *)t->addrs);
+    t->addrs = t->next = NULL;
+    t->started = false;
 }
 
 /* Starts a non-blocking connect to the next address; false when none is left. */
-static bool lq__sock_try_next(lq_client *c) {
+static bool lq__tcp_try_next(lq__tcp *t) {
     struct addrinfo *ai;
-    while ((ai = (struct addrinfo *)c->addr_next) != NULL) {
+    while ((ai = (struct addrinfo *)t->next) != NULL) {
         int fd, one = 1;
-        c->addr_next = ai->ai_next;
+        t->next = ai->ai_next;
         fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-        if (fd < 0) { c->errdetail = errno; continue; }
-        if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK) < 0) { c->errdetail = errno; close(fd); continue; }
+        if (fd < 0) { t->err = errno; continue; }
+        if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK) < 0) { t->err = errno; close(fd); continue; }
         fcntl(fd, F_SETFD, FD_CLOEXEC);
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 #ifdef SO_NOSIGPIPE
         setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
 #endif
         if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS || errno == EINTR) {
-            c->fd = fd;
-            c->tcp_connecting = true;
+            t->fd = fd;
             return true;
         }
-        c->errdetail = errno;
+        t->err = errno;
         close(fd);
     }
     return false;
 }
 
-static void lq__sock_fail(lq_client *c, lq_result why, uint64_t now) {
-    int detail = c->errdetail;
-    lq__sock_close(c);
-    lq_core_closed(c, why, detail, now);
+static int lq__tcp_fail(lq_client *c, lq__tcp *t, const lq_url *url) {
+    char host[256];
+    memcpy(host, url->host, url->host_len);
+    host[url->host_len] = 0;
+    lq__set_error(c, t->err, "cannot connect to %s port %u: %s", host, (unsigned)url->port, strerror(t->err));
+    lq__tcp_close(c, t);
+    return LQ_ERR_CONNECT;
 }
 
-static void lq__sock_start(lq_client *c, uint64_t now) {
-    struct addrinfo hints, *res = NULL;
-    char host[256], numeric[64], port[8];
-    const char *name = host;
-    int rc;
-    memcpy(host, c->url.host, c->url.host_len);
-    host[c->url.host_len] = 0;
-    snprintf(port, sizeof port, "%u", (unsigned)c->url.port);
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    if (c->resolve && c->resolve(host, numeric, sizeof numeric, c->user_data)) {
-        numeric[sizeof numeric - 1] = 0;
-        name = numeric;
-        hints.ai_flags = AI_NUMERICHOST;
-    }
-    rc = getaddrinfo(name, port, &hints, &res);
-    if (rc != 0 || !res) {
-        lq__set_error(c, rc, "cannot resolve %s: %s", host, gai_strerror(rc));
-        c->fail = LQ_ERR_DNS;
-        lq__sock_fail(c, LQ_ERR_DNS, now);
-        return;
-    }
-    c->addrs = c->addr_next = res;
-    if (!lq__sock_try_next(c)) {
-        lq__set_error(c, c->errdetail, "cannot connect to %s port %s: %s", host, port, strerror(c->errdetail));
-        c->fail = LQ_ERR_CONNECT;
-        lq__sock_fail(c, LQ_ERR_CONNECT, now);
-    }
-}
-
-/* Has the non-blocking connect finished? */
-static void lq__sock_check_connect(lq_client *c, uint64_t now) {
+/* Resolves (the one blocking call, unless desc.resolve answers), then connects without blocking. */
+static int lq__tcp_connect(lq_client *c, void *self, const lq_url *url) {
+    lq__tcp *t = (lq__tcp *)self;
     struct pollfd pfd;
     int err = 0;
     socklen_t len = sizeof err;
-    pfd.fd = c->fd;
+    if (!t->started) {
+        struct addrinfo hints, *res = NULL;
+        char host[256], numeric[64], port[8];
+        const char *name = host;
+        int rc;
+        memcpy(host, url->host, url->host_len);
+        host[url->host_len] = 0;
+        snprintf(port, sizeof port, "%u", (unsigned)url->port);
+        memset(&hints, 0, sizeof hints);
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        if (c->resolve && c->resolve(host, numeric, sizeof numeric, c->user_data)) {
+            numeric[sizeof numeric - 1] = 0;
+            name = numeric;
+            hints.ai_flags = AI_NUMERICHOST;
+        }
+        rc = getaddrinfo(name, port, &hints, &res);
+        if (rc != 0 || !res) {
+            lq__set_error(c, rc, "cannot resolve %s: %s", host, gai_strerror(rc));
+            return LQ_ERR_DNS;
+        }
+        t->started = true;
+        t->addrs = t->next = res;
+        t->err = 0;
+        if (!lq__tcp_try_next(t)) return lq__tcp_fail(c, t, url);
+        return LQ_IO_WANT_WRITE;
+    }
+    pfd.fd = t->fd;
     pfd.events = POLLOUT;
     pfd.revents = 0;
-    if (poll(&pfd, 1, 0) <= 0) return;
-    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
+    if (poll(&pfd, 1, 0) <= 0) return LQ_IO_WANT_WRITE;
+    if (getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
     if (err == 0) {
-        c->tcp_connecting = false;
-        freeaddrinfo((struct addrinfo *)c->addrs);
-        c->addrs = c->addr_next = NULL;
-        lq_core_opened(c, now);
-        return;
+        freeaddrinfo((struct addrinfo *)t->addrs);
+        t->addrs = t->next = NULL;
+        return LQ_OK;
     }
-    close(c->fd);
-    c->fd = -1;
-    c->errdetail = err;
-    if (!lq__sock_try_next(c)) {
-        char host[256];
-        memcpy(host, c->url.host, c->url.host_len);
-        host[c->url.host_len] = 0;
-        lq__set_error(c, err, "cannot connect to %s port %u: %s", host, (unsigned)c->url.port, strerror(err));
-        c->fail = LQ_ERR_CONNECT;
-        lq__sock_fail(c, LQ_ERR_CONNECT, now);
+    close(t->fd);
+    t->fd = -1;
+    t->err = err;
+    if (!lq__tcp_try_next(t)) return lq__tcp_fail(c, t, url);
+    return LQ_IO_WANT_WRITE;
+}
+
+static long lq__tcp_send(lq_client *c, void *self, const void *buf, size_t n) {
+    lq__tcp *t = (lq__tcp *)self;
+    for (;;) {
+        ssize_t w = send(t->fd, buf, n, LQ__SEND_FLAGS);
+        if (w >= 0) return (long)w;
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return LQ_IO_WANT_WRITE;
+        lq__set_error(c, errno, "send: %s", strerror(errno));
+        return LQ_ERR_IO;
     }
 }
 
-/* Sends what the core has; false when the socket failed. */
-static bool lq__sock_write(lq_client *c, uint64_t now) {
+static long lq__tcp_recv(lq_client *c, void *self, void *buf, size_t n) {
+    lq__tcp *t = (lq__tcp *)self;
+    for (;;) {
+        ssize_t r = recv(t->fd, buf, n, 0);
+        if (r >= 0) return (long)r;
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return LQ_IO_WANT_READ;
+        lq__set_error(c, errno, "recv: %s", strerror(errno));
+        return LQ_ERR_IO;
+    }
+}
+
+static int lq__tcp_fd(lq_client *c, void *self) { (void)c; return ((lq__tcp *)self)->fd; }
+
+static void lq__tcp_transport(lq_client *c, lq_transport *tr) {
+    memset(tr, 0, sizeof *tr);
+    tr->connect = lq__tcp_connect;
+    tr->send = lq__tcp_send;
+    tr->recv = lq__tcp_recv;
+    tr->close = lq__tcp_close;
+    tr->fd = lq__tcp_fd;
+    tr->self = &c->tcp;
+}
+
+/* >>tls: mbedTLS over the TCP transport ---------------------------------------------------------- */
+#ifdef LQ_USE_MBEDTLS
+#include <mbedtls/ssl.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/x509_crt.h>
+#include <mbedtls/error.h>
+#include <mbedtls/version.h>
+#include <mbedtls/net_sockets.h>
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+#include <psa/crypto.h>
+#endif
+
+struct lq__tls {
+    mbedtls_ssl_context ssl;
+    mbedtls_ssl_config conf;
+    mbedtls_x509_crt ca;
+    mbedtls_ctr_drbg_context drbg;
+    bool configured;            /* conf, ca and drbg are set up (once per client) */
+    bool session;               /* ssl is set up for the current connection */
+    bool tcp_up;
+    size_t blocked;             /* length of a write that must be retried with the same arguments */
+    lq_client *c;
+};
+
+static const char *const lq__ca_paths[] = {
+    "/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/ca-bundle.pem",
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", "/etc/ssl/cert.pem",
+    "/usr/local/share/certs/ca-root-nss.crt", "/usr/local/etc/openssl/cert.pem"};
+
+static int lq__tls_entropy(void *ctx, unsigned char *out, size_t n) {
+    lq_client *c = (lq_client *)ctx;
+    return c->random(out, n, c->user_data) ? 0 : -1;
+}
+
+/* mbedTLS talks to the TCP transport through these. */
+static int lq__tls_bio_send(void *ctx, const unsigned char *buf, size_t n) {
+    lq_client *c = (lq_client *)ctx;
+    long r = lq__tcp_send(c, &c->tcp, buf, n);
+    if (r == LQ_IO_WANT_WRITE) return MBEDTLS_ERR_SSL_WANT_WRITE;
+    return r < 0 ? MBEDTLS_ERR_NET_SEND_FAILED : (int)r;
+}
+
+static int lq__tls_bio_recv(void *ctx, unsigned char *buf, size_t n) {
+    lq_client *c = (lq_client *)ctx;
+    long r = lq__tcp_recv(c, &c->tcp, buf, n);
+    if (r == LQ_IO_WANT_READ) return MBEDTLS_ERR_SSL_WANT_READ;
+    return r < 0 ? MBEDTLS_ERR_NET_RECV_FAILED : (int)r;
+}
+
+static int lq__tls_fail(lq_client *c, int rc, const char *what) {
+    char buf[160];
+    mbedtls_strerror(rc, buf, sizeof buf);
+    lq__set_error(c, rc, "TLS %s failed: %s (-0x%04x)", what, buf, (unsigned)-rc);
+    return LQ_ERR_TLS;
+}
+
+static int lq__tls_configure(lq_client *c, struct lq__tls *t) {
+    int rc, i;
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+    if (psa_crypto_init() != PSA_SUCCESS) { lq__set_error(c, 0, "psa_crypto_init failed"); return LQ_ERR_TLS; }
+#endif
+    mbedtls_ssl_config_init(&t->conf);
+    mbedtls_x509_crt_init(&t->ca);
+    mbedtls_ctr_drbg_init(&t->drbg);
+    t->configured = true;
+    rc = mbedtls_ctr_drbg_seed(&t->drbg, lq__tls_entropy, c, (const unsigned char *)"livequery.h", 11);
+    if (rc) return lq__tls_fail(c, rc, "random generator seeding");
+    rc = mbedtls_ssl_config_defaults(&t->conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
+    if (rc) return lq__tls_fail(c, rc, "configuration");
+    mbedtls_ssl_conf_rng(&t->conf, mbedtls_ctr_drbg_random, &t->drbg);
+    if (c->tls_insecure) {
+        mbedtls_ssl_conf_authmode(&t->conf, MBEDTLS_SSL_VERIFY_NONE);
+        lq__logf(c, LQ_LOG_WARN, "TLS certificate verification is OFF (tls_insecure_skip_verify_for_tests_only)");
+        return LQ_OK;
+    }
+    mbedtls_ssl_conf_authmode(&t->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+    if (c->tls_ca_pem) {
+        rc = mbedtls_x509_crt_parse(&t->ca, (const unsigned char *)c->tls_ca_pem, strlen(c->tls_ca_pem) + 1);
+        if (rc < 0) return lq__tls_fail(c, rc, "CA PEM parsing");
+    } else if (c->tls_ca_file) {
+        rc = mbedtls_x509_crt_parse_file(&t->ca, c->tls_ca_file);
+        if (rc < 0) return lq__tls_fail(c, rc, "CA file loading");
+    } else {
+        for (i = 0, rc = -1; i < (int)(sizeof lq__ca_paths / sizeof lq__ca_paths[0]) && rc < 0; i++)
+            if (access(lq__ca_paths[i], R_OK) == 0) rc = mbedtls_x509_crt_parse_file(&t->ca, lq__ca_paths[i]);
+        if (rc < 0) {
+            lq__set_error(c, 0, "no system CA bundle found: set desc.tls_ca_file");
+            return LQ_ERR_TLS;
+        }
+    }
+    mbedtls_ssl_conf_ca_chain(&t->conf, &t->ca, NULL);
+    return LQ_OK;
+}
+
+static void lq__tls_close(lq_client *c, void *self) {
+    struct lq__tls *t = (struct lq__tls *)self;
+    if (t->session) {
+        if (t->tcp_up) mbedtls_ssl_close_notify(&t->ssl);
+        mbedtls_ssl_free(&t->ssl);
+    }
+    t->session = false;
+    t->tcp_up = false;
+    t->blocked = 0;
+    lq__tcp_close(c, &c->tcp);
+}
+
+static int lq__tls_connect(lq_client *c, void *self, const lq_url *url) {
+    struct lq__tls *t = (struct lq__tls *)self;
+    char host[256];
+    int rc;
+    if (!t->configured && (rc = lq__tls_configure(c, t)) != LQ_OK) return rc;
+    if (!t->tcp_up) {
+        rc = lq__tcp_connect(c, &c->tcp, url);
+        if (rc != LQ_OK) return rc;
+        t->tcp_up = true;
+    }
+    if (!t->session) {
+        memcpy(host, url->host, url->host_len);
+        host[url->host_len] = 0;
+        mbedtls_ssl_init(&t->ssl);
+        t->session = true;
+        if ((rc = mbedtls_ssl_setup(&t->ssl, &t->conf)) != 0) return lq__tls_fail(c, rc, "setup");
+        if ((rc = mbedtls_ssl_set_hostname(&t->ssl, host)) != 0) return lq__tls_fail(c, rc, "host name");
+        mbedtls_ssl_set_bio(&t->ssl, c, lq__tls_bio_send, lq__tls_bio_recv, NULL);
+    }
+    rc = mbedtls_ssl_handshake(&t->ssl);
+    if (rc == MBEDTLS_ERR_SSL_WANT_READ) return LQ_IO_WANT_READ;
+    if (rc == MBEDTLS_ERR_SSL_WANT_WRITE) return LQ_IO_WANT_WRITE;
+    if (rc == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
+        char why[200];
+        uint32_t flags = mbedtls_ssl_get_verify_result(&t->ssl);
+        int n = mbedtls_x509_crt_verify_info(why, sizeof why, "", flags);
+        while (n > 0 && (why[n - 1] == '\n' || why[n - 1] == ' ')) why[--n] = 0;
+        for (rc = 0; why[rc]; rc++) if (why[rc] == '\n') why[rc] = ';';
+        lq__set_error(c, (int)flags, "TLS certificate rejected: %s", why);
+        return LQ_ERR_TLS;
+    }
+    if (rc) return lq__tls_fail(c, rc, "handshake");
+    return LQ_OK;
+}
+
+static long lq__tls_send(lq_client *c, void *self, const void *buf, size_t n) {
+    struct lq__tls *t = (struct lq__tls *)self;
+    int rc;
+    if (t->blocked && n >= t->blocked) n = t->blocked;      /* mbedTLS wants the same arguments again */
+    if (n > 16384) n = 16384;
+    rc = mbedtls_ssl_write(&t->ssl, (const unsigned char *)buf, n);
+    if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE) {
+        t->blocked = n;
+        return rc == MBEDTLS_ERR_SSL_WANT_READ ? LQ_IO_WANT_READ : LQ_IO_WANT_WRITE;
+    }
+    t->blocked = 0;
+    if (rc < 0) return lq__tls_fail(c, rc, "write");
+    return rc;
+}
+
+static long lq__tls_recv(lq_client *c, void *self, void *buf, size_t n) {
+    struct lq__tls *t = (struct lq__tls *)self;
+    int rc = mbedtls_ssl_read(&t->ssl, (unsigned char *)buf, n);
+    if (rc == MBEDTLS_ERR_SSL_WANT_READ) return LQ_IO_WANT_READ;
+    if (rc == MBEDTLS_ERR_SSL_WANT_WRITE) return LQ_IO_WANT_WRITE;
+#ifdef MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET
+    if (rc == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) return LQ_IO_WANT_READ;
+#endif
+    if (rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) return 0;
+    if (rc < 0) return lq__tls_fail(c, rc, "read");
+    return rc;
+}
+
+static size_t lq__tls_pending(lq_client *c, void *self) {
+    struct lq__tls *t = (struct lq__tls *)self;
+    (void)c;
+    if (!t->session) return 0;
+    return mbedtls_ssl_get_bytes_avail(&t->ssl) + (size_t)mbedtls_ssl_check_pending(&t->ssl);
+}
+
+static int lq__tls_fd(lq_client *c, void *self) { (void)self; return c->tcp.fd; }
+
+static lq_result lq__tls_transport(lq_client *c, lq_transport *tr) {
+    struct lq__tls *t = (struct lq__tls *)lq__alloc(&c->a, sizeof *t);
+    if (!t) return LQ_ERR_NOMEM;
+    memset(t, 0, sizeof *t);
+    t->c = c;
+    c->tls = t;
+    memset(tr, 0, sizeof *tr);
+    tr->connect = lq__tls_connect;
+    tr->send = lq__tls_send;
+    tr->recv = lq__tls_recv;
+    tr->pending = lq__tls_pending;
+    tr->close = lq__tls_close;
+    tr->fd = lq__tls_fd;
+    tr->self = t;
+    return LQ_OK;
+}
+
+static void lq__tls_free(lq_client *c) {
+    struct lq__tls *t = c->tls;
+    if (!t) return;
+    lq__tls_close(c, t);
+    if (t->configured) {
+        mbedtls_ssl_config_free(&t->conf);
+        mbedtls_x509_crt_free(&t->ca);
+        mbedtls_ctr_drbg_free(&t->drbg);
+    }
+    lq__free(&c->a, t);
+    c->tls = NULL;
+}
+#endif /* LQ_USE_MBEDTLS */
+
+/* >>step ------------------------------------------------------------------------------------------ */
+
+static lq_result lq__transport_setup(lq_client *c, const lq_desc *d) {
+    c->tcp.fd = -1;
+    if (d->transport) {
+        c->tr = *d->transport;
+        return LQ_OK;
+    }
+#ifdef LQ_USE_MBEDTLS
+    if (c->url.tls) return lq__tls_transport(c, &c->tr);
+#endif
+    lq__tcp_transport(c, &c->tr);
+    return LQ_OK;
+}
+
+static void lq__transport_free(lq_client *c) {
+    if (c->tr_active && c->tr.close) c->tr.close(c, c->tr.self);
+    c->tr_active = false;
+#ifdef LQ_USE_MBEDTLS
+    lq__tls_free(c);
+#endif
+}
+
+static void lq__tr_close(lq_client *c) {
+    if (c->tr_active && c->tr.close) c->tr.close(c, c->tr.self);
+    c->tr_active = c->tr_up = false;
+    c->want = 0;
+}
+
+/* A transport call failed: close it and tell the core. */
+static void lq__tr_fail(lq_client *c, long rc, uint64_t now) {
+    lq_result why = rc == 0 ? LQ_OK : (lq_result)rc;
+    lq__tr_close(c);
+    lq_core_closed(c, why, c->errdetail, now);
+}
+
+/* Sends what the core has; false when the transport failed. */
+static bool lq__tr_write(lq_client *c, uint64_t now) {
     for (;;) {
         size_t n;
         const void *p = lq_core_peek(c, &n);
-        ssize_t w;
+        long w;
         if (!n) return true;
-        w = send(c->fd, p, n, LQ__SEND_FLAGS);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
-            lq__set_error(c, errno, "send: %s", strerror(errno));
-            lq__sock_fail(c, LQ_ERR_IO, now);
-            return false;
-        }
+        if (n > 1u << 30) n = 1u << 30;
+        w = c->tr.send(c, c->tr.self, p, n);
+        if (w == LQ_IO_WANT_WRITE || w == LQ_IO_WANT_READ) { c->want |= w == LQ_IO_WANT_READ ? LQ_WANT_READ : LQ_WANT_WRITE; return true; }
+        if (w < 0) { lq__tr_fail(c, w, now); return false; }
         lq_core_consume(c, (size_t)w);
     }
 }
 
-/* Reads what the socket has (bounded, so one busy link cannot starve the caller's loop). */
-static bool lq__sock_read(lq_client *c, uint64_t now) {
+/* Reads what the transport has (bounded, so one busy link cannot starve the caller's loop). */
+static bool lq__tr_read(lq_client *c, uint64_t now) {
     int rounds;
-    for (rounds = 0; rounds < 16 && c->fd >= 0; rounds++) {
-        ssize_t r = recv(c->fd, c->rbuf, sizeof c->rbuf, 0);
-        if (r < 0) {
-            if (errno == EINTR) { rounds--; continue; }
-            if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
-            lq__set_error(c, errno, "recv: %s", strerror(errno));
-            lq__sock_fail(c, LQ_ERR_IO, now);
-            return false;
-        }
-        if (r == 0) {                                       /* the server closed TCP */
-            lq__sock_fail(c, LQ_OK, now);
-            return false;
-        }
+    for (rounds = 0; rounds < 16 && c->tr_up; rounds++) {
+        long r = c->tr.recv(c, c->tr.self, c->rbuf, sizeof c->rbuf);
+        if (r == LQ_IO_WANT_READ || r == LQ_IO_WANT_WRITE) { c->want |= r == LQ_IO_WANT_READ ? LQ_WANT_READ : LQ_WANT_WRITE; return true; }
+        if (r <= 0) { lq__tr_fail(c, r, now); return false; }      /* 0: the server closed the stream */
         lq_core_feed(c, c->rbuf, (size_t)r, now);
-        if (c->link == LQ__L_SHUT || c->link == LQ__L_IDLE) return true;
+        if (lq_core_io(c) == LQ_IO_CLOSE || c->link == LQ__L_IDLE) return true;
     }
     return true;
 }
@@ -3378,53 +3701,69 @@ lq_result lq_step(lq_client *c) {
     now = lq_now_ms();
     lq_core_tick(c, now);
     for (round = 0; round < 4; round++) {
-        lq_io io = lq_core_io(c);
         int link = c->link;
+        lq_io io = lq_core_io(c);
+        c->want = 0;
         if (io == LQ_IO_CLOSE) {
-            if (c->fd >= 0 && !c->tcp_connecting) lq__sock_write(c, now);
-            lq__sock_close(c);
+            if (c->tr_up) lq__tr_write(c, now);             /* the last Close frame, if it fits */
+            lq__tr_close(c);
             lq_core_closed(c, LQ_OK, 0, now);
-        } else if (io == LQ_IO_CONNECT && c->fd < 0) {
-            lq__sock_start(c, now);
+        } else if (io == LQ_IO_CONNECT) {
+            int rc;
+            c->tr_active = true;
+            rc = c->tr.connect(c, c->tr.self, &c->url);
+            if (rc == LQ_OK) {
+                c->tr_up = true;
+                lq_core_opened(c, now);
+            } else if (rc == LQ_IO_WANT_READ || rc == LQ_IO_WANT_WRITE) {
+                c->want = rc == LQ_IO_WANT_READ ? LQ_WANT_READ : LQ_WANT_WRITE;
+            } else {
+                lq__tr_fail(c, rc, now);
+            }
         }
-        if (c->fd >= 0 && c->tcp_connecting) lq__sock_check_connect(c, now);
-        if (c->fd >= 0 && !c->tcp_connecting && lq__sock_read(c, now) && c->fd >= 0) lq__sock_write(c, now);
+        if (c->tr_up && lq__tr_read(c, now) && c->tr_up) lq__tr_write(c, now);
         lq_core_tick(c, now);
         if (c->link == link && lq_core_io(c) != LQ_IO_CLOSE) break;
     }
+    if (c->tr_up) c->want |= LQ_WANT_READ;
     return c->state == LQ_STATE_DISCONNECTED && c->link == LQ__L_IDLE && !c->report_close ? LQ_ERR_CLOSED : LQ_OK;
 }
 
-int lq_fd(const lq_client *c) { return c ? c->fd : -1; }
+int lq_fd(const lq_client *c) {
+    if (!c || !c->tr_active || !c->tr.fd) return -1;
+    return c->tr.fd((lq_client *)c, c->tr.self);
+}
 
 int lq_fd_events(const lq_client *c) {
     size_t n;
-    if (!c || c->fd < 0) return 0;
-    if (c->tcp_connecting) return LQ_WANT_WRITE;
+    if (!c || !c->tr_active) return 0;
+    if (!c->tr_up) return c->want;
     lq_core_peek(c, &n);
-    return LQ_WANT_READ | (n ? LQ_WANT_WRITE : 0);
+    return c->want | LQ_WANT_READ | (n ? LQ_WANT_WRITE : 0);
 }
 
 int lq_timeout_ms(const lq_client *c) {
     int64_t t;
     if (!c) return -1;
-    if (c->tcp_connecting) t = lq_core_timeout(c, lq_now_ms());
-    else t = lq_core_timeout(c, lq_now_ms());
-    if (c->link == LQ__L_CONNECT && c->fd >= 0) t = lq__min_timer(t, 50);  /* connect: poll SO_ERROR too */
+    t = lq_core_timeout(c, lq_now_ms());
+    if (c->tr_up && c->tr.pending && c->tr.pending((lq_client *)c, c->tr.self)) t = 0;   /* decrypted data waits */
+    if (c->tr_active && !c->tr_up) t = lq__min_timer(t, 50);     /* connecting: poll SO_ERROR too */
+    if (c->tr_active && c->tr.fd && c->tr.fd((lq_client *)c, c->tr.self) < 0) t = lq__min_timer(t, 10);
     return t > 0x7FFFFFFF ? 0x7FFFFFFF : (int)t;
 }
 
 lq_result lq_wait(lq_client *c, int max_ms) {
     struct pollfd pfd;
-    int t, ev;
+    int t, ev, fd;
     if (!c) return LQ_ERR_INVALID_ARG;
     t = lq_timeout_ms(c);
     if (t < 0 || t > max_ms) t = max_ms;
     ev = lq_fd_events(c);
-    pfd.fd = c->fd;
+    fd = lq_fd(c);
+    pfd.fd = fd;
     pfd.events = (short)((ev & LQ_WANT_READ ? POLLIN : 0) | (ev & LQ_WANT_WRITE ? POLLOUT : 0));
     pfd.revents = 0;
-    if (poll(c->fd >= 0 ? &pfd : NULL, c->fd >= 0 ? 1u : 0u, t) < 0 && errno != EINTR) return LQ_ERR_IO;
+    if (poll(fd >= 0 ? &pfd : NULL, fd >= 0 ? 1u : 0u, t) < 0 && errno != EINTR) return LQ_ERR_IO;
     return lq_step(c);
 }
 

@@ -168,7 +168,7 @@ int main(int argc, char **argv) {
             timeout = strtod(v, &end);
             if (*end || timeout <= 0) return fail_usage("--timeout needs a positive number of seconds");
         } else if (LQW_OPT("-q", "--quiet")) w.quiet = true;
-        else if (LQW_OPT(NULL, "--ca")) { LQW_VAL(); }
+        else if (LQW_OPT(NULL, "--ca")) { LQW_VAL(); desc.tls_ca_file = v; }
         else if (a[0] == '-' && a[1]) return fail_usage("unknown option");
         else if (!cls) cls = a;
         else if (!where) where = a;
