@@ -29,7 +29,7 @@
             lq_query q = {0};
             q.class_name = "GameScore";
             q.where = "{\"score\":{\"$gt\":1000}}";
-            lq_subscribe(c, &q, NULL, NULL);       (queued until connected)
+            lq_subscribe(c, &q, NULL);             (queued until connected)
             for (;;) lq_wait(c, 1000);               (or lq_step(c) in your own loop)
         }
 
@@ -1907,7 +1907,11 @@ struct lq_subscription {
 };
 
 typedef struct lq__tcp {
+#if defined(_WIN32) && !defined(LQ_NO_SOCKETS)
+    uintptr_t fd;               /* a SOCKET */
+#else
     int fd;
+#endif
     void *addrs;                /* struct addrinfo list being tried */
     void *next;
     bool started;
@@ -1990,7 +1994,7 @@ struct lq_client {
     int want;                   /* LQ_WANT_* the transport asked for */
     lq__tcp tcp;
     struct lq__tls *tls;
-    bool tls_insecure;
+    bool tls_insecure, net_init;
     char *tls_ca_file, *tls_ca_pem;
     unsigned char rbuf[8192];
 #endif
@@ -3005,7 +3009,6 @@ lq_result lq_client_create(const lq_desc *d, lq_client **out) {
     c->log = d->log;
     c->resolve = d->resolve;
 #ifndef LQ_NO_SOCKETS
-    c->tcp.fd = -1;
     c->tls_insecure = d->tls_insecure_skip_verify_for_tests_only;
     if (!c->random) c->random = lq__os_random;
 #endif
@@ -3229,8 +3232,29 @@ const char *lq_event_str(lq_event_type t) {
 /* >>sockets ------------------------------------------------------------------------------------- */
 #ifndef LQ_NO_SOCKETS
 #if defined(_WIN32)
-#error "livequery.h: the Windows socket layer is not written yet; build with LQ_NO_SOCKETS and your own transport"
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
 #endif
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <windows.h>
+#include <bcrypt.h>
+#ifdef _MSC_VER
+#pragma comment(lib, "ws2_32.lib")
+#pragma comment(lib, "bcrypt.lib")
+#endif
+typedef SOCKET lq__socket;
+#define LQ__BAD_SOCKET INVALID_SOCKET
+#define lq__closesocket closesocket
+#define lq__poll WSAPoll
+typedef int lq__socklen;
+typedef int lq__iolen;
+static int lq__sock_errno(void) { return WSAGetLastError(); }
+static bool lq__again(int e) { return e == WSAEWOULDBLOCK; }
+static bool lq__in_progress(int e) { return e == WSAEWOULDBLOCK || e == WSAEINPROGRESS; }
+static bool lq__interrupted(int e) { return e == WSAEINTR; }
+#define LQ__SEND_FLAGS 0
+#else
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -3244,17 +3268,40 @@ const char *lq_event_str(lq_event_type t) {
 #if defined(__linux__)
 #include <sys/random.h>
 #endif
-
+typedef int lq__socket;
+#define LQ__BAD_SOCKET (-1)
+#define lq__closesocket close
+#define lq__poll poll
+typedef socklen_t lq__socklen;
+typedef size_t lq__iolen;
+static int lq__sock_errno(void) { return errno; }
+static bool lq__again(int e) { return e == EAGAIN || e == EWOULDBLOCK; }
+static bool lq__in_progress(int e) { return e == EINPROGRESS || e == EINTR; }
+static bool lq__interrupted(int e) { return e == EINTR; }
 #ifdef MSG_NOSIGNAL
-#define LQ__SEND_FLAGS MSG_NOSIGNAL
+#define LQ__SEND_FLAGS MSG_NOSIGNAL         /* a dead peer must not kill the program with SIGPIPE */
 #else
 #define LQ__SEND_FLAGS 0
 #endif
+#endif
+
+/* A socket error as text: strerror, or the Winsock code. */
+static const char *lq__sock_strerror(int e, char *buf, size_t cap) {
+#if defined(_WIN32)
+    snprintf(buf, cap, "Winsock error %d", e);
+    return buf;
+#else
+    (void)buf; (void)cap;
+    return strerror(e);
+#endif
+}
 
 static bool lq__os_random(void *buf, size_t len, void *user) {
     unsigned char *p = (unsigned char *)buf;
     (void)user;
-#if defined(__linux__)
+#if defined(_WIN32)
+    return BCryptGenRandom(NULL, p, (ULONG)len, BCRYPT_USE_SYSTEM_PREFERRED_RNG) == 0;
+#elif defined(__linux__)
     while (len) {
         ssize_t n = getrandom(p, len, 0);
         if (n < 0) { if (errno == EINTR) continue; return false; }
@@ -3280,9 +3327,40 @@ static bool lq__os_random(void *buf, size_t len, void *user) {
 }
 
 uint64_t lq_now_ms(void) {
+#if defined(_WIN32)
+    return (uint64_t)GetTickCount64();
+#else
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+#endif
+}
+
+/* Winsock needs WSAStartup before any call; it counts, so each client starts and cleans up. */
+static bool lq__net_init(void) {
+#if defined(_WIN32)
+    WSADATA wsa;
+    return WSAStartup(MAKEWORD(2, 2), &wsa) == 0;
+#else
+    return true;
+#endif
+}
+
+static void lq__net_done(void) {
+#if defined(_WIN32)
+    WSACleanup();
+#endif
+}
+
+static bool lq__set_nonblocking(lq__socket fd) {
+#if defined(_WIN32)
+    u_long on = 1;
+    return ioctlsocket(fd, (long)FIONBIO, &on) == 0;
+#else
+    if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK) < 0) return false;
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    return true;
+#endif
 }
 
 void lq_transport_error(lq_client *c, int detail, const char *message) {
@@ -3294,8 +3372,8 @@ void lq_transport_error(lq_client *c, int detail, const char *message) {
 static void lq__tcp_close(lq_client *c, void *self) {
     lq__tcp *t = (lq__tcp *)self;
     (void)c;
-    if (t->fd >= 0) close(t->fd);
-    t->fd = -1;
+    if (t->fd != LQ__BAD_SOCKET) lq__closesocket(t->fd);
+    t->fd = LQ__BAD_SOCKET;
     if (t->addrs) freeaddrinfo((struct addrinfo *)t->addrs);
     t->addrs = t->next = NULL;
     t->started = false;
@@ -3305,31 +3383,32 @@ static void lq__tcp_close(lq_client *c, void *self) {
 static bool lq__tcp_try_next(lq__tcp *t) {
     struct addrinfo *ai;
     while ((ai = (struct addrinfo *)t->next) != NULL) {
-        int fd, one = 1;
+        lq__socket fd;
+        int one = 1;
         t->next = ai->ai_next;
         fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-        if (fd < 0) { t->err = errno; continue; }
-        if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK) < 0) { t->err = errno; close(fd); continue; }
-        fcntl(fd, F_SETFD, FD_CLOEXEC);
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (fd == LQ__BAD_SOCKET) { t->err = lq__sock_errno(); continue; }
+        if (!lq__set_nonblocking(fd)) { t->err = lq__sock_errno(); lq__closesocket(fd); continue; }
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, (const char *)&one, sizeof one);
 #ifdef SO_NOSIGPIPE
         setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
 #endif
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS || errno == EINTR) {
+        if (connect(fd, ai->ai_addr, (lq__socklen)ai->ai_addrlen) == 0 || lq__in_progress(lq__sock_errno())) {
             t->fd = fd;
             return true;
         }
-        t->err = errno;
-        close(fd);
+        t->err = lq__sock_errno();
+        lq__closesocket(fd);
     }
     return false;
 }
 
 static int lq__tcp_fail(lq_client *c, lq__tcp *t, const lq_url *url) {
-    char host[256];
+    char host[256], tmp[64];
     memcpy(host, url->host, url->host_len);
     host[url->host_len] = 0;
-    lq__set_error(c, t->err, "cannot connect to %s port %u: %s", host, (unsigned)url->port, strerror(t->err));
+    lq__set_error(c, t->err, "cannot connect to %s port %u: %s", host, (unsigned)url->port,
+                  lq__sock_strerror(t->err, tmp, sizeof tmp));
     lq__tcp_close(c, t);
     return LQ_ERR_CONNECT;
 }
@@ -3339,7 +3418,7 @@ static int lq__tcp_connect(lq_client *c, void *self, const lq_url *url) {
     lq__tcp *t = (lq__tcp *)self;
     struct pollfd pfd;
     int err = 0;
-    socklen_t len = sizeof err;
+    lq__socklen len = sizeof err;
     if (!t->started) {
         struct addrinfo hints, *res = NULL;
         char host[256], numeric[64], port[8];
@@ -3370,15 +3449,15 @@ static int lq__tcp_connect(lq_client *c, void *self, const lq_url *url) {
     pfd.fd = t->fd;
     pfd.events = POLLOUT;
     pfd.revents = 0;
-    if (poll(&pfd, 1, 0) <= 0) return LQ_IO_WANT_WRITE;
-    if (getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
+    if (lq__poll(&pfd, 1, 0) <= 0) return LQ_IO_WANT_WRITE;
+    if (getsockopt(t->fd, SOL_SOCKET, SO_ERROR, (char *)&err, &len) < 0) err = lq__sock_errno();
     if (err == 0) {
         freeaddrinfo((struct addrinfo *)t->addrs);
         t->addrs = t->next = NULL;
         return LQ_OK;
     }
-    close(t->fd);
-    t->fd = -1;
+    lq__closesocket(t->fd);
+    t->fd = LQ__BAD_SOCKET;
     t->err = err;
     if (!lq__tcp_try_next(t)) return lq__tcp_fail(c, t, url);
     return LQ_IO_WANT_WRITE;
@@ -3386,29 +3465,42 @@ static int lq__tcp_connect(lq_client *c, void *self, const lq_url *url) {
 
 static long lq__tcp_send(lq_client *c, void *self, const void *buf, size_t n) {
     lq__tcp *t = (lq__tcp *)self;
+    char tmp[64];
+    if (n > 1u << 30) n = 1u << 30;
     for (;;) {
-        ssize_t w = send(t->fd, buf, n, LQ__SEND_FLAGS);
-        if (w >= 0) return (long)w;
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) return LQ_IO_WANT_WRITE;
-        lq__set_error(c, errno, "send: %s", strerror(errno));
+        long w = (long)send(t->fd, (const char *)buf, (lq__iolen)n, LQ__SEND_FLAGS);
+        int e;
+        if (w >= 0) return w;
+        e = lq__sock_errno();
+        if (lq__interrupted(e)) continue;
+        if (lq__again(e)) return LQ_IO_WANT_WRITE;
+        lq__set_error(c, e, "send: %s", lq__sock_strerror(e, tmp, sizeof tmp));
         return LQ_ERR_IO;
     }
 }
 
 static long lq__tcp_recv(lq_client *c, void *self, void *buf, size_t n) {
     lq__tcp *t = (lq__tcp *)self;
+    char tmp[64];
+    if (n > 1u << 30) n = 1u << 30;
     for (;;) {
-        ssize_t r = recv(t->fd, buf, n, 0);
-        if (r >= 0) return (long)r;
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) return LQ_IO_WANT_READ;
-        lq__set_error(c, errno, "recv: %s", strerror(errno));
+        long r = (long)recv(t->fd, (char *)buf, (lq__iolen)n, 0);
+        int e;
+        if (r >= 0) return r;
+        e = lq__sock_errno();
+        if (lq__interrupted(e)) continue;
+        if (lq__again(e)) return LQ_IO_WANT_READ;
+        lq__set_error(c, e, "recv: %s", lq__sock_strerror(e, tmp, sizeof tmp));
         return LQ_ERR_IO;
     }
 }
 
-static int lq__tcp_fd(lq_client *c, void *self) { (void)c; return ((lq__tcp *)self)->fd; }
+/* On Windows a SOCKET is a small handle: it fits the int that poll-style callers use. */
+static int lq__tcp_fd(lq_client *c, void *self) {
+    lq__tcp *t = (lq__tcp *)self;
+    (void)c;
+    return t->fd == LQ__BAD_SOCKET ? -1 : (int)t->fd;
+}
 
 static void lq__tcp_transport(lq_client *c, lq_transport *tr) {
     memset(tr, 0, sizeof *tr);
@@ -3596,7 +3688,7 @@ static size_t lq__tls_pending(lq_client *c, void *self) {
     return mbedtls_ssl_get_bytes_avail(&t->ssl) + (size_t)mbedtls_ssl_check_pending(&t->ssl);
 }
 
-static int lq__tls_fd(lq_client *c, void *self) { (void)self; return c->tcp.fd; }
+static int lq__tls_fd(lq_client *c, void *self) { (void)self; return lq__tcp_fd(c, &c->tcp); }
 
 static lq_result lq__tls_transport(lq_client *c, lq_transport *tr) {
     struct lq__tls *t = (struct lq__tls *)lq__alloc(&c->a, sizeof *t);
@@ -3632,7 +3724,9 @@ static void lq__tls_free(lq_client *c) {
 /* >>step ------------------------------------------------------------------------------------------ */
 
 static lq_result lq__transport_setup(lq_client *c, const lq_desc *d) {
-    c->tcp.fd = -1;
+    c->tcp.fd = LQ__BAD_SOCKET;
+    if (!lq__net_init()) return LQ_ERR_IO;
+    c->net_init = true;
     if (d->transport) {
         c->tr = *d->transport;
         return LQ_OK;
@@ -3650,6 +3744,8 @@ static void lq__transport_free(lq_client *c) {
 #ifdef LQ_USE_MBEDTLS
     lq__tls_free(c);
 #endif
+    if (c->net_init) lq__net_done();
+    c->net_init = false;
 }
 
 static void lq__tr_close(lq_client *c) {
@@ -3760,10 +3856,18 @@ lq_result lq_wait(lq_client *c, int max_ms) {
     if (t < 0 || t > max_ms) t = max_ms;
     ev = lq_fd_events(c);
     fd = lq_fd(c);
-    pfd.fd = fd;
+    pfd.fd = (lq__socket)fd;
     pfd.events = (short)((ev & LQ_WANT_READ ? POLLIN : 0) | (ev & LQ_WANT_WRITE ? POLLOUT : 0));
     pfd.revents = 0;
-    if (poll(fd >= 0 ? &pfd : NULL, fd >= 0 ? 1u : 0u, t) < 0 && errno != EINTR) return LQ_ERR_IO;
+    if (fd >= 0) {
+        if (lq__poll(&pfd, 1, t) < 0 && !lq__interrupted(lq__sock_errno())) return LQ_ERR_IO;
+    } else if (t > 0) {
+#if defined(_WIN32)
+        Sleep((DWORD)t);
+#else
+        poll(NULL, 0, t);
+#endif
+    }
     return lq_step(c);
 }
 
