@@ -1,0 +1,257 @@
+#!/usr/bin/env bash
+# livequery.h benchmarks (issue #6): what `make bench` runs. Prints one table with every figure and
+# the pass/fail of each target. Everything runs on 127.0.0.1 and every step has a time limit.
+#
+#   bash bench/run.sh [BUILD_DIR]        (default build/bench)
+#
+# Environment (all optional):
+#   CC                C compiler (cc)                  ROUNDS        ingest rounds, median kept (3)
+#   N_LQ, N_COUNT     events for livequery.h (2000000) and the counting reader (5000000)
+#   N_SDK             events for the Parse JS SDK (200000)          N_RSS  events for the RSS run (100000)
+#   N_CG              events under callgrind (20000)   SKIP_SCALE=1  skip item 4 (no Parse Server)
+#   LOAD_CLIENTS, LOAD_SUBS, LOAD_WRITES, BIG_SUBS     item 4 sizes (1000, 10, 30, 10000)
+# Needs: a C compiler, valgrind (callgrind_annotate), Node 20 with tests/server/node_modules
+# (installed here through tests/server/lqserver.sh install), PostgreSQL 15 for item 4.
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+B="${1:-build/bench}"
+mkdir -p "$B"
+B="$(cd "$B" && pwd)"
+CC="${CC:-cc}"
+ROUNDS="${ROUNDS:-3}"
+N_LQ="${N_LQ:-2000000}"
+N_COUNT="${N_COUNT:-5000000}"
+N_SDK="${N_SDK:-200000}"
+N_RSS="${N_RSS:-100000}"
+N_CG="${N_CG:-20000}"
+LOAD_CLIENTS="${LOAD_CLIENTS:-1000}"
+LOAD_SUBS="${LOAD_SUBS:-10}"
+LOAD_WRITES="${LOAD_WRITES:-30}"
+BIG_SUBS="${BIG_SUBS:-10000}"
+SERVER_SH="$ROOT/tests/server/lqserver.sh"
+STATE="$B/server"
+LOG="$B/run.log"
+SRC_PID=""
+SERVER_STARTED=0
+T0=$SECONDS
+: >"$LOG"
+
+cleanup() {
+  trap - EXIT INT TERM
+  if [[ -n "$SRC_PID" ]]; then kill "$SRC_PID" 2>/dev/null; wait "$SRC_PID" 2>/dev/null; fi
+  if [[ $SERVER_STARTED -eq 1 ]]; then timeout 60 bash "$SERVER_SH" stop "$STATE" >>"$LOG" 2>&1; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say() { echo "bench: $*" >&2; }
+die() { say "$*"; say "log: $LOG"; exit 1; }
+
+# ---------------------------------------------------------------- build (-O2)
+say "building into $B"
+CFLAGS_B="-std=c99 -O2 -g -Wall -Wextra"
+build() {  # out src [extra flags]
+  local out="$1" src="$2"; shift 2
+  "$CC" $CFLAGS_B "$@" "$src" -o "$B/$out" >>"$LOG" 2>&1 || die "cannot build $src"
+}
+build source bench/source.c
+build ingest_lq bench/ingest_lq.c
+build ingest_count bench/ingest_count.c
+build callgrind_event bench/callgrind_event.c
+build mem bench/mem.c
+build runrss bench/runrss.c
+build lqwatch examples/lqwatch.c
+build lqload examples/lqload.c -pthread
+
+timeout 900 bash "$SERVER_SH" install >>"$LOG" 2>&1 || die "npm install of tests/server failed"
+
+# key=value from a line: kv LINE KEY
+kv() { sed -n "s/.*\\b$2=\\([^ ]*\\).*/\\1/p" <<<"$1"; }
+median() { sort -g | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : "nan")}'; }
+calc() { awk "BEGIN { printf \"$1\", $2 }"; }
+
+# ---------------------------------------------------------------- the event source
+"$B/source" 0 >"$B/source.port" 2>>"$LOG" &
+SRC_PID=$!
+for _ in $(seq 50); do [[ -s "$B/source.port" ]] && break; sleep 0.1; done
+PORT="$(awk '/^PORT/ {print $2}' "$B/source.port")"
+[[ -n "$PORT" ]] || die "the event source did not start"
+say "event source on 127.0.0.1:$PORT"
+
+# ---------------------------------------------------------------- 1. ingest throughput
+say "1. ingest: $ROUNDS rounds of counting reader / livequery.h / Parse JS SDK"
+declare -A RATE CPU
+run_ingest() {  # name cmd... -> appends "rate cpu_s_per_M allocs_per_event" to $B/ingest.NAME
+  local name="$1"; shift
+  local line n secs cpu allocs
+  line="$(timeout 300 "$@" 2>>"$LOG")" || die "$name failed"
+  echo "$name: $line" >>"$LOG"
+  n="$(kv "$line" events)"; secs="$(kv "$line" secs)"; cpu="$(kv "$line" cpu)"; allocs="$(kv "$line" allocs)"
+  echo "$(calc %.0f "($n - 1) / $secs") $(calc %.4f "$cpu / ($n - 1) * 1e6") $allocs $n $(kv "$line" rss_kb)" >>"$B/ingest.$name"
+}
+rm -f "$B"/ingest.*
+for r in $(seq "$ROUNDS"); do
+  run_ingest count "$B/ingest_count" "$PORT" "$N_COUNT"
+  run_ingest lq "$B/ingest_lq" "$PORT" "$N_LQ"
+  run_ingest sdk node bench/ingest_sdk.js "$PORT" "$N_SDK"
+done
+for name in count lq sdk; do
+  RATE[$name]="$(awk '{print $1}' "$B/ingest.$name" | median)"
+  CPU[$name]="$(awk '{print $2}' "$B/ingest.$name" | median)"
+done
+LQ_ALLOCS="$(awk '{print $3}' "$B/ingest.lq" | sort -n | tail -n 1)"
+LQ_WARM_EVENTS="$(awk '{print $4 - 1000}' "$B/ingest.lq" | head -n 1)"
+R_AB="$(calc %.1f "${RATE[lq]} / ${RATE[sdk]}")"
+R_AC="$(calc %.3f "${RATE[lq]} / ${RATE[count]}")"
+C_AB="$(calc %.1f "${CPU[sdk]} / ${CPU[lq]}")"
+C_CA="$(calc %.1f "${CPU[lq]} / ${CPU[count]}")"
+FRAME_BYTES="$(grep -o 'frame=[0-9]*' <("$B/callgrind_event" 100 2>>"$LOG") | cut -d= -f2)"
+
+# ---------------------------------------------------------------- 2. instructions per event
+say "2. callgrind: $N_CG events"
+cg_run() {  # outfile args...
+  local out="$1"; shift
+  (cd "$B" && timeout 300 valgrind --tool=callgrind --callgrind-out-file="$out" ./callgrind_event "$@" \
+     >"$out.stdout" 2>>"$LOG") || die "callgrind failed"
+  callgrind_annotate --inclusive=yes --threshold=100 "$B/$out" 2>>"$LOG" >"$B/$out.incl"
+  callgrind_annotate --threshold=100 "$B/$out" 2>>"$LOG" >"$B/$out.self"
+}
+cg_fn() {  # file function -> inclusive Ir
+  awk -v f=":$2" 'index($0, f) && $0 ~ /bench\/callgrind_event.c/ {gsub(",", "", $1); print $1; exit}' "$1"
+}
+cg_run cg.update "$N_CG"
+cg_run cg.original "$N_CG" 8192 original
+CGI="$B/cg.update.incl"
+N_FEED=$((N_CG + 16))     # bench_feed also ran the 16-event warm-up
+IR_FEED="$(calc %.0f "$(cg_fn "$CGI" bench_feed) / $N_FEED")"
+IR_MSG="$(calc %.0f "$(cg_fn "$CGI" bench_message) / $N_CG")"
+IR_JSON="$(calc %.0f "$(cg_fn "$CGI" bench_json) / $N_CG")"
+IR_UTF8="$(calc %.0f "$(cg_fn "$CGI" bench_utf8) / $N_CG")"
+IR_CB="$(calc %.0f "$(cg_fn "$CGI" bench_callback) / $N_CG")"
+IR_FRAME=$((IR_FEED - IR_MSG - IR_UTF8))
+IR_DISPATCH=$((IR_MSG - IR_JSON - IR_CB))
+IR_LIB=$((IR_FEED - IR_CB))
+IR_ORIG_LIB="$(calc %.0f "$(cg_fn "$B/cg.original.incl" bench_feed) / $N_FEED - $(cg_fn "$B/cg.original.incl" bench_callback) / $N_CG")"
+CG_LINE="$(cat "$B/cg.update.stdout")"
+CG_ALLOCS="$(kv "$CG_LINE" allocs)"
+ORIG_BYTES="$(kv "$(cat "$B/cg.original.stdout")" frame)"
+TOKENS="$(kv "$CG_LINE" tokens)"
+
+# ---------------------------------------------------------------- 3. memory
+say "3. memory"
+MEM_LINE="$(timeout 120 "$B/mem" "$PORT" 1000 2>>"$LOG")" || die "mem failed"
+echo "mem: $MEM_LINE" >>"$LOG"
+IDLE_HEAP="$(kv "$MEM_LINE" idle_heap)"
+IDLE_BLOCKS="$(kv "$MEM_LINE" idle_blocks)"
+CLIENT_STRUCT="$(kv "$MEM_LINE" client_struct)"
+SUB_BYTES="$(kv "$MEM_LINE" sub_bytes)"
+timeout 120 "$B/runrss" "$B/rss.lqwatch" "$B/lqwatch" -s "ws://127.0.0.1:$PORT/parse?n=$N_RSS" -a benchApp \
+  -k benchKey -q -n "$N_RSS" --timeout 60 GameScore >>"$LOG" 2>&1 || die "lqwatch failed"
+timeout 300 "$B/runrss" "$B/rss.sdk" node bench/ingest_sdk.js "$PORT" "$N_RSS" >>"$LOG" 2>&1 || die "SDK RSS run failed"
+RSS_LQWATCH="$(kv "$(cat "$B/rss.lqwatch")" rss_kb)"
+RSS_SDK="$(kv "$(cat "$B/rss.sdk")" rss_kb)"
+ALLOCS_PER_EVENT="$(calc %.6f "$LQ_ALLOCS / $LQ_WARM_EVENTS")"
+
+kill "$SRC_PID" 2>/dev/null; wait "$SRC_PID" 2>/dev/null; SRC_PID=""
+
+# ---------------------------------------------------------------- 4. scale (real Parse Server)
+LOAD1="" LOAD2=""
+if [[ "${SKIP_SCALE:-0}" != 1 ]]; then
+  say "4. scale: starting Parse Server"
+  if timeout 180 bash "$SERVER_SH" start "$STATE" >>"$LOG" 2>&1; then
+    SERVER_STARTED=1
+    set -a; . "$STATE/env"; set +a
+    say "4. scale: $LOAD_CLIENTS clients x $LOAD_SUBS subscriptions"
+    LOAD1="$(timeout 240 "$B/lqload" -c "$LOAD_CLIENTS" -n "$LOAD_SUBS" -w "$LOAD_WRITES" -i 100 -t 180 2>>"$LOG")"
+    echo "lqload 1: $LOAD1" >>"$LOG"
+    say "4. scale: 1 client x $BIG_SUBS subscriptions"
+    LOAD2="$(timeout 240 "$B/lqload" -c 1 -n "$BIG_SUBS" -w "$LOAD_WRITES" -i 100 -t 180 2>>"$LOG")"
+    echo "lqload 2: $LOAD2" >>"$LOG"
+    timeout 60 bash "$SERVER_SH" stop "$STATE" >>"$LOG" 2>&1
+    SERVER_STARTED=0
+  else
+    say "4. scale: the Parse Server did not start (see $LOG)"
+  fi
+fi
+jget() {  # json key -> value (arrays joined by /)
+  [[ -n "$1" ]] || { echo "n/a"; return; }
+  node -e 'const o = JSON.parse(process.argv[1]); const v = o[process.argv[2]];
+           console.log(Array.isArray(v) ? v.map(x => x.toFixed(0)).join(" / ") : v)' "$1" "$2"
+}
+
+# ---------------------------------------------------------------- 5. code size
+say "5. code size"
+printf '#define LIVEQUERY_IMPLEMENTATION\n#include "livequery.h"\n' >"$B/size_unit.c"
+size_of() {  # flags... -> "text data bss"
+  "$CC" -std=c99 "$@" -I"$ROOT" -c "$B/size_unit.c" -o "$B/size_unit.o" >>"$LOG" 2>&1 || { echo "? ? ?"; return; }
+  size "$B/size_unit.o" | awk 'NR == 2 {print $1, $2, $3}'
+}
+read -r SZ_O2_T SZ_O2_D SZ_O2_B <<<"$(size_of -O2)"
+read -r SZ_OS_T SZ_OS_D SZ_OS_B <<<"$(size_of -Os)"
+read -r SZ_CO2_T _ _ <<<"$(size_of -O2 -DLQ_NO_SOCKETS)"
+read -r SZ_COS_T _ _ <<<"$(size_of -Os -DLQ_NO_SOCKETS)"
+
+# ---------------------------------------------------------------- the table
+pf() { if awk "BEGIN { exit !($1) }"; then echo PASS; else echo FAIL; fi; }
+P_SDK="$(pf "$R_AB >= 20")"
+P_COUNT="$(pf "$R_AC >= 1/3")"
+P_IR="$(pf "$IR_LIB < 1500")"
+P_ALLOC="$(pf "$ALLOCS_PER_EVENT == 0 && $CG_ALLOCS == 0")"
+P_IDLE="$(pf "$IDLE_HEAP < 16384")"
+cpu_model="$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
+row() { printf '  %-52s %18s  %s\n' "$1" "$2" "${3:-}"; }
+
+echo
+echo "livequery.h benchmarks  ($(date -u '+%Y-%m-%d %H:%M UTC'), $(git rev-parse --short HEAD 2>/dev/null) $(git diff --quiet HEAD -- livequery.h 2>/dev/null || echo '+ local changes'))"
+echo "machine: ${cpu_model:-?}, $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr); $("$CC" --version | head -n 1); node $(node --version)"
+echo "frame: parse-server 9.10.0 update event (docs/captured-frames.txt), $((FRAME_BYTES - 4))-byte payload, $FRAME_BYTES bytes on the wire, $TOKENS JSON tokens; medians of $ROUNDS rounds"
+echo
+echo "1. ingest throughput (loopback source, same stream)      events/s   CPU s per 1M events"
+printf '  %-50s %12s   %8s\n' "(a) livequery.h, lq_step + 2 fields per event" "${RATE[lq]}" "${CPU[lq]}"
+printf '  %-50s %12s   %8s\n' "(b) Parse JS SDK 8.6.2 LiveQueryClient (Node $(node --version))" "${RATE[sdk]}" "${CPU[sdk]}"
+printf '  %-50s %12s   %8s\n' "(c) counting reader (ceiling)" "${RATE[count]}" "${CPU[count]}"
+row "a/b throughput (CPU per event: b/a = $C_AB)" "$R_AB x" "target >= 20: $P_SDK"
+row "a/c throughput (CPU per event: a/c = $C_CA)" "$R_AC" "target >= 0.333 (within 3x): $P_COUNT"
+echo
+echo "2. instructions per event (callgrind, lq_core_feed in 8 KiB chunks, $N_CG events)"
+row "frame decode + copy (lq_core_feed, lq__ws_read)" "$IR_FRAME"
+row "UTF-8 check (lq__utf8_step)" "$IR_UTF8"
+row "JSON parse (lq__json_parse, $TOKENS tokens)" "$IR_JSON"
+row "dispatch (lq__on_message without the parse)" "$IR_DISPATCH"
+row "library total: frame + UTF-8 + JSON + dispatch" "$IR_LIB" "target < 1500: $P_IR"
+row "user callback: lq_json_get x2, number, string" "$IR_CB"
+row "whole path per event (library + callback)" "$IR_FEED"
+row "library total, update with original ($ORIG_BYTES bytes)" "$IR_ORIG_LIB"
+echo
+echo "3. memory (counting desc.allocator)"
+row "idle connected client, heap bytes (blocks)" "$IDLE_HEAP ($IDLE_BLOCKS)" "target < 16384: $P_IDLE"
+row "  of which struct lq_client (8 KiB read buffer inside)" "$CLIENT_STRUCT"
+row "bytes per subscription (1000 confirmed)" "$SUB_BYTES"
+row "allocations per event, steady state" "$ALLOCS_PER_EVENT" "target 0: $P_ALLOC"
+row "peak RSS, lqwatch -q, $N_RSS events (KiB)" "$RSS_LQWATCH"
+row "peak RSS, Parse JS SDK in Node, $N_RSS events (KiB)" "$RSS_SDK"
+echo
+echo "4. scale against Parse Server 9.10.0 (lqload, one process, one poll loop)"
+if [[ -n "$LOAD1" ]]; then
+  row "$LOAD_CLIENTS clients x $LOAD_SUBS subs: all subscribed after (s)" "$(jget "$LOAD1" ready_after_s)"
+  row "  connect ms p50 / p90 / p99 / max" "$(jget "$LOAD1" connect_ms)"
+  row "  all subscribed ms p50 / p90 / p99 / max" "$(jget "$LOAD1" ready_ms)"
+  row "  write-to-event ms p50 / p90 / p99 / max" "$(jget "$LOAD1" latency_ms)" "($(jget "$LOAD1" events) of $(jget "$LOAD1" events_expected) events)"
+  row "  heap bytes per client; process peak RSS KiB" "$(jget "$LOAD1" heap_per_client); $(jget "$LOAD1" rss_kb)"
+  row "1 client x $BIG_SUBS subs: all subscribed after (s)" "$(jget "$LOAD2" ready_after_s)"
+  row "  write-to-event ms p50 / p90 / p99 / max" "$(jget "$LOAD2" latency_ms)" "($(jget "$LOAD2" events) of $(jget "$LOAD2" events_expected) events)"
+  row "  heap bytes; process peak RSS KiB" "$(jget "$LOAD2" heap_bytes); $(jget "$LOAD2" rss_kb)"
+else
+  row "skipped or failed (see $LOG)" "-"
+fi
+echo
+echo "5. code size of livequery.h alone (size, bytes)                 text     data    bss"
+printf '  %-50s %12s %8s %6s\n' "-O2" "$SZ_O2_T" "$SZ_O2_D" "$SZ_O2_B"
+printf '  %-50s %12s %8s %6s\n' "-Os" "$SZ_OS_T" "$SZ_OS_D" "$SZ_OS_B"
+printf '  %-50s %12s\n' "-O2 -DLQ_NO_SOCKETS (core only)" "$SZ_CO2_T"
+printf '  %-50s %12s\n' "-Os -DLQ_NO_SOCKETS (core only)" "$SZ_COS_T"
+echo
+echo "targets: SDK x20 $P_SDK, counting reader x3 $P_COUNT, Ir/event $P_IR, allocations $P_ALLOC, idle heap $P_IDLE"
+echo "run time: $((SECONDS - T0)) s; details: $LOG, callgrind files: $B/cg.*"
