@@ -21,7 +21,7 @@ endif
 UNIT     := $(BUILD)/test_json $(BUILD)/test_ws $(BUILD)/test_core
 EXAMPLES := $(BUILD)/lqwatch $(BUILD)/poll_loop $(BUILD)/select_loop $(BUILD)/game_loop
 
-.PHONY: all test unit compile-check integration examples demo clean server-start server-stop
+.PHONY: all test unit compile-check integration portability examples demo clean server-start server-stop
 
 all: examples
 
@@ -75,7 +75,11 @@ server-stop:
 integration: $(BUILD)/lqwatch-san $(BUILD)/test_live
 	@bash tests/run-integration.sh $(abspath $(STATE)) $(BUILD)
 
-test: compile-check unit examples integration
+# 32-bit and big-endian under qemu-user, Windows under wine (each skipped when its toolchain is missing).
+portability:
+	@bash tests/run-portability.sh $(BUILD)
+
+test: compile-check unit examples integration portability
 
 # Starts a local Parse Server, runs lqwatch while a script creates, updates and deletes objects.
 demo: $(BUILD)/lqwatch

@@ -957,7 +957,7 @@ static int lq__json_parse(const char *text, size_t len, lq_json_token *tokens, s
         root->tok = NULL;
     }
     if (!text || !tokens || max_depth < 0) return LQ_ERR_INVALID_ARG;
-    if ((uint64_t)len > 0xFFFFFFFFu) return LQ_ERR_LIMIT;
+    if ((uint64_t)len >> 32) return LQ_ERR_LIMIT;             /* also right where size_t is 32 bits */
     if (max_depth == 0) max_depth = LQ_DEFAULT_MAX_JSON_DEPTH;
     cap = max_tokens > 0x7FFFFFFFu ? 0x7FFFFFFFu : (uint32_t)max_tokens;
     p = s;
