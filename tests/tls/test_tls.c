@@ -1,0 +1,207 @@
+/* test_tls: livequery.h over wss:// with mbedTLS, against the real Parse Server behind the Node
+   TLS fronts of tests/tls (run by tests/tls/run.sh).
+
+     test_tls GOOD_URL WRONG_HOST_URL CA_FILE OTHER_CA_FILE CREATE_COMMAND
+
+   GOOD_URL is a front whose certificate CA_FILE signed (run.sh gives the --split one, so every TLS
+   record arrives cut into one-byte reads); WRONG_HOST_URL serves a certificate for another name;
+   OTHER_CA_FILE is an unrelated CA. CREATE_COMMAND (run by system()) creates a GameScore with
+   playerName "test_tls". The CA goes in as PEM text (desc.tls_ca_pem), freed right after
+   lq_client_create: the client must keep its own copy.
+   Build: cc -std=c99 -DLQ_USE_MBEDTLS -fsanitize=address,undefined -I. tests/tls/test_tls.c
+          -lmbedtls -lmbedx509 -lmbedcrypto */
+#define LIVEQUERY_IMPLEMENTATION
+#include "livequery.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures;
+static int checks;
+
+#define CHECK(cond, ...) do { checks++; if (!(cond)) { failures++; printf("FAIL %s:%d: ", __FILE__, __LINE__); \
+    printf(__VA_ARGS__); printf("\n"); } } while (0)
+
+typedef struct seen {
+    int open, subscribed, create, error, close;
+    lq_result error_result;
+    bool error_before_open;
+    char error_message[512];
+    char last_error[512];       /* of the latest ERROR event */
+    char player[64];
+    double score;
+} seen;
+
+static void on_event(lq_client *c, const lq_event *ev, void *user) {
+    seen *s = (seen *)user;
+    (void)c;
+    switch (ev->type) {
+    case LQ_EVENT_OPEN: s->open++; break;
+    case LQ_EVENT_SUBSCRIBED: s->subscribed++; break;
+    case LQ_EVENT_CREATE:
+        s->create++;
+        lq_json_string(lq_json_get(ev->object, "playerName"), s->player, sizeof s->player);
+        s->score = lq_json_number(lq_json_get(ev->object, "score"), -1);
+        break;
+    case LQ_EVENT_ERROR:
+        snprintf(s->last_error, sizeof s->last_error, "%s", ev->error_message ? ev->error_message : "");
+        if (s->error++ == 0) {
+            s->error_result = ev->result;
+            s->error_before_open = s->open == 0;
+            snprintf(s->error_message, sizeof s->error_message, "%s", ev->error_message ? ev->error_message : "");
+        }
+        break;
+    case LQ_EVENT_CLOSE: s->close++; break;
+    default: break;
+    }
+}
+
+static char *read_file(const char *path) {
+    FILE *f = fopen(path, "rb");
+    char *text;
+    long n;
+    if (!f) return NULL;
+    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) { fclose(f); return NULL; }
+    text = (char *)malloc((size_t)n + 1);
+    if (text && fread(text, 1, (size_t)n, f) != (size_t)n) { free(text); text = NULL; }
+    if (text) text[n] = 0;
+    fclose(f);
+    return text;
+}
+
+/* A client for url trusting the PEM text ca_pem (NULL: none set); it reconnects only if asked. */
+static lq_client *make_client(const char *url, const char *ca_pem, bool insecure, bool reconnect, seen *s) {
+    lq_desc d;
+    lq_query q;
+    lq_client *c = NULL;
+    char *copy = ca_pem ? (char *)malloc(strlen(ca_pem) + 1) : NULL;
+    lq_result r;
+    memset(&d, 0, sizeof d);
+    memset(&q, 0, sizeof q);
+    memset(s, 0, sizeof *s);
+    if (copy) strcpy(copy, ca_pem);
+    d.server_url = url;
+    d.application_id = getenv("PARSE_APP_ID");
+    d.javascript_key = getenv("PARSE_JAVASCRIPT_KEY");
+    d.tls_ca_pem = copy;
+    d.tls_insecure_skip_verify_for_tests_only = insecure;
+    d.no_reconnect = !reconnect;
+    d.max_reconnect_delay_ms = 1000;
+    d.connect_timeout_ms = 8000;
+    d.on_event = on_event;
+    d.user_data = s;
+    r = lq_client_create(&d, &c);
+    if (copy) { memset(copy, 'x', strlen(copy)); free(copy); }     /* the client has its own copy */
+    CHECK(r == LQ_OK, "lq_client_create(%s): %s", url, lq_result_str(r));
+    if (r != LQ_OK) return NULL;
+    q.class_name = "GameScore";
+    q.where = "{\"playerName\":\"test_tls\"}";
+    r = lq_subscribe(c, &q, NULL);
+    CHECK(r == LQ_OK, "lq_subscribe: %s", lq_result_str(r));
+    return c;
+}
+
+/* Steps c until done(s) or the deadline; true when done. */
+static bool run_until(lq_client *c, seen *s, bool (*done)(const seen *), uint64_t ms) {
+    uint64_t end = lq_now_ms() + ms;
+    while (!done(s) && lq_now_ms() < end && lq_client_state(c) != LQ_STATE_DISCONNECTED) lq_wait(c, 50);
+    return done(s);
+}
+
+static bool is_subscribed(const seen *s) { return s->subscribed > 0 || s->error > 0; }
+static bool has_create(const seen *s) { return s->create > 0 || s->error > 0; }
+static bool has_error(const seen *s) { return s->error > 0; }
+static bool has_3_errors(const seen *s) { return s->error >= 3 || s->open > 0; }
+
+static void finish_client(lq_client *c) {
+    int i;
+    lq_close(c);
+    for (i = 0; i < 100 && lq_step(c) != LQ_ERR_CLOSED; i++) lq_wait(c, 20);
+    lq_client_destroy(c);
+}
+
+/* Verified TLS through one-byte TCP writes: open, subscribe, and a create event. */
+static void test_events(const char *url, const char *ca_pem, const char *create_cmd) {
+    seen s;
+    lq_client *c = make_client(url, ca_pem, false, false, &s);
+    if (!c) return;
+    CHECK(lq_client_url(c)->tls, "%s is not a TLS URL", url);
+    CHECK(run_until(c, &s, is_subscribed, 15000) && s.subscribed == 1, "no SUBSCRIBED (error: %s)", s.error_message);
+    CHECK(s.open == 1, "%d OPEN events", s.open);
+    CHECK(lq_fd(c) >= 0, "no socket while connected");
+    if (s.subscribed) {
+        int rc = system(create_cmd);
+        CHECK(rc == 0, "create command failed (%d): %s", rc, create_cmd);
+        CHECK(run_until(c, &s, has_create, 15000) && s.create == 1, "no CREATE (error: %s)", s.error_message);
+        CHECK(strcmp(s.player, "test_tls") == 0 && s.score == 7, "CREATE carries playerName %s score %g", s.player, s.score);
+    }
+    CHECK(s.error == 0, "unexpected ERROR: %s", s.error_message);
+    finish_client(c);
+    printf("events over TLS: open %d, subscribed %d, create %d\n", s.open, s.subscribed, s.create);
+}
+
+/* A connection that must fail in the TLS layer, before OPEN, with a message naming the cause. */
+static void test_rejected(const char *what, const char *url, const char *ca_pem, const char *cause) {
+    seen s;
+    uint64_t t0 = lq_now_ms();
+    lq_client *c = make_client(url, ca_pem, false, false, &s);
+    if (!c) return;
+    CHECK(run_until(c, &s, has_error, 10000), "%s: no ERROR event", what);
+    CHECK(s.error_result == LQ_ERR_TLS, "%s: result %s, want LQ_ERR_TLS", what, lq_result_str(s.error_result));
+    CHECK(s.error_before_open && s.open == 0 && s.subscribed == 0, "%s: the link opened", what);
+    CHECK(strstr(s.error_message, cause) != NULL, "%s: event message \"%s\" lacks \"%s\"", what, s.error_message, cause);
+    CHECK(strstr(lq_error_message(c), cause) != NULL, "%s: lq_error_message \"%s\" lacks \"%s\"", what,
+          lq_error_message(c), cause);
+    CHECK(lq_now_ms() - t0 < 5000, "%s: took %u ms", what, (unsigned)(lq_now_ms() - t0));
+    printf("%s: %s\n", what, lq_error_message(c));
+    finish_client(c);
+}
+
+/* A TLS configuration that failed (here: CA text that does not parse) must fail the same way on
+   every reconnect, never go on with a half-made configuration. */
+static void test_bad_config_every_attempt(const char *url) {
+    seen s;
+    lq_client *c = make_client(url, "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n", false, true, &s);
+    if (!c) return;
+    CHECK(run_until(c, &s, has_3_errors, 8000), "bad CA PEM with reconnects: %d ERROR events in 8 s", s.error);
+    CHECK(s.open == 0, "bad CA PEM with reconnects: the link opened");
+    CHECK(strstr(s.last_error, "CA PEM") != NULL, "bad CA PEM, attempt %d: \"%s\" (the first said \"%s\")",
+          s.error, s.last_error, s.error_message);
+    printf("bad CA PEM, attempt %d: %s\n", s.error, s.last_error);
+    finish_client(c);
+}
+
+/* tls_insecure_skip_verify_for_tests_only connects whatever the certificate. */
+static void test_insecure(const char *url) {
+    seen s;
+    lq_client *c = make_client(url, NULL, true, false, &s);
+    if (!c) return;
+    CHECK(run_until(c, &s, is_subscribed, 15000) && s.open == 1 && s.subscribed == 1,
+          "insecure mode did not connect to %s: %s", url, s.error_message);
+    finish_client(c);
+}
+
+int main(int argc, char **argv) {
+    char *ca, *other_ca;
+    if (argc != 6) {
+        fprintf(stderr, "usage: test_tls GOOD_URL WRONG_HOST_URL CA_FILE OTHER_CA_FILE CREATE_COMMAND\n");
+        return 2;
+    }
+    ca = read_file(argv[3]);
+    other_ca = read_file(argv[4]);
+    if (!ca || !other_ca || !getenv("PARSE_APP_ID")) {
+        fprintf(stderr, "test_tls: cannot read %s / %s, or PARSE_APP_ID is not set\n", argv[3], argv[4]);
+        return 2;
+    }
+    test_events(argv[1], ca, argv[5]);
+    test_rejected("wrong CA", argv[1], other_ca, "not correctly signed by the trusted CA");
+    test_rejected("wrong host", argv[2], ca, "Common Name (CN) does not match");
+    test_rejected("bad CA PEM", argv[1], "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n", "CA PEM");
+    test_bad_config_every_attempt(argv[1]);
+    test_insecure(argv[2]);
+    free(ca);
+    free(other_ca);
+    printf("test_tls: %d checks, %d failed\n", checks, failures);
+    return failures ? 1 : 0;
+}
