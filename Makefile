@@ -72,7 +72,7 @@ server-start:
 server-stop:
 	-bash $(SERVER) stop $(abspath $(STATE))
 
-integration: $(BUILD)/lqwatch-san $(BUILD)/test_live
+integration: $(BUILD)/lqwatch-san $(BUILD)/test_live examples
 	@bash tests/run-integration.sh $(abspath $(STATE)) $(BUILD)
 
 # 32-bit and big-endian under qemu-user, Windows under wine (each skipped when its toolchain is missing).

@@ -1,5 +1,5 @@
-/* poll_loop: livequery.h inside a poll() loop that also watches stdin.
-   Prints object events; exits after the first delete, on EOF on stdin, or after 30 s. */
+/* poll_loop: livequery.h inside a poll() loop that also watches stdin (echoing its lines).
+   Prints object events; exits after the first delete, or after 30 s. */
 #define LIVEQUERY_IMPLEMENTATION
 #include "../livequery.h"
 #include <poll.h>
@@ -25,6 +25,7 @@ int main(void) {
     lq_query q = {0};
     lq_client *c;
     uint64_t end = lq_now_ms() + 30000;
+    int stdin_open = 1;
     desc.server_url = getenv("PARSE_SERVER_URL");
     desc.application_id = getenv("PARSE_APP_ID");
     desc.javascript_key = getenv("PARSE_JAVASCRIPT_KEY");
@@ -35,7 +36,7 @@ int main(void) {
     while (!done && lq_now_ms() < end) {
         struct pollfd fds[2];
         int nfds = 1, ev = lq_fd_events(c);
-        fds[0].fd = STDIN_FILENO;
+        fds[0].fd = stdin_open ? STDIN_FILENO : -1;   /* poll ignores a negative fd */
         fds[0].events = POLLIN;
         if (lq_fd(c) >= 0) {                /* the socket changes on reconnect: ask each time */
             fds[1].fd = lq_fd(c);
@@ -43,9 +44,10 @@ int main(void) {
             nfds = 2;
         }
         if (poll(fds, (nfds_t)nfds, lq_timeout_ms(c)) < 0) break;
-        if (fds[0].revents & (POLLIN | POLLHUP)) {
+        if (fds[0].revents & (POLLIN | POLLHUP)) {          /* your own work goes here */
             char line[256];
-            if (!fgets(line, sizeof line, stdin)) break;   /* your own work goes here */
+            if (fgets(line, sizeof line, stdin)) printf("stdin: %s", line);
+            else stdin_open = 0;
         }
         lq_step(c);
     }

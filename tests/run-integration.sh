@@ -331,4 +331,20 @@ check "lqwatch --watch: one update line for the watched field" jcheck "$WORK/wat
   'JSON.stringify(lines.filter((l) => l.object).map((l) => [l.event, l.object.objectId, l.object.playerName, l.object.score, l.original && l.original.playerName])) === JSON.stringify([["update", arg[0], "w1", 2, "w0"]])' \
   "$idw"
 
+# ---------------------------------------------------------------- the examples
+# Each example subscribes to GameScore and exits 0 after the first delete it sees.
+echo "== examples"
+for ex in poll_loop select_loop game_loop custom_transport; do
+  [[ -x "$BUILD/$ex" ]] || { [[ "$ex" == custom_transport ]] && continue; fail "example $ex is not built"; continue; }
+  timeout -k 2 40 "$BUILD/$ex" </dev/null >"$WORK/$ex.out" 2>"$WORK/$ex.err" &
+  expid=$!
+  sleep 1.5                                   # connected and subscribed (a game loop needs frames)
+  ide="$(create GameScore "{\"playerName\":\"$TAGBASE-$ex\",\"score\":50}")"
+  update GameScore "$ide" '{"score":60}'
+  delete GameScore "$ide"
+  wait "$expid"; rc=$?
+  check "example $ex: exit 0 after the delete" rc_is "$rc" 0
+  check "example $ex: printed the delete" grep -q "delete" "$WORK/$ex.out"
+done
+
 finish
