@@ -19,9 +19,9 @@ TLS_LIBS   := -lmbedtls -lmbedx509 -lmbedcrypto
 endif
 
 UNIT     := $(BUILD)/test_json $(BUILD)/test_ws $(BUILD)/test_core
-EXAMPLES := $(BUILD)/lqwatch $(BUILD)/poll_loop $(BUILD)/select_loop $(BUILD)/game_loop
+EXAMPLES := $(BUILD)/lqwatch $(BUILD)/poll_loop $(BUILD)/select_loop $(BUILD)/game_loop $(BUILD)/custom_transport
 
-.PHONY: all test unit compile-check integration portability examples demo clean server-start server-stop
+.PHONY: all test unit compile-check integration portability tls examples demo clean server-start server-stop
 
 all: examples
 
@@ -60,6 +60,9 @@ compile-check: | $(BUILD)
 	  echo "== $$cxx"; $$cxx -x c++ $(CXXWARN) -I. $(BUILD)/cc_main.c -o $(BUILD)/cc_main_cxx; \
 	  $$cxx -x c++ $(CXXWARN) -DLQ_NO_SOCKETS -I. $(BUILD)/cc_main.c -o $(BUILD)/cc_core_cxx; \
 	done; \
+	if [ "$(HAVE_MBEDTLS)" = 1 ]; then for cc in "$(CC) -std=c99" "$(CLANG) -std=c99" "$(CXX) -x c++ -std=c++11"; do \
+	  echo "== $$cc -DLQ_USE_MBEDTLS"; $$cc $(CXXWARN) -DLQ_USE_MBEDTLS -I. $(BUILD)/cc_main.c -o $(BUILD)/cc_tls $(TLS_LIBS); \
+	done; fi; \
 	awk '/^## Example/{f=1} f&&/^```c/{p=1;next} p&&/^```/{exit} p' README.md > $(BUILD)/readme_example.c; \
 	echo "== README example"; $(CC) -std=c99 -Wall -Wextra -pedantic -Werror -I. $(BUILD)/readme_example.c -o $(BUILD)/readme_example; \
 	echo "compile-check: ok"
@@ -79,7 +82,14 @@ integration: $(BUILD)/lqwatch-san $(BUILD)/test_live examples
 portability:
 	@bash tests/run-portability.sh $(BUILD)
 
+# wss:// (mbedTLS): openssl certificates, Node TLS fronts, a Parse Server of its own.
+tls: $(BUILD)/lqwatch-san
+	@bash tests/tls/run.sh $(abspath $(BUILD)/tls-server) $(BUILD)
+
 test: compile-check unit examples integration portability
+ifeq ($(HAVE_MBEDTLS),1)
+test: tls
+endif
 
 # Starts a local Parse Server, runs lqwatch while a script creates, updates and deletes objects.
 demo: $(BUILD)/lqwatch
@@ -90,4 +100,5 @@ demo: $(BUILD)/lqwatch
 
 clean:
 	-[ -d $(STATE) ] && bash $(SERVER) stop $(abspath $(STATE))
+	-[ -d $(BUILD)/tls-server ] && bash $(SERVER) stop $(abspath $(BUILD)/tls-server)
 	rm -rf $(BUILD)

@@ -37,7 +37,7 @@
         LIVEQUERY_STATIC    make every function static (several copies in one program)
         LQ_ASSERT(x)        your assert (default: assert from <assert.h>)
         LQ_NO_SOCKETS       build only the I/O-free core: bring your own transport (lq_core_*)
-        LQ_USE_MBEDTLS      wss:// through mbedTLS (not yet available: see TLS)
+        LQ_USE_MBEDTLS      wss:// through mbedTLS (link -lmbedtls -lmbedx509 -lmbedcrypto)
         LQ_DEFAULT_*        default limits, see LIMITS
 
     EVENT LOOP
@@ -69,7 +69,12 @@
         lq_error_message(c) tells the detail of the client's last failure.
 
     TLS
-        Not in this version: wss:// and https:// URLs give LQ_ERR_TLS_UNAVAILABLE.
+        #define LQ_USE_MBEDTLS (mbedTLS 2.28 or 3.x) for wss:// and https:// URLs; without it they give
+        LQ_ERR_TLS_UNAVAILABLE unless desc.transport brings its own TLS. The certificate chain is
+        verified against the system CA bundle, or desc.tls_ca_file / desc.tls_ca_pem, and the host
+        name is checked (mbedTLS 2.28 matches DNS names and CN only: for an IP URL the certificate
+        must name the IP as a DNS name). Only tls_insecure_skip_verify_for_tests_only turns the
+        check off. mbedTLS allocates with its own calloc, not desc.allocator.
 
     THREADS
         A client belongs to one thread. There is no global state.
@@ -320,7 +325,7 @@ typedef struct lq_event {
     lq_json object;
     lq_json original;
     /* ERROR */
-    int error_code;             /* the server's code, or 0 for a local failure */
+    int error_code;             /* the server's code, or 0 for a local failure (see lq_error_detail) */
     lq_result result;           /* LQ_ERR_SERVER for server errors, else the local failure */
     const char *error_message;  /* NUL-terminated */
     bool fatal;                 /* no reconnect follows (the client or subscription is finished) */
@@ -2781,8 +2786,8 @@ static void lq__link_lost(lq_client *c) {
         lq__report_close(c);
         return;
     }
-    if (why != LQ_OK && why != LQ_ERR_SERVER)
-        lq__emit_error(c, NULL, why, c->errdetail, c->no_reconnect, c->errmsg);
+    if (why != LQ_OK && why != LQ_ERR_SERVER)               /* a local failure: the detail is in errdetail */
+        lq__emit_error(c, NULL, why, 0, c->no_reconnect, c->errmsg);
     memset(&ev, 0, sizeof ev);
     ev.type = LQ_EVENT_CLOSE;
     ev.close_code = was_open ? code : 1006;
@@ -3576,7 +3581,6 @@ static int lq__tls_configure(lq_client *c, struct lq__tls *t) {
     mbedtls_ssl_config_init(&t->conf);
     mbedtls_x509_crt_init(&t->ca);
     mbedtls_ctr_drbg_init(&t->drbg);
-    t->configured = true;
     rc = mbedtls_ctr_drbg_seed(&t->drbg, lq__tls_entropy, c, (const unsigned char *)"livequery.h", 11);
     if (rc) return lq__tls_fail(c, rc, "random generator seeding");
     rc = mbedtls_ssl_config_defaults(&t->conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
@@ -3606,6 +3610,13 @@ static int lq__tls_configure(lq_client *c, struct lq__tls *t) {
     return LQ_OK;
 }
 
+static void lq__tls_unconfigure(struct lq__tls *t) {
+    mbedtls_ssl_config_free(&t->conf);
+    mbedtls_x509_crt_free(&t->ca);
+    mbedtls_ctr_drbg_free(&t->drbg);
+    t->configured = false;
+}
+
 static void lq__tls_close(lq_client *c, void *self) {
     struct lq__tls *t = (struct lq__tls *)self;
     if (t->session) {
@@ -3622,15 +3633,19 @@ static int lq__tls_connect(lq_client *c, void *self, const lq_url *url) {
     struct lq__tls *t = (struct lq__tls *)self;
     char host[256];
     int rc;
-    if (!t->configured && (rc = lq__tls_configure(c, t)) != LQ_OK) return rc;
+    if (!t->configured) {                       /* a failed setup is retried whole on the next attempt */
+        rc = lq__tls_configure(c, t);
+        if (rc != LQ_OK) { lq__tls_unconfigure(t); return rc; }
+        t->configured = true;
+    }
     if (!t->tcp_up) {
         rc = lq__tcp_connect(c, &c->tcp, url);
         if (rc != LQ_OK) return rc;
         t->tcp_up = true;
     }
+    memcpy(host, url->host, url->host_len);
+    host[url->host_len] = 0;
     if (!t->session) {
-        memcpy(host, url->host, url->host_len);
-        host[url->host_len] = 0;
         mbedtls_ssl_init(&t->ssl);
         t->session = true;
         if ((rc = mbedtls_ssl_setup(&t->ssl, &t->conf)) != 0) return lq__tls_fail(c, rc, "setup");
@@ -3646,7 +3661,7 @@ static int lq__tls_connect(lq_client *c, void *self, const lq_url *url) {
         int n = mbedtls_x509_crt_verify_info(why, sizeof why, "", flags);
         while (n > 0 && (why[n - 1] == '\n' || why[n - 1] == ' ')) why[--n] = 0;
         for (rc = 0; why[rc]; rc++) if (why[rc] == '\n') why[rc] = ';';
-        lq__set_error(c, (int)flags, "TLS certificate rejected: %s", why);
+        lq__set_error(c, (int)flags, "TLS certificate rejected: %s (host %s)", why, host);
         return LQ_ERR_TLS;
     }
     if (rc) return lq__tls_fail(c, rc, "handshake");
@@ -3711,11 +3726,7 @@ static void lq__tls_free(lq_client *c) {
     struct lq__tls *t = c->tls;
     if (!t) return;
     lq__tls_close(c, t);
-    if (t->configured) {
-        mbedtls_ssl_config_free(&t->conf);
-        mbedtls_x509_crt_free(&t->ca);
-        mbedtls_ctr_drbg_free(&t->drbg);
-    }
+    if (t->configured) lq__tls_unconfigure(t);
     lq__free(&c->a, t);
     c->tls = NULL;
 }
