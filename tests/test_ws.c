@@ -1842,7 +1842,7 @@ static void t23_drop_reports_1006(void) {
         ic = tu_find_event(&r.h, LQ_EVENT_CLOSE, 0);
         CHECKF(ic >= 0 && r.h.ev[ic].close_code == 1006, "CLOSE event with 1006 (%d)", ic >= 0 ? r.h.ev[ic].close_code : -1);
         ie = tu_find_event(&r.h, LQ_EVENT_ERROR, 0);
-        if (epis[i] == EPI_DROP) CHECK(ie >= 0 && ie < ic && r.h.ev[ie].result == LQ_ERR_IO && r.h.ev[ie].error_code == 104);
+        if (epis[i] == EPI_DROP) CHECK(ie >= 0 && ie < ic && r.h.ev[ie].result == LQ_ERR_IO && r.h.ev[ie].error_code == 0);
         CHECK_INT(r.state_final, LQ_STATE_RECONNECTING);
         result_free(&r);
         scen_free(&s);
