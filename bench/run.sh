@@ -217,7 +217,7 @@ row "a/c throughput (CPU per event: a/c = $C_CA)" "$R_AC" "target >= 0.333 (with
 echo
 echo "2. instructions per event (callgrind, lq_core_feed in 8 KiB chunks, $N_CG events)"
 row "frame decode, copy, UTF-8 check (feed - message)" "$IR_FRAME"
-row "  of which a UTF-8 pass over the payload alone" "$IR_UTF8"
+row "  (a separate UTF-8 pass over the payload costs)" "$IR_UTF8"
 row "JSON parse (lq__json_parse, $TOKENS tokens)" "$IR_JSON"
 row "dispatch (lq__on_message without the parse)" "$IR_DISPATCH"
 row "library total: frame + UTF-8 + JSON + dispatch" "$IR_LIB" "target < 1500: $P_IR"
