@@ -21,7 +21,7 @@ endif
 UNIT     := $(BUILD)/test_json $(BUILD)/test_ws $(BUILD)/test_core
 EXAMPLES := $(BUILD)/lqwatch $(BUILD)/poll_loop $(BUILD)/select_loop $(BUILD)/game_loop $(BUILD)/custom_transport
 
-.PHONY: all test unit compile-check integration portability tls examples demo clean server-start server-stop
+.PHONY: all test unit compile-check integration portability tls bench examples demo clean server-start server-stop
 
 all: examples
 
@@ -90,6 +90,14 @@ test: compile-check unit examples integration portability
 ifeq ($(HAVE_MBEDTLS),1)
 test: tls
 endif
+
+# Benchmarks (bench/README.md): not part of make test; about 2 minutes, 127.0.0.1 only.
+bench:
+	bash bench/run.sh $(BUILD)/bench
+
+# lqload uses a writer thread for its REST writes.
+$(BUILD)/lqload: examples/lqload.c livequery.h | $(BUILD)
+	$(CC) -std=c99 $(WARN) -O2 -g $< -o $@ -pthread
 
 # Starts a local Parse Server, runs lqwatch while a script creates, updates and deletes objects.
 demo: $(BUILD)/lqwatch
