@@ -21,7 +21,7 @@ endif
 UNIT     := $(BUILD)/test_json $(BUILD)/test_ws $(BUILD)/test_core
 EXAMPLES := $(BUILD)/lqwatch $(BUILD)/poll_loop $(BUILD)/select_loop $(BUILD)/game_loop $(BUILD)/custom_transport
 
-.PHONY: all test unit compile-check integration portability tls bench examples demo clean server-start server-stop
+.PHONY: all test unit compile-check integration portability tls bench dropin install examples demo clean server-start server-stop
 
 all: examples
 
@@ -63,8 +63,6 @@ compile-check: | $(BUILD)
 	if [ "$(HAVE_MBEDTLS)" = 1 ]; then for cc in "$(CC) -std=c99" "$(CLANG) -std=c99" "$(CXX) -x c++ -std=c++11"; do \
 	  echo "== $$cc -DLQ_USE_MBEDTLS"; $$cc $(CXXWARN) -DLQ_USE_MBEDTLS -I. $(BUILD)/cc_main.c -o $(BUILD)/cc_tls $(TLS_LIBS); \
 	done; fi; \
-	awk '/^## Example/{f=1} f&&/^```c/{p=1;next} p&&/^```/{exit} p' README.md > $(BUILD)/readme_example.c; \
-	echo "== README example"; $(CC) -std=c99 -Wall -Wextra -pedantic -Werror -I. $(BUILD)/readme_example.c -o $(BUILD)/readme_example; \
 	echo "compile-check: ok"
 
 # A real Parse Server (npm, on a throwaway PostgreSQL cluster, 127.0.0.1 only).
@@ -86,10 +84,42 @@ portability:
 tls: $(BUILD)/lqwatch-san
 	@bash tests/tls/run.sh $(abspath $(BUILD)/tls-server) $(BUILD)
 
-test: compile-check unit examples integration portability
+test: compile-check unit examples dropin integration portability
 ifeq ($(HAVE_MBEDTLS),1)
 test: tls
 endif
+
+# make install PREFIX=/usr/local: the header, lqwatch, a pkg-config file and a CMake package.
+PREFIX ?= /usr/local
+DESTDIR ?=
+install: $(BUILD)/lqwatch
+	@set -e; d="$(DESTDIR)$(PREFIX)"; \
+	install -d "$$d/include" "$$d/bin" "$$d/lib/pkgconfig" "$$d/lib/cmake/livequery"; \
+	install -m 644 livequery.h "$$d/include/livequery.h"; \
+	install -m 755 $(BUILD)/lqwatch "$$d/bin/lqwatch"; \
+	printf '%s\n' 'prefix=$(PREFIX)' 'includedir=$${prefix}/include' 'tls_cflags=-DLQ_USE_MBEDTLS' \
+	  'tls_libs=-lmbedtls -lmbedx509 -lmbedcrypto' '' 'Name: livequery' \
+	  'Description: Parse LiveQuery client in one C header (define LIVEQUERY_IMPLEMENTATION in one file)' \
+	  'Version: 0.1.0' 'Cflags: -I$${includedir}' > "$$d/lib/pkgconfig/livequery.pc"; \
+	printf '%s\n' '# find_package(livequery): livequery::livequery, and livequery::livequery_mbedtls for wss://' \
+	  'get_filename_component(_lq_prefix "$${CMAKE_CURRENT_LIST_DIR}/../../.." ABSOLUTE)' \
+	  'if(NOT TARGET livequery::livequery)' \
+	  '  add_library(livequery::livequery INTERFACE IMPORTED)' \
+	  '  set_target_properties(livequery::livequery PROPERTIES INTERFACE_INCLUDE_DIRECTORIES "$${_lq_prefix}/include")' \
+	  '  if(WIN32)' '    set_property(TARGET livequery::livequery PROPERTY INTERFACE_LINK_LIBRARIES ws2_32 bcrypt)' '  endif()' \
+	  '  add_library(livequery::livequery_mbedtls INTERFACE IMPORTED)' \
+	  '  set_target_properties(livequery::livequery_mbedtls PROPERTIES INTERFACE_COMPILE_DEFINITIONS LQ_USE_MBEDTLS' \
+	  '    INTERFACE_LINK_LIBRARIES "livequery::livequery;mbedtls;mbedx509;mbedcrypto")' \
+	  'endif()' 'set(livequery_VERSION 0.1.0)' > "$$d/lib/cmake/livequery/livequery-config.cmake"; \
+	printf '%s\n' 'set(PACKAGE_VERSION 0.1.0)' 'if(PACKAGE_FIND_VERSION VERSION_GREATER PACKAGE_VERSION)' \
+	  '  set(PACKAGE_VERSION_COMPATIBLE FALSE)' 'else()' '  set(PACKAGE_VERSION_COMPATIBLE TRUE)' 'endif()' \
+	  > "$$d/lib/cmake/livequery/livequery-config-version.cmake"; \
+	echo "installed livequery.h, lqwatch, livequery.pc and the CMake package under $$d"
+
+# make install into a scratch prefix, then build with pkg-config, find_package and add_subdirectory;
+# and every C snippet of the README.
+dropin:
+	@bash tests/run-dropin.sh $(BUILD)
 
 # Benchmarks (bench/README.md): not part of make test; about 2 minutes, 127.0.0.1 only.
 bench:
