@@ -60,15 +60,15 @@ typedef struct lb_server {
     size_t sent_before_script;  /* client bytes after the request when the script started */
 } lb_server;
 
-static uint64_t lb_now(void) {
+static TU_UNUSED uint64_t lb_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static void lb_nonblock(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK); }
+static TU_UNUSED void lb_nonblock(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK); }
 
-static bool lb_listen(lb_server *s) {
+static TU_UNUSED bool lb_listen(lb_server *s) {
     struct sockaddr_in a;
     socklen_t len = sizeof a;
     int one = 1;
@@ -92,12 +92,12 @@ static bool lb_listen(lb_server *s) {
     return true;
 }
 
-static void lb_drop(lb_server *s) {
+static TU_UNUSED void lb_drop(lb_server *s) {
     if (s->fd >= 0) close(s->fd);
     s->fd = -1;
 }
 
-static void lb_free(lb_server *s) {
+static TU_UNUSED void lb_free(lb_server *s) {
     lb_drop(s);
     if (s->lfd >= 0) close(s->lfd);
     s->lfd = -1;
@@ -111,7 +111,7 @@ static void lb_free(lb_server *s) {
 }
 
 /* The poll entries of the server: the listener while no connection is up, else the connection. */
-static int lb_pollfds(const lb_server *s, struct pollfd *p) {
+static TU_UNUSED int lb_pollfds(const lb_server *s, struct pollfd *p) {
     if (s->fd >= 0) {
         p->fd = s->fd;
         p->events = POLLIN;
@@ -125,14 +125,14 @@ static int lb_pollfds(const lb_server *s, struct pollfd *p) {
 }
 
 /* Milliseconds until the server has something to do on its own (a paused script byte). */
-static int lb_timeout(const lb_server *s, uint64_t now) {
+static TU_UNUSED int lb_timeout(const lb_server *s, uint64_t now) {
     uint64_t at;
     if (s->fd < 0 || s->out_sent >= s->out.len || !s->req_len) return -1;
     at = s->out_sent < s->setup_len ? now : (s->script_at > s->next_byte_at ? s->script_at : s->next_byte_at);
     return at > now ? (int)(at - now) : 0;
 }
 
-static void lb_accept(lb_server *s, uint64_t now) {
+static TU_UNUSED void lb_accept(lb_server *s, uint64_t now) {
     int fd = accept(s->lfd, NULL, NULL), one = 1;
     if (fd < 0) return;
     lb_nonblock(fd);
@@ -148,7 +148,7 @@ static void lb_accept(lb_server *s, uint64_t now) {
     s->last_activity = now;
 }
 
-static void lb_request_done(lb_server *s, uint64_t now) {
+static TU_UNUSED void lb_request_done(lb_server *s, uint64_t now) {
     char key[64], accept[32];
     tbuf tmp = {0};
     int n = s->connections - 1;
@@ -169,7 +169,7 @@ static void lb_request_done(lb_server *s, uint64_t now) {
     s->next_byte_at = s->script_at;
 }
 
-static void lb_shut(lb_server *s, uint64_t now) {
+static TU_UNUSED void lb_shut(lb_server *s, uint64_t now) {
     if (s->closed_write || s->fd < 0) return;
     if (s->end == SV_RESET) {
         struct linger lg;
@@ -186,7 +186,7 @@ static void lb_shut(lb_server *s, uint64_t now) {
 }
 
 /* Looks for the client's Close among its frames; answers it unless silent. */
-static void lb_client_frames(lb_server *s, uint64_t now) {
+static TU_UNUSED void lb_client_frames(lb_server *s, uint64_t now) {
     tu_cframes fs;
     int i;
     if (!s->req_len || s->saw_close) return;
@@ -208,7 +208,7 @@ static void lb_client_frames(lb_server *s, uint64_t now) {
     tu_cframes_free(&fs);
 }
 
-static void lb_write(lb_server *s, uint64_t now) {
+static TU_UNUSED void lb_write(lb_server *s, uint64_t now) {
     while (s->fd >= 0 && s->out_sent < s->out.len) {
         size_t n = s->out.len - s->out_sent;
         ssize_t w;
@@ -247,7 +247,7 @@ static void lb_write(lb_server *s, uint64_t now) {
 }
 
 /* Does all the server can do now without blocking. */
-static void lb_service(lb_server *s) {
+static TU_UNUSED void lb_service(lb_server *s) {
     uint64_t now = lb_now();
     unsigned char buf[65536];
     if (s->fd < 0) {

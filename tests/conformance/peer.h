@@ -17,22 +17,22 @@ typedef struct peer {
     int subscribes, unsubscribes, connects, pings;
 } peer;
 
-static void peer_reset(peer *p) {
+static TU_UNUSED void peer_reset(peer *p) {
     tb_reset(&p->in);
     tb_reset(&p->out);
     p->req_len = p->parsed = 0;
     p->eof = p->got_close = false;
 }
 
-static void peer_free(peer *p) {
+static TU_UNUSED void peer_free(peer *p) {
     tb_free(&p->in);
     tb_free(&p->out);
 }
 
-static void peer_text(peer *p, const char *json) { tu_text(&p->out, json); }
+static TU_UNUSED void peer_text(peer *p, const char *json) { tu_text(&p->out, json); }
 
 /* The integer after "key": in a client message, or -1. */
-static long peer_int(const char *json, const char *key) {
+static TU_UNUSED long peer_int(const char *json, const char *key) {
     char pat[40];
     const char *at;
     snprintf(pat, sizeof pat, "\"%s\":", key);
@@ -40,7 +40,7 @@ static long peer_int(const char *json, const char *key) {
     return at ? strtol(at + strlen(pat), NULL, 10) : -1;
 }
 
-static void peer_message(peer *p, const char *json) {
+static TU_UNUSED void peer_message(peer *p, const char *json) {
     char reply[160];
     long id = peer_int(json, "requestId");
     if (strstr(json, "\"op\":\"connect\"")) {
@@ -58,7 +58,7 @@ static void peer_message(peer *p, const char *json) {
 }
 
 /* Takes client bytes and queues the answers. */
-static void peer_input(peer *p, const void *data, size_t n) {
+static TU_UNUSED void peer_input(peer *p, const void *data, size_t n) {
     tu_cframes fs;
     int i;
     tb_put(&p->in, data, n);
