@@ -537,6 +537,18 @@ static void points_1_to_7(void) {
     k->code = 404;
     k->connect_timeout = 1500;
     run(k);
+    k = cc_new(F_HS, PH_HS, X_HS_FAIL, "p02 a 403 whose head nearly fills max_handshake_bytes, then its body");
+    tb_puts(&k->hs, "HTTP/1.1 403 Forbidden\r\nContent-Length: 50\r\nX-Pad: ");
+    tb_fill(&k->hs, 'p', 1000 - k->hs.len - 4);
+    tb_puts(&k->hs, "\r\n\r\n");
+    tb_fill(&k->hs, 'b', 50);
+    k->max_handshake = 1024;
+    k->end = SV_SILENT;
+    k->needle = "403";
+    k->code = 403;
+    k->connect_timeout = 3000;
+    k->max_ms = 1500;
+    run(k);
     hs_case("p02 not HTTP at all", "SSH-2.0-OpenSSH_9.2\r\n\r\n", X_HS_FAIL, "HTTP", 0);
 
     hs_case("p03 no Upgrade header", ST CO AC "\r\n", X_HS_FAIL, "Upgrade", 101);
