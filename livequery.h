@@ -849,19 +849,19 @@ static const unsigned char *lq__json_check_escape(const unsigned char *p,
     return p + 12;
 }
 
-/* Nonzero when one of the 8 bytes in w is '"', '\\', below 0x20, or has a bit of high set. Each
-   flagged byte has its top bit set; bytes after the first hit may be flagged falsely (borrows), the
-   first hit and the bytes before it never are. */
-static uint64_t lq__json_str_stops(uint64_t w, uint64_t high) {
+/* Nonzero when one of the 8 bytes in w is '"', '\\', below 0x20 or 0x80 and above. Each flagged
+   byte has its top bit set; bytes after the first hit may be flagged falsely (borrows), the first
+   hit and the bytes before it never are. */
+static uint64_t lq__json_str_stops(uint64_t w) {
     const uint64_t ones = 0x0101010101010101u, top = 0x8080808080808080u;
     uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
     uint64_t hits = ((q - ones) & ~q) | ((bs - ones) & ~bs) | ((w - ones * 0x20) & ~w);
-    return (hits & top) | (w & high);
+    return (hits | w) & top;
 }
 
-static bool lq__json_str_stop(unsigned char c, bool check_utf8) {
-    return c == '"' || c == '\\' || c < 0x20 || (c >= 0x80 && check_utf8);
-}
+/* The bytes the string scan stops at. Bytes 0x80 and above stop it in both modes: one test per
+   block serves both, and the rare path decides whether they are checked as UTF-8. */
+static bool lq__json_str_stop(unsigned char c) { return c == '"' || c == '\\' || c < 0x20 || c >= 0x80; }
 
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__BYTE_ORDER__) && \
     __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -884,10 +884,11 @@ static bool lq__json_str_stop(unsigned char c, bool check_utf8) {
 #endif
 
 /* Handles a byte that stopped the string scan and is not the closing quote: an escape, a run of
-   non-ASCII bytes (checked as UTF-8), or an error. Returns where scanning goes on, or NULL with
-   *err set. */
+   non-ASCII bytes (checked as UTF-8 when check_utf8), or an error. Returns where scanning goes
+   on, or NULL with *err set. */
 LQ__JSON_COLD static const unsigned char *
-lq__json_scan_special(const unsigned char *p, const unsigned char *end, uint8_t *flags, int *err) {
+lq__json_scan_special(const unsigned char *p, const unsigned char *end, bool check_utf8, uint8_t *flags,
+                      int *err) {
     if (*p == '\\') {
         *flags = (uint8_t)(*flags | LQ__TOK_ESC);
         p = lq__json_check_escape(p, end);
@@ -895,7 +896,7 @@ lq__json_scan_special(const unsigned char *p, const unsigned char *end, uint8_t 
     } else if (*p >= 0x80) {
         const unsigned char *q = p + 1;
         while (q < end && *q >= 0x80) q++;
-        if (lq__utf8_step(LQ__UTF8_ACCEPT, p, (size_t)(q - p)) == LQ__UTF8_ACCEPT) return q;
+        if (!check_utf8 || lq__utf8_step(LQ__UTF8_ACCEPT, p, (size_t)(q - p)) == LQ__UTF8_ACCEPT) return q;
         *err = LQ_ERR_UTF8;
         return NULL;
     }
@@ -903,26 +904,24 @@ lq__json_scan_special(const unsigned char *p, const unsigned char *end, uint8_t 
     return NULL;
 }
 
-/* Scans the rest of a string whose opening quote is just before p, 8 bytes per step. Returns the
-   byte after the closing quote, or NULL with *err set. Sets LQ__TOK_ESC in *flags on an escape. */
+/* Scans the rest of a string whose opening quote is just before p. Returns the byte after the
+   closing quote, or NULL with *err set. Sets LQ__TOK_ESC in *flags on an escape. wide is where
+   16-byte loads stop fitting (end - 15, or the document's start when it is shorter): p < wide is
+   one compare. */
 LQ__JSON_HOT static const unsigned char *
-lq__json_scan_string(const unsigned char *p, const unsigned char *end, bool check_utf8,
-                     uint8_t *flags, int *err) {
-    const uint64_t high = check_utf8 ? 0x8080808080808080u : 0;
+lq__json_scan_string(const unsigned char *p, const unsigned char *wide, const unsigned char *end,
+                     bool check_utf8, uint8_t *flags, int *err) {
 #ifdef LQ__JSON_SSE2
-    /* 16 bytes per step. Signed "< 0x20" also flags 0x80..0xFF, which is what check_utf8 wants;
-       without it, "max(b, 0x1F) == 0x1F" flags only the control bytes. */
-    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
-    const __m128i space = _mm_set1_epi8(0x20), ctl = _mm_set1_epi8(0x1F);
+    /* Signed "< 0x20" flags the control bytes and 0x80..0xFF at once. */
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
 #endif
+    (void)wide;                 /* used by the SSE2 path only */
     for (;;) {
 #ifdef LQ__JSON_SSE2
-        if (end - p >= 16) {
+        if (p < wide) {
             __m128i w = _mm_loadu_si128((const __m128i *)(const void *)p);
             __m128i hit = _mm_or_si128(_mm_cmpeq_epi8(w, quote), _mm_cmpeq_epi8(w, bslash));
-            unsigned m;
-            hit = _mm_or_si128(hit, check_utf8 ? _mm_cmplt_epi8(w, space) : _mm_cmpeq_epi8(_mm_max_epu8(w, ctl), ctl));
-            m = (unsigned)_mm_movemask_epi8(hit);
+            unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(hit, _mm_cmplt_epi8(w, space)));
             if (!m) {
                 p += 16;
                 continue;
@@ -933,7 +932,7 @@ lq__json_scan_string(const unsigned char *p, const unsigned char *end, bool chec
         if (end - p >= 8) {
             uint64_t w, m;
             memcpy(&w, p, 8);
-            m = lq__json_str_stops(w, high);
+            m = lq__json_str_stops(w);
             if (!m) {
                 p += 8;
                 continue;
@@ -941,17 +940,17 @@ lq__json_scan_string(const unsigned char *p, const unsigned char *end, bool chec
 #ifdef LQ__JSON_FIRST_STOP
             p += LQ__JSON_FIRST_STOP(m);
 #else
-            while (!lq__json_str_stop(*p, check_utf8)) p++;
+            while (!lq__json_str_stop(*p)) p++;
 #endif
         } else {
-            while (p < end && !lq__json_str_stop(*p, check_utf8)) p++;
+            while (p < end && !lq__json_str_stop(*p)) p++;
             if (p == end) {
                 *err = LQ_ERR_JSON;
                 return NULL;
             }
         }
         if (*p == '"') return p + 1;
-        p = lq__json_scan_special(p, end, flags, err);
+        p = lq__json_scan_special(p, end, check_utf8, flags, err);
         if (!p) return NULL;
     }
 }
@@ -983,13 +982,37 @@ static const unsigned char *lq__json_scan_number(const unsigned char *p, const u
     return p;
 }
 
+/* Fills what a token knows at its first byte; the end of the value sets len (and, for a
+   container, skip). type, flags and reserved go out as one 32-bit store where the byte order is
+   known (field by field, compilers store them as two halves or a vector load). */
+LQ__JSON_HOT static void lq__json_tok_begin(lq_json_token *t, uint8_t type, uint8_t flags, uint32_t start) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint32_t head = (uint32_t)type | (uint32_t)flags << 8;
+    memcpy(t, &head, 4);
+#elif defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    uint32_t head = (uint32_t)type << 24 | (uint32_t)flags << 16;
+    memcpy(t, &head, 4);
+#else
+    t->type = type;
+    t->flags = flags;
+    t->reserved = 0;
+#endif
+    t->start = start;
+    t->skip = 1;
+}
+
+/* A goto state machine, one label per place a value, key or separator may come. The member
+   `"key":"string",` of compact JSON, most of an event, runs straight from key back to key with
+   one compare per separator; whitespace, other values and closing brackets take the general
+   labels. open is the innermost open container (NULL at the root), whose skip holds its parent's
+   index until it closes; last is the value just completed, flagged LAST if a close follows. */
 static int lq__json_parse(const char *text, size_t len, lq_json_token *tokens, size_t max_tokens,
                           int max_depth, bool check_utf8, lq_json *root) {
-    const unsigned char *s = (const unsigned char *)text, *p, *end;
-    uint32_t n = 0, cap, cur = LQ__JSON_NO_PARENT, last = 0;
-    unsigned char closer = 0;   /* '}' or ']' of the innermost open container */
-    int depth = 0, err = LQ_ERR_JSON;
-    lq_json_token *t;
+    const unsigned char *s = (const unsigned char *)text, *p, *end, *wide;
+    lq_json_token *t, *tend, *open = NULL, *last = NULL;
+    unsigned char closer = 0;   /* '}' or ']' of open */
+    uint32_t cap, parent;
+    int depth_left, err = LQ_ERR_JSON;   /* containers that may still open inside open */
 
     if (root) {
         root->src = text;
@@ -997,74 +1020,72 @@ static int lq__json_parse(const char *text, size_t len, lq_json_token *tokens, s
     }
     if (!text || !tokens || max_depth < 0) return LQ_ERR_INVALID_ARG;
     if ((uint64_t)len >> 32) return LQ_ERR_LIMIT;             /* also right where size_t is 32 bits */
-    if (max_depth == 0) max_depth = LQ_DEFAULT_MAX_JSON_DEPTH;
+    depth_left = max_depth ? max_depth : LQ_DEFAULT_MAX_JSON_DEPTH;
     cap = max_tokens > 0x7FFFFFFFu ? 0x7FFFFFFFu : (uint32_t)max_tokens;
+    t = tokens;
+    tend = tokens + cap;
     p = s;
     end = s + len;
+    wide = len >= 16 ? end - 15 : s;
 
 value:
     LQ__JSON_SKIP_WS(p, end);
     if (p == end) goto fail;
-    if (n == cap) goto full;
-    t = &tokens[n];
-    t->flags = 0;
-    t->reserved = 0;
-    t->skip = 1;
-    t->start = (uint32_t)(p - s);
-    last = n++;
+    if (t == tend) goto full;
+    if (*p == '"') {
+        lq__json_tok_begin(t, LQ_JSON_STRING, 0, (uint32_t)(p - s));
+        p = lq__json_scan_string(p + 1, wide, end, check_utf8, &t->flags, &err);
+        if (!p) goto fail;
+        goto scalar_end;
+    }
     switch (*p) {
     case '{':
     case '[':
-        /* Open: skip links to the enclosing container until the close sets the real value. */
-        if (LQ__UNLIKELY(depth == max_depth)) return LQ_ERR_LIMIT;
-        depth++;
-        t->type = (uint8_t)(*p == '{' ? LQ_JSON_OBJECT : LQ_JSON_ARRAY);
+        lq__json_tok_begin(t, *p == '{' ? LQ_JSON_OBJECT : LQ_JSON_ARRAY, 0, (uint32_t)(p - s));
+        if (LQ__UNLIKELY(depth_left == 0)) return LQ_ERR_LIMIT;
+        depth_left--;
+        t->skip = open ? (uint32_t)(open - tokens) : LQ__JSON_NO_PARENT;
+        open = t++;
         closer = (unsigned char)(*p + 2);     /* '{' + 2 is '}', '[' + 2 is ']' */
-        t->skip = cur;
-        cur = last;
         p++;
         LQ__JSON_SKIP_WS(p, end);
         if (p == end) goto fail;
         if (*p == closer) goto close;
         if (closer == '}') goto key;
         goto value;
-    case '"':
-        t->type = LQ_JSON_STRING;
-        p = lq__json_scan_string(p + 1, end, check_utf8, &t->flags, &err);
-        if (!p) goto fail;
-        break;
     case 't':
+        lq__json_tok_begin(t, LQ_JSON_TRUE, 0, (uint32_t)(p - s));
         if (end - p < 4 || memcmp(p, "true", 4) != 0) goto fail;
-        t->type = LQ_JSON_TRUE;
         p += 4;
         break;
     case 'f':
+        lq__json_tok_begin(t, LQ_JSON_FALSE, 0, (uint32_t)(p - s));
         if (end - p < 5 || memcmp(p, "false", 5) != 0) goto fail;
-        t->type = LQ_JSON_FALSE;
         p += 5;
         break;
     case 'n':
+        lq__json_tok_begin(t, LQ_JSON_NULL, 0, (uint32_t)(p - s));
         if (end - p < 4 || memcmp(p, "null", 4) != 0) goto fail;
-        t->type = LQ_JSON_NULL;
         p += 4;
         break;
     default:
         if (*p != '-' && (*p < '0' || *p > '9')) goto fail;
-        t->type = LQ_JSON_NUMBER;
+        lq__json_tok_begin(t, LQ_JSON_NUMBER, 0, (uint32_t)(p - s));
         p = lq__json_scan_number(p, end);
         if (!p) goto fail;
         break;
     }
+scalar_end:
     t->len = (uint32_t)(p - s) - t->start;
+    last = t++;
 
 after_value:
-    /* last is the value just completed: the last child of cur if cur closes next */
     LQ__JSON_SKIP_WS(p, end);
-    if (cur == LQ__JSON_NO_PARENT) {
+    if (!open) {
         if (p != end) goto fail;
         tokens[0].flags = (uint8_t)(tokens[0].flags | LQ__TOK_LAST | LQ__TOK_ROOT);
         if (root) root->tok = tokens;
-        return (int)n;
+        return (int)(t - tokens);
     }
     if (p == end) goto fail;
     if (*p == ',') {
@@ -1073,36 +1094,46 @@ after_value:
         goto value;
     }
     if (*p != closer) goto fail;
-    tokens[last].flags = (uint8_t)(tokens[last].flags | LQ__TOK_LAST);
+    last->flags = (uint8_t)(last->flags | LQ__TOK_LAST);
 
 close:
-    t = &tokens[cur];
-    last = cur;
-    cur = t->skip;
-    t->skip = n - last;
     p++;
-    t->len = (uint32_t)(p - s) - t->start;
-    depth--;
-    if (cur != LQ__JSON_NO_PARENT) closer = tokens[cur].type == LQ_JSON_OBJECT ? '}' : ']';
+    open->len = (uint32_t)(p - s) - open->start;
+    parent = open->skip;
+    open->skip = (uint32_t)(t - open);
+    last = open;
+    depth_left++;
+    open = parent == LQ__JSON_NO_PARENT ? NULL : tokens + parent;
+    if (open) closer = open->type == LQ_JSON_OBJECT ? '}' : ']';
     goto after_value;
 
 key:
-    LQ__JSON_SKIP_WS(p, end);
-    if (p == end || *p != '"') goto fail;
-    if (n == cap) goto full;
-    t = &tokens[n++];
-    t->type = LQ_JSON_STRING;
-    t->flags = LQ__TOK_KEY;
-    t->reserved = 0;
-    t->skip = 1;
-    t->start = (uint32_t)(p - s);
-    p = lq__json_scan_string(p + 1, end, check_utf8, &t->flags, &err);
+    if (LQ__UNLIKELY(p == end || *p != '"')) {
+        LQ__JSON_SKIP_WS(p, end);
+        if (p == end || *p != '"') goto fail;
+    }
+    if (t == tend) goto full;
+    lq__json_tok_begin(t, LQ_JSON_STRING, LQ__TOK_KEY, (uint32_t)(p - s));
+    p = lq__json_scan_string(p + 1, wide, end, check_utf8, &t->flags, &err);
     if (!p) goto fail;
     t->len = (uint32_t)(p - s) - t->start;
-    LQ__JSON_SKIP_WS(p, end);
-    if (p == end || *p != ':') goto fail;
+    t++;
+    if (LQ__UNLIKELY(p == end || *p != ':')) {
+        LQ__JSON_SKIP_WS(p, end);
+        if (p == end || *p != ':') goto fail;
+    }
     p++;
-    goto value;
+    if (LQ__UNLIKELY(p == end || *p != '"')) goto value;
+    /* the common member: a string value, then ',' and the next key */
+    if (t == tend) goto full;
+    lq__json_tok_begin(t, LQ_JSON_STRING, 0, (uint32_t)(p - s));
+    p = lq__json_scan_string(p + 1, wide, end, check_utf8, &t->flags, &err);
+    if (!p) goto fail;
+    t->len = (uint32_t)(p - s) - t->start;
+    last = t++;
+    if (LQ__UNLIKELY(p == end || *p != ',')) goto after_value;
+    p++;
+    goto key;
 
 full:
     return max_tokens > cap ? LQ_ERR_LIMIT : LQ_ERR_TOO_SMALL;
@@ -2707,28 +2738,73 @@ typedef struct lq__msg_fields {
     lq_json op, request_id, object, original;
 } lq__msg_fields;
 
-static void lq__msg_fields_find(lq_json root, lq__msg_fields *m) {
+/* The slot of the member whose key token is t, or NULL. Switching on the length leaves one
+   fixed-size compare per key, which compilers inline. */
+static lq_json *lq__msg_slot(lq__msg_fields *m, const char *src, const lq_json_token *t) {
     static const char *const names[4] = {"op", "requestId", "object", "original"};
-    const lq_json_token *t = root.tok + 1, *end = root.tok + root.tok->skip;
+    const char *k = src + t->start + 1;
     lq_json *slots[4];
-    slots[0] = &m->op; slots[1] = &m->request_id; slots[2] = &m->object; slots[3] = &m->original;
+    int i;
+    if (LQ__UNLIKELY(t->flags & LQ__TOK_ESC)) {
+        slots[0] = &m->op; slots[1] = &m->request_id; slots[2] = &m->object; slots[3] = &m->original;
+        for (i = 0; i < 4; i++)
+            if (lq__json_str_eqn(src, t, names[i], strlen(names[i]))) return slots[i];
+        return NULL;
+    }
+    switch (t->len) {
+    case 4: return memcmp(k, "op", 2) == 0 ? &m->op : NULL;
+    case 11: return memcmp(k, "requestId", 9) == 0 ? &m->request_id : NULL;
+    case 8: return memcmp(k, "object", 6) == 0 ? &m->object : NULL;
+    case 10: return memcmp(k, "original", 8) == 0 ? &m->original : NULL;
+    default: return NULL;
+    }
+}
+
+static void lq__msg_fields_find(lq_json root, lq__msg_fields *m) {
+    const lq_json_token *t = root.tok + 1, *end = root.tok + root.tok->skip;
     m->op = m->request_id = m->object = m->original = lq__json_make(root.src, NULL);
     for (; t < end; t += 1 + t[1].skip) {
-        const char *k = root.src + t->start + 1;
-        int i = -1;
-        if (LQ__UNLIKELY(t->flags & LQ__TOK_ESC)) {
-            for (i = 3; i >= 0 && !lq__json_str_eqn(root.src, t, names[i], strlen(names[i])); i--) {}
-        } else {
-            switch (t->len - 2) {
-            case 2: i = memcmp(k, "op", 2) == 0 ? 0 : -1; break;
-            case 9: i = memcmp(k, "requestId", 9) == 0 ? 1 : -1; break;
-            case 6: i = memcmp(k, "object", 6) == 0 ? 2 : -1; break;
-            case 8: i = memcmp(k, "original", 8) == 0 ? 3 : -1; break;
-            default: break;
-            }
-        }
-        if (i >= 0 && !slots[i]->tok) *slots[i] = lq__json_make(root.src, t + 1);
+        lq_json *slot = lq__msg_slot(m, root.src, t);
+        if (slot && !slot->tok) *slot = lq__json_make(root.src, t + 1);
     }
+}
+
+/* The event type of a subscription op, given as its raw JSON text (quotes included), or
+   LQ_EVENT_OPEN for none of them. One fixed-size compare per candidate of the same length. */
+static lq_event_type lq__op_event(const char *op, size_t n) {
+    switch (n) {
+    case 7:
+        if (memcmp(op, "\"enter\"", 7) == 0) return LQ_EVENT_ENTER;
+        if (memcmp(op, "\"leave\"", 7) == 0) return LQ_EVENT_LEAVE;
+        break;
+    case 8:
+        if (memcmp(op, "\"update\"", 8) == 0) return LQ_EVENT_UPDATE;
+        if (memcmp(op, "\"create\"", 8) == 0) return LQ_EVENT_CREATE;
+        if (memcmp(op, "\"delete\"", 8) == 0) return LQ_EVENT_DELETE;
+        break;
+    case 12:
+        if (memcmp(op, "\"subscribed\"", 12) == 0) return LQ_EVENT_SUBSCRIBED;
+        break;
+    case 14:
+        if (memcmp(op, "\"unsubscribed\"", 14) == 0) return LQ_EVENT_UNSUBSCRIBED;
+        break;
+    default:
+        break;
+    }
+    return LQ_EVENT_OPEN;
+}
+
+/* requestId as parse-server sends it, a small decimal integer, without the general number path. */
+static int32_t lq__request_id(lq_json rid) {
+    const char *p = rid.src + rid.tok->start;
+    uint32_t i, n = rid.tok->len, v = 0;
+    if (n > 9) return (int32_t)lq_json_int(rid, -1);
+    for (i = 0; i < n; i++) {
+        uint32_t d = (uint32_t)((unsigned char)p[i] - '0');
+        if (d > 9) return (int32_t)lq_json_int(rid, -1);
+        v = v * 10 + d;
+    }
+    return (int32_t)v;
 }
 
 /* A complete text message from the server. With check_utf8 its UTF-8 has not been checked yet:
@@ -2787,18 +2863,11 @@ static void lq__on_message_utf8(lq_client *c, const char *text, size_t len, bool
     }
     if (oplen == 7 && memcmp(ops, "\"error\"", 7) == 0) { lq__on_error_op(c, root); return; }
     {
-        static const struct { const char *name; size_t len; lq_event_type type; } map[] = {
-            {"\"create\"", 8, LQ_EVENT_CREATE}, {"\"update\"", 8, LQ_EVENT_UPDATE},
-            {"\"enter\"", 7, LQ_EVENT_ENTER}, {"\"leave\"", 7, LQ_EVENT_LEAVE},
-            {"\"delete\"", 8, LQ_EVENT_DELETE}, {"\"subscribed\"", 12, LQ_EVENT_SUBSCRIBED},
-            {"\"unsubscribed\"", 14, LQ_EVENT_UNSUBSCRIBED}};
+        lq_event_type type = lq__op_event(ops, oplen);
         lq_json rid = m.request_id;
         lq_subscription *s;
-        size_t i;
         int idx;
-        for (i = 0; i < sizeof map / sizeof map[0]; i++)
-            if (oplen == map[i].len && memcmp(ops, map[i].name, oplen) == 0) break;
-        if (i == sizeof map / sizeof map[0]) {
+        if (type == LQ_EVENT_OPEN) {
             lq__logf(c, LQ_LOG_WARN, "message with unknown op ignored");
             return;
         }
@@ -2807,13 +2876,13 @@ static void lq__on_message_utf8(lq_client *c, const char *text, size_t len, bool
             lq__emit_error(c, NULL, LQ_ERR_JSON, 0, false, c->errmsg);
             return;
         }
-        idx = lq_json_kind(rid) == LQ_JSON_NUMBER ? lq__sub_index(c, (int32_t)lq_json_int(rid, -1)) : -1;
+        idx = lq_json_kind(rid) == LQ_JSON_NUMBER ? lq__sub_index(c, lq__request_id(rid)) : -1;
         if (idx < 0) {
             lq__logf(c, LQ_LOG_DEBUG, "message for no subscription ignored");
             return;
         }
         s = c->subs[idx];
-        ev.type = map[i].type;
+        ev.type = type;
         ev.sub = s;
         ev.request_id = s->id;
         ev.sub_user_data = s->user_data;
