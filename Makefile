@@ -19,16 +19,18 @@ TLS_LIBS   := -lmbedtls -lmbedx509 -lmbedcrypto
 endif
 
 UNIT     := $(BUILD)/test_json $(BUILD)/test_ws $(BUILD)/test_core
+HOSTILE  := $(BUILD)/test_hostile $(BUILD)/test_alloc $(BUILD)/test_iofaults $(BUILD)/test_conformance
+FUZZ_SECONDS ?= 60
 EXAMPLES := $(BUILD)/lqwatch $(BUILD)/poll_loop $(BUILD)/select_loop $(BUILD)/game_loop $(BUILD)/custom_transport
 
-.PHONY: all test unit compile-check integration portability tls bench dropin install examples demo clean server-start server-stop
+.PHONY: all test unit hostile fuzz fuzz-short tools compile-check integration portability tls bench dropin install examples demo clean server-start server-stop
 
 all: examples
 
 $(BUILD):
 	mkdir -p $(BUILD)
 
-$(BUILD)/test_%: tests/test_%.c livequery.h $(wildcard tests/*.h) | $(BUILD)
+$(BUILD)/test_%: tests/test_%.c livequery.h $(wildcard tests/*.h tests/conformance/*.h) | $(BUILD)
 	$(CC) $(CFLAGS_T) $< -o $@
 
 $(BUILD)/%: examples/%.c livequery.h | $(BUILD)
@@ -44,6 +46,25 @@ examples: $(EXAMPLES)
 
 unit: $(UNIT)
 	@set -e; for t in $(UNIT); do echo "== $$t"; ./$$t; done
+
+$(BUILD)/test_conformance: tests/conformance/conformance.c livequery.h $(wildcard tests/*.h tests/conformance/*.h) | $(BUILD)
+	$(CC) $(CFLAGS_T) $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS)
+
+# Hostile peers: RFC 6455 and Autobahn-like cases over loopback, LiveQuery-level garbage,
+# allocation failure at every N, I/O faults.
+hostile: $(HOSTILE)
+	@set -e; for t in $(HOSTILE); do echo "== $$t"; ./$$t; done
+
+# libFuzzer targets (clang): make fuzz FUZZ_SECONDS=600; make test runs each for 10 s.
+fuzz:
+	BUILD=$(BUILD) CLANG=$(CLANG) bash fuzz/run.sh $(FUZZ_SECONDS)
+
+fuzz-short:
+	@BUILD=$(BUILD) CLANG=$(CLANG) bash fuzz/run.sh 10
+
+# valgrind on the unit tests (no sanitizers), cppcheck and clang-tidy on the header.
+tools:
+	@CC=$(CC) bash tests/run-tools.sh $(BUILD)
 
 # The header as C99 and C++ with gcc and clang, static in two translation units, core only.
 compile-check: | $(BUILD)
@@ -84,7 +105,7 @@ portability:
 tls: $(BUILD)/lqwatch-san
 	@bash tests/tls/run.sh $(abspath $(BUILD)/tls-server) $(BUILD)
 
-test: compile-check unit examples dropin integration portability
+test: compile-check unit hostile fuzz-short tools examples dropin integration portability
 ifeq ($(HAVE_MBEDTLS),1)
 test: tls
 endif

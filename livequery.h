@@ -2490,6 +2490,10 @@ static size_t lq__hs_read(lq_client *c, const unsigned char *p, size_t n) {
                     for (k = 0; k < vn && cl[k] >= '0' && cl[k] <= '9' && want < 100; k++) want = want * 10 + (size_t)(cl[k] - '0');
                     if (want < c->hs_body_want) c->hs_body_want = want;
                 }
+                if (take < n && c->hs.len < c->hs_body_at + c->hs_body_want) {   /* body past the head cap */
+                    size_t more = n - take, room = c->hs_body_at + c->hs_body_want - c->hs.len;
+                    lq__buf_put(&c->hs, p + take, more < room ? more : room);
+                }
                 if (c->hs.len >= c->hs_body_at + c->hs_body_want) lq__hs_refused(c);
                 return n;
             }
@@ -2685,9 +2689,28 @@ static void lq__shutdown(lq_client *c) {
     }
 }
 
+/* A requestId as the server sent it: 1..INT32_MAX, else -1 (a wider number must not wrap onto a
+   live id). Parse-server sends a small decimal integer: read it without the general number path. */
+static int32_t lq__request_id(lq_json rid) {
+    const char *p = rid.src + rid.tok->start;
+    uint32_t i, n = rid.tok->len, v = 0;
+    int64_t wide;
+    if (n <= 9) {
+        for (i = 0; i < n; i++) {
+            uint32_t d = (uint32_t)((unsigned char)p[i] - '0');
+            if (d > 9) break;
+            v = v * 10 + d;
+        }
+        if (i == n) return v >= 1 ? (int32_t)v : -1;
+    }
+    wide = lq_json_int(rid, -1);
+    return wide >= 1 && wide <= INT32_MAX ? (int32_t)wide : -1;
+}
+
 static void lq__on_error_op(lq_client *c, lq_json root) {
     lq_json rid = lq_json_get(root, "requestId");
-    int code = (int)lq_json_int(lq_json_get(root, "code"), 0);
+    int64_t code64 = lq_json_int(lq_json_get(root, "code"), 0);
+    int code = code64 >= -INT32_MAX && code64 <= INT32_MAX ? (int)code64 : 0;   /* no wrap onto 1 or 4 */
     bool reconnect = lq_json_bool(lq_json_get(root, "reconnect"), true);
     bool fatal = code == 1 || code == 4 || !reconnect;
     lq_subscription *s = NULL;
@@ -2702,7 +2725,7 @@ static void lq__on_error_op(lq_client *c, lq_json root) {
         return;
     }
     if (lq_json_kind(rid) == LQ_JSON_NUMBER) {
-        int idx = lq__sub_index(c, (int32_t)lq_json_int(rid, 0));
+        int idx = lq__sub_index(c, lq__request_id(rid));
         if (idx >= 0 && c->subs[idx]->state != LQ__S_DEAD) s = c->subs[idx];
     }
     snprintf(c->errmsg, sizeof c->errmsg, "%s", msg);
@@ -2792,19 +2815,6 @@ static lq_event_type lq__op_event(const char *op, size_t n) {
         break;
     }
     return LQ_EVENT_OPEN;
-}
-
-/* requestId as parse-server sends it, a small decimal integer, without the general number path. */
-static int32_t lq__request_id(lq_json rid) {
-    const char *p = rid.src + rid.tok->start;
-    uint32_t i, n = rid.tok->len, v = 0;
-    if (n > 9) return (int32_t)lq_json_int(rid, -1);
-    for (i = 0; i < n; i++) {
-        uint32_t d = (uint32_t)((unsigned char)p[i] - '0');
-        if (d > 9) return (int32_t)lq_json_int(rid, -1);
-        v = v * 10 + d;
-    }
-    return (int32_t)v;
 }
 
 /* A complete text message from the server. With check_utf8 its UTF-8 has not been checked yet:
@@ -3093,8 +3103,12 @@ void lq_core_tick(lq_client *c, uint64_t now_ms) {
     if (c->state == LQ_STATE_RECONNECTING && c->link == LQ__L_IDLE && now_ms >= c->reconnect_at) lq__start_connect(c);
     if (c->state == LQ_STATE_CONNECTING && c->link != LQ__L_IDLE && now_ms >= c->connect_deadline &&
         c->link < LQ__L_DRAIN) {
-        lq__set_error(c, 0, "no connected answer within %u ms", (unsigned)c->connect_timeout_ms);
-        lq__ws_fail(c, 1000, LQ_ERR_TIMEOUT);
+        if (c->link == LQ__L_HANDSHAKE && c->hs_status) {
+            lq__hs_refused(c);                              /* the status is the news, not the time */
+        } else {
+            lq__set_error(c, 0, "no connected answer within %u ms", (unsigned)c->connect_timeout_ms);
+            lq__ws_fail(c, 1000, LQ_ERR_TIMEOUT);
+        }
     }
     if (c->link == LQ__L_OPEN && now_ms - c->last_rx >= c->dead_link_ms) {
         lq__set_error(c, 0, "nothing received for %u ms: link dead", (unsigned)c->dead_link_ms);
@@ -3213,7 +3227,7 @@ lq_result lq_client_create(const lq_desc *d, lq_client **out) {
     c->max_subs = d->max_subscriptions > 0 ? d->max_subscriptions : LQ_DEFAULT_MAX_SUBSCRIPTIONS;
     if (c->max_message > 0xFFFFFFFEu) c->max_message = 0xFFFFFFFEu;
     c->hs.a = c->msg.a = c->out.a = c->tmp.a = &c->a;
-    c->hs.limit = c->max_handshake;
+    c->hs.limit = c->max_handshake + 128;                  /* the head, then up to 100 bytes of an error body */
     c->msg.limit = c->max_message;
     c->out.limit = c->max_outgoing;
     c->tmp.limit = c->max_outgoing;
