@@ -77,9 +77,10 @@ compile-check: | $(BUILD)
 	  $$cc $(WARN) -DLQ_NO_SOCKETS -I. $(BUILD)/cc_main.c -o $(BUILD)/cc_core; \
 	  $$cc $(WARN) -I. $(BUILD)/cc_static1.c $(BUILD)/cc_static2.c -o $(BUILD)/cc_static; \
 	done; \
-	for cxx in "$(CXX) -std=c++11" "clang++ -std=c++11" "$(CXX) -std=c++17"; do \
+	for cxx in "$(CXX) -std=c++11" "clang++ -std=c++11" "$(CXX) -std=c++17" "clang++ -std=c++17"; do \
 	  echo "== $$cxx"; $$cxx -x c++ $(CXXWARN) -I. $(BUILD)/cc_main.c -o $(BUILD)/cc_main_cxx; \
 	  $$cxx -x c++ $(CXXWARN) -DLQ_NO_SOCKETS -I. $(BUILD)/cc_main.c -o $(BUILD)/cc_core_cxx; \
+	  $$cxx -x c++ $(CXXWARN) -I. $(BUILD)/cc_static1.c $(BUILD)/cc_static2.c -o $(BUILD)/cc_static_cxx; \
 	done; \
 	if [ "$(HAVE_MBEDTLS)" = 1 ]; then for cc in "$(CC) -std=c99" "$(CLANG) -std=c99" "$(CXX) -x c++ -std=c++11"; do \
 	  echo "== $$cc -DLQ_USE_MBEDTLS"; $$cc $(CXXWARN) -DLQ_USE_MBEDTLS -I. $(BUILD)/cc_main.c -o $(BUILD)/cc_tls $(TLS_LIBS); \
