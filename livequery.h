@@ -177,7 +177,7 @@ typedef enum lq_json_type {
 typedef struct lq_json_token {
     uint8_t type;               /* lq_json_type */
     uint8_t flags;              /* internal */
-    uint16_t reserved;
+    uint16_t reserved;          /* always 0 */
     uint32_t start;             /* offset of the first byte (the quote, for strings) */
     uint32_t len;               /* bytes of the value's text */
     uint32_t skip;              /* tokens in this value's subtree, itself included */
@@ -199,7 +199,7 @@ LQ_API bool lq_json_exists(lq_json v);
 LQ_API bool lq_json_is_null(lq_json v);
 LQ_API lq_json lq_json_get(lq_json object, const char *key);
 LQ_API lq_json lq_json_getn(lq_json object, const char *key, size_t key_len);
-LQ_API lq_json lq_json_path(lq_json v, const char *dotted_path);   /* "a.b.2.c": arrays by index */
+LQ_API lq_json lq_json_path(lq_json v, const char *dotted_path);   /* "a.b.2.c": arrays by index; keys with a dot need lq_json_get */
 LQ_API lq_json lq_json_at(lq_json array, size_t index);
 LQ_API size_t lq_json_count(lq_json v);     /* items of an array, members of an object, else 0 */
 /* Iteration: child gives the first item (array) or first member value (object); next the next
@@ -216,7 +216,7 @@ LQ_API size_t lq_json_string(lq_json v, char *buf, size_t cap);
 /* Compares a string value, decoded, with a NUL-terminated string. */
 LQ_API bool lq_json_string_eq(lq_json v, const char *s);
 LQ_API double lq_json_number(lq_json v, double def);
-/* Integral numbers in int64 range only (no fraction, no exponent making it fractional). */
+/* Numbers with an integral value in int64 range (12, -3, 1e3, 1.0); else def. */
 LQ_API int64_t lq_json_int(lq_json v, int64_t def);
 LQ_API bool lq_json_bool(lq_json v, bool def);
 /* Parse types: {"__type":"Date","iso":S}, {"__type":"Pointer","className":S,"objectId":S},
@@ -335,7 +335,8 @@ typedef struct lq_event {
     /* SUBSCRIBED */
     bool resubscribe;           /* sent again after a reconnect: events may have been missed */
     /* CLOSE */
-    int close_code;             /* 1000..4999 from the server's Close, 1005 none, 1006 link lost */
+    int close_code;             /* the server's Close code (1005: it had none), 1006 when the link was
+                                   lost without one, 1000 after lq_close */
     /* RECONNECTING */
     int attempt;
     uint32_t delay_ms;
