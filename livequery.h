@@ -45,8 +45,8 @@
 
     EVENT LOOP
         lq_step(c) does all pending work without blocking: connect, read, dispatch events, write,
-        timers. Between steps, wait on lq_fd(c) for lq_fd_events(c) (LQ_WANT_READ/LQ_WANT_WRITE, the
-        same bits as POLLIN/POLLOUT) for at most lq_timeout_ms(c) milliseconds. The socket changes on
+        timers. Between steps, wait on lq_fd(c) for lq_fd_events(c) (LQ_WANT_READ/LQ_WANT_WRITE, to
+        map to POLLIN/POLLOUT) for at most lq_timeout_ms(c) milliseconds. The socket changes on
         every reconnect: ask for it on each iteration. A game loop may simply call lq_step() once per
         frame. lq_wait(c, ms) waits and steps, for programs without a loop of their own.
         DNS: the built-in transport resolves host names with getaddrinfo(), which blocks. Use a
@@ -83,7 +83,9 @@
         A client belongs to one thread. There is no global state.
 
     LIMITS (desc fields; 0 means the default)
-        max_message_bytes   16 MiB    largest server message (fragments included); over: close 1009
+        max_message_bytes   16 MiB    largest server message (fragments included); over: close 1009.
+                                      Parsing needs up to 8 more bytes per byte for JSON tokens
+                                      while a message is handled; memory past 1 MiB is returned
         max_handshake_bytes 16 KiB    largest HTTP response header block
         max_json_depth      64        nesting of server JSON
         max_outgoing_bytes  4 MiB     bytes queued for the server
@@ -359,7 +361,8 @@ typedef enum lq_log_level { LQ_LOG_ERROR = 0, LQ_LOG_WARN, LQ_LOG_INFO, LQ_LOG_D
    (LQ_USE_MBEDTLS, for wss://), or yours in desc.transport (OpenSSL, a platform TLS stack, a game
    engine's sockets). Calls return a byte count (recv: 0 means the peer ended the stream),
    LQ_IO_WANT_READ / LQ_IO_WANT_WRITE (nothing now: call again when the socket is readable or
-   writable; a blocked send is retried with the same arguments), or a negative lq_result, after
+   writable; a blocked send is retried with the same bytes and length, though the buffer may have
+   moved: with OpenSSL set SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER), or a negative lq_result, after
    lq_transport_error() has told why. */
 
 #define LQ_IO_WANT_READ (-100)
@@ -487,8 +490,8 @@ LQ_API int64_t lq_core_timeout(const lq_client *c, uint64_t now_ms);
 
 /* ---- Sockets (not with LQ_NO_SOCKETS) -------------------------------------------------------- */
 
-#define LQ_WANT_READ 0x1        /* == POLLIN */
-#define LQ_WANT_WRITE 0x4       /* == POLLOUT */
+#define LQ_WANT_READ 0x1        /* map to POLLIN (the same value on POSIX, not on Windows) */
+#define LQ_WANT_WRITE 0x4       /* map to POLLOUT */
 
 LQ_API lq_result lq_step(lq_client *c);
 LQ_API int lq_fd(const lq_client *c);                  /* -1 when there is no socket */
@@ -1726,6 +1729,7 @@ lq_result lq_url_parse(const char *url, lq_url *u) {
     if (*p == '[') {
         host_end = (const char *)memchr(p, ']', (size_t)(auth_end - p));
         if (!host_end || host_end == p + 1) return lq__url_fail(u, "unterminated or empty [IPv6] host");
+        if (host_end - p - 1 > 45) return lq__url_fail(u, "[IPv6] host longer than 45 characters");
         for (i = 1; p + i < host_end; i++)
             if (!strchr("0123456789abcdefABCDEF:.", p[i])) return lq__url_fail(u, "bad character in [IPv6] host");
         u->ipv6 = true;
@@ -1880,7 +1884,7 @@ static lq_result lq__put_prefix_regex(lq__buf *b, const char *s) {
 
 static lq_result lq__where_write(const lq_where *w, lq__buf *b, int depth);
 
-static lq_result lq__where_ops(const lq_where *w, int first, lq__buf *b, int depth) {
+static lq_result lq__where_ops(const lq_where *w, int first, lq__buf *b) {
     static const char *const names[] = {"", "$eq", "$ne", "$lt", "$lte", "$gt", "$gte", "$in", "$nin", "$all",
                                         "$exists", "$exists", "$regex", "$regex"};
     const char *key = w->terms[first].key;
@@ -1918,7 +1922,6 @@ static lq_result lq__where_ops(const lq_where *w, int first, lq__buf *b, int dep
         default: r = lq__put_value(b, &t->value); break;
         }
     }
-    (void)depth;
     if (r == LQ_OK) r = lq__buf_puts(b, "}");
     return r;
 }
@@ -1951,7 +1954,7 @@ static lq_result lq__where_write(const lq_where *w, lq__buf *b, int depth) {
         if (r == LQ_OK) r = lq__buf_puts(b, ":");
         if (r != LQ_OK) break;
         if (only_eq && t->op == LQ__W_EQ) r = lq__put_value(b, &t->value);
-        else r = lq__where_ops(w, i, b, depth);
+        else r = lq__where_ops(w, i, b);
     }
     if (r == LQ_OK) r = lq__buf_puts(b, "}");
     return r;
@@ -1993,10 +1996,15 @@ enum {                          /* what a subscription still has to send */
     LQ__S_DEAD                  /* gone: UNSUBSCRIBED still to be reported */
 };
 
+/* A request sent while another is unanswered could cross a failure of the first (an unsubscribe
+   of a rejected subscribe answers "code 2", a client-level error): it waits for the answer. */
+enum { LQ__AFTER_NONE = 0, LQ__AFTER_UPDATE, LQ__AFTER_UNSUB };
+
 struct lq_subscription {
     int32_t id;
     uint8_t state;
     bool update;                /* the pending send is an update op (the server has this id) */
+    uint8_t after;              /* LQ__AFTER_*: what waits for the answer to the request in flight */
     bool was_live;              /* subscribed once: the next subscribed is a resubscribe */
     char *body;                 /* "query":{...}[,"sessionToken":"..."] */
     size_t body_len;
@@ -2089,6 +2097,7 @@ struct lq_client {
     bool tr_active;             /* tr.connect was called; tr.close is owed */
     bool tr_up;                 /* connected: bytes flow */
     int want;                   /* LQ_WANT_* the transport asked for */
+    size_t tr_blocked;          /* length of a send that said WANT_*: retried with the same bytes */
     lq__tcp tcp;
     struct lq__tls *tls;
     bool tls_insecure, net_init;
@@ -2206,6 +2215,17 @@ static bool lq__close_code_valid(int code) {
 }
 
 static void lq__on_message(lq_client *c, const char *text, size_t len);
+
+/* After an unusually large message, give its memory back: the next events use small buffers
+   again (a 16 MiB message of tiny values needs 8 bytes of tokens per byte while it is parsed). */
+static void lq__trim(lq_client *c) {
+    if (c->ntoks > 16384) {
+        lq__free(&c->a, c->toks);
+        c->toks = NULL;
+        c->ntoks = 0;
+    }
+    if (c->msg.cap > (1u << 20)) lq__buf_free(&c->msg);
+}
 static void lq__on_message_utf8(lq_client *c, const char *text, size_t len, bool check_utf8);
 
 static void lq__ws_control(lq_client *c) {
@@ -2280,6 +2300,7 @@ static size_t lq__ws_read(lq_client *c, const unsigned char *p, size_t n) {
                     f->left = 0;
                     used += (size_t)len;
                     lq__on_message_utf8(c, (const char *)p + used - (size_t)len, (size_t)len, true);
+                    lq__trim(c);
                     continue;
                 }
                 if (lq__buf_reserve(&c->msg, (size_t)len) != LQ_OK) {
@@ -2316,6 +2337,7 @@ static size_t lq__ws_read(lq_client *c, const unsigned char *p, size_t n) {
             if (c->link != LQ__L_OPEN) continue;            /* after our Close: discard data */
             if (op == 1) lq__on_message(c, c->msg.data, c->msg.len);
             else lq__logf(c, LQ_LOG_WARN, "binary message ignored (%lu bytes)", (unsigned long)c->msg.len);
+            lq__trim(c);
         }
     }
     return used;
@@ -2549,12 +2571,14 @@ static lq_result lq__query_body(lq_client *c, const lq_query *q, lq__buf *b) {
         lq_json_token t[1];
         lq_json root;
         size_t n = strlen(q->where);
-        int got = lq__json_parse(q->where, n, t, 1, c->max_depth, true, &root);
+        int got;
+        if (n > c->max_outgoing) return LQ_ERR_LIMIT;
+        got = lq__json_parse(q->where, n, t, 1, c->max_depth, true, &root);
         lq_json_type kind = got >= 0 ? lq_json_kind(root) : LQ_JSON_NONE;
         if (got == LQ_ERR_TOO_SMALL) {                      /* the count is bounded by the length */
-            lq_json_token *toks = (lq_json_token *)lq__alloc(&c->a, (n + 1) * sizeof *toks);
+            lq_json_token *toks = (lq_json_token *)lq__alloc(&c->a, (n / 2 + 1) * sizeof *toks);
             if (!toks) return LQ_ERR_NOMEM;
-            got = lq__json_parse(q->where, n, toks, n + 1, c->max_depth, true, &root);
+            got = lq__json_parse(q->where, n, toks, n / 2 + 1, c->max_depth, true, &root);
             kind = got >= 0 ? lq_json_kind(root) : LQ_JSON_NONE;
             lq__free(&c->a, toks);
         }
@@ -2626,6 +2650,8 @@ static void lq__pump(lq_client *c) {
     for (i = 0; i < c->nsubs && c->pending > 0 && c->out.len < 65536; i++) {
         lq_subscription *s = c->subs[i];
         lq_result r = LQ_OK;
+        /* Wait for the queue to drain if the request does not fit behind it (it fits alone). */
+        if (c->out.len && s->body_len + 64 > c->max_outgoing - c->out.len) break;
         if (s->state == LQ__S_PENDING) {
             r = lq__send_sub_op(c, s->update ? "update" : "subscribe", s);
             if (r == LQ_OK) lq__sub_set(c, s, LQ__S_SENT);
@@ -2731,7 +2757,7 @@ static void lq__on_error_op(lq_client *c, lq_json root) {
     }
     snprintf(c->errmsg, sizeof c->errmsg, "%s", msg);
     c->errdetail = code;
-    lq__emit_error(c, s, LQ_ERR_SERVER, code, fatal, msg);
+    lq__emit_error(c, s, LQ_ERR_SERVER, code, fatal || (!s && c->no_reconnect), msg);
     if (s && fatal) {
         if (s->state != LQ__S_DEAD) lq__sub_set(c, s, LQ__S_DEAD);
     } else if (fatal) {
@@ -2742,14 +2768,18 @@ static void lq__on_error_op(lq_client *c, lq_json root) {
     }
 }
 
+/* No JSON text of len bytes has more than len / 2 + 1 values ("[0,0]": 5 bytes, 3 tokens). */
 static bool lq__grow_tokens(lq_client *c, size_t len) {
-    size_t want = c->ntoks ? c->ntoks * 2 : 64, most = len + 1;
+    size_t want = c->ntoks ? c->ntoks * 2 : 64, most = len / 2 + 1;
     lq_json_token *t;
     if (c->ntoks >= most) return false;
     if (want > most) want = most;
+    if (want > (size_t)-1 / sizeof *t) return false;
+    lq__free(&c->a, c->toks);                               /* its contents are not needed */
+    c->toks = NULL;
+    c->ntoks = 0;
     t = (lq_json_token *)lq__alloc(&c->a, want * sizeof *t);
     if (!t) return false;
-    lq__free(&c->a, c->toks);
     c->toks = t;
     c->ntoks = want;
     return true;
@@ -2899,12 +2929,24 @@ static void lq__on_message_utf8(lq_client *c, const char *text, size_t len, bool
         ev.sub_user_data = s->user_data;
         if (ev.type == LQ_EVENT_SUBSCRIBED) {
             if (s->state != LQ__S_SENT) return;             /* duplicate, or unsubscribed meanwhile */
+            c->attempt = 0;
+            if (s->after == LQ__AFTER_UNSUB) {              /* now the unsubscribe can go */
+                s->after = LQ__AFTER_NONE;
+                lq__sub_set(c, s, LQ__S_UNSUB);
+                lq__pump(c);
+                return;
+            }
             lq__sub_set(c, s, LQ__S_LIVE);
             ev.resubscribe = s->was_live && !s->update;
             s->was_live = true;
             s->update = false;
-            c->attempt = 0;
+            if (s->after == LQ__AFTER_UPDATE) {             /* the query changed meanwhile */
+                s->after = LQ__AFTER_NONE;
+                s->update = true;
+                lq__sub_set(c, s, LQ__S_PENDING);
+            }
             lq__emit(c, &ev);
+            lq__pump(c);
         } else if (ev.type == LQ_EVENT_UNSUBSCRIBED) {
             if (s->state == LQ__S_UNSUB_SENT) lq__sub_set(c, s, LQ__S_DEAD);
         } else {
@@ -2962,7 +3004,6 @@ static void lq__report_close(lq_client *c) {
 static void lq__link_lost(lq_client *c) {
     lq_event ev;
     int i;
-    bool was_open = c->link >= LQ__L_OPEN || c->got_close;
     int code = c->got_close ? c->close_code : 1006;
     lq_result why = c->fail;
     c->link = LQ__L_IDLE;
@@ -2983,16 +3024,18 @@ static void lq__link_lost(lq_client *c) {
         lq__emit_error(c, NULL, why, 0, c->no_reconnect, c->errmsg);
     memset(&ev, 0, sizeof ev);
     ev.type = LQ_EVENT_CLOSE;
-    ev.close_code = was_open ? code : 1006;
+    ev.close_code = code;
     ev.result = why;
     lq__emit(c, &ev);
     c->report_close = false;                                /* reported, even if a callback closed */
     if (c->state == LQ_STATE_DISCONNECTED) return;          /* the callback closed the client */
     for (i = 0; i < c->nsubs; i++) {
         lq_subscription *s = c->subs[i];
-        if (s->state == LQ__S_SENT || s->state == LQ__S_LIVE) { s->update = false; lq__sub_set(c, s, LQ__S_PENDING); }
+        if (s->state == LQ__S_SENT && s->after == LQ__AFTER_UNSUB) lq__sub_set(c, s, LQ__S_DEAD);
+        else if (s->state == LQ__S_SENT || s->state == LQ__S_LIVE) { s->update = false; lq__sub_set(c, s, LQ__S_PENDING); }
         else if (s->state == LQ__S_UNSUB || s->state == LQ__S_UNSUB_SENT) lq__sub_set(c, s, LQ__S_DEAD);
         else if (s->state == LQ__S_PENDING) s->update = false;
+        s->after = LQ__AFTER_NONE;                          /* a new link sends the current query */
     }
     if (c->no_reconnect) {
         lq__kill_all(c);
@@ -3141,7 +3184,8 @@ int64_t lq_core_timeout(const lq_client *c, uint64_t now_ms) {
     if (c->state == LQ_STATE_CONNECTING && c->link != LQ__L_IDLE) t = lq__min_timer(t, lq__until(c->connect_deadline, now_ms));
     if (c->link == LQ__L_OPEN) {
         t = lq__min_timer(t, lq__until(c->last_rx + c->dead_link_ms, now_ms));
-        if (c->ping_interval_ms) t = lq__min_timer(t, lq__until(c->last_tx + c->ping_interval_ms, now_ms));
+        if (c->ping_interval_ms && !c->out.len)             /* a ping waits for queued output */
+            t = lq__min_timer(t, lq__until(c->last_tx + c->ping_interval_ms, now_ms));
     }
     if (c->link == LQ__L_CLOSING || c->link == LQ__L_DRAIN) t = lq__min_timer(t, lq__until(c->drain_deadline, now_ms));
     return t;
@@ -3351,7 +3395,8 @@ static lq_subscription *lq__live_sub(lq_client *c, lq_subscription *s) {
     int i;
     if (!c || !s) return NULL;
     i = lq__sub_index(c, s->id);
-    if (i < 0 || c->subs[i] != s || s->state == LQ__S_DEAD || s->state == LQ__S_UNSUB || s->state == LQ__S_UNSUB_SENT)
+    if (i < 0 || c->subs[i] != s || s->state == LQ__S_DEAD || s->state == LQ__S_UNSUB || s->state == LQ__S_UNSUB_SENT ||
+        s->after == LQ__AFTER_UNSUB)
         return NULL;
     return s;
 }
@@ -3359,7 +3404,9 @@ static lq_subscription *lq__live_sub(lq_client *c, lq_subscription *s) {
 lq_result lq_unsubscribe(lq_client *c, lq_subscription *s) {
     if (!lq__live_sub(c, s)) return LQ_ERR_INVALID_ARG;
     /* The server knows the id only if a subscribe went out on this link. */
-    if (c->link == LQ__L_OPEN && (s->state == LQ__S_SENT || s->state == LQ__S_LIVE || s->update))
+    if (c->link == LQ__L_OPEN && s->state == LQ__S_SENT)
+        s->after = LQ__AFTER_UNSUB;
+    else if (c->link == LQ__L_OPEN && (s->state == LQ__S_LIVE || s->update))
         lq__sub_set(c, s, LQ__S_UNSUB);
     else
         lq__sub_set(c, s, LQ__S_DEAD);
@@ -3378,7 +3425,9 @@ lq_result lq_update(lq_client *c, lq_subscription *s, const lq_query *q) {
     s->body = body;
     s->body_len = len;
     s->user_data = q->user_data ? q->user_data : s->user_data;
-    if (s->state != LQ__S_PENDING) {                        /* the server has it: update op */
+    if (s->state == LQ__S_SENT) {                           /* after the answer in flight */
+        s->after = LQ__AFTER_UPDATE;
+    } else if (s->state != LQ__S_PENDING) {                 /* the server has it: update op */
         s->update = true;
         lq__sub_set(c, s, LQ__S_PENDING);
     }
@@ -3571,6 +3620,13 @@ void lq_transport_error(lq_client *c, int detail, const char *message) {
 
 /* >>tcp: the built-in transport ------------------------------------------------------------------ */
 
+/* The URL's host as a C string (the parser bounds it to 253 characters). */
+static void lq__host_cstr(const lq_url *u, char out[256]) {
+    size_t n = u->host_len < 255 ? u->host_len : 255;
+    memcpy(out, u->host, n);
+    out[n] = 0;
+}
+
 static void lq__tcp_close(lq_client *c, void *self) {
     lq__tcp *t = (lq__tcp *)self;
     (void)c;
@@ -3607,8 +3663,7 @@ static bool lq__tcp_try_next(lq__tcp *t) {
 
 static int lq__tcp_fail(lq_client *c, lq__tcp *t, const lq_url *url) {
     char host[256], tmp[64];
-    memcpy(host, url->host, url->host_len);
-    host[url->host_len] = 0;
+    lq__host_cstr(url, host);
     lq__set_error(c, t->err, "cannot connect to %s port %u: %s", host, (unsigned)url->port,
                   lq__sock_strerror(t->err, tmp, sizeof tmp));
     lq__tcp_close(c, t);
@@ -3626,8 +3681,7 @@ static int lq__tcp_connect(lq_client *c, void *self, const lq_url *url) {
         char host[256], numeric[64], port[8];
         const char *name = host;
         int rc;
-        memcpy(host, url->host, url->host_len);
-        host[url->host_len] = 0;
+        lq__host_cstr(url, host);
         snprintf(port, sizeof port, "%u", (unsigned)url->port);
         memset(&hints, 0, sizeof hints);
         hints.ai_family = AF_UNSPEC;
@@ -3648,10 +3702,23 @@ static int lq__tcp_connect(lq_client *c, void *self, const lq_url *url) {
         if (!lq__tcp_try_next(t)) return lq__tcp_fail(c, t, url);
         return LQ_IO_WANT_WRITE;
     }
+#if defined(_WIN32)
+    {   /* WSAPoll of older Windows never reports a failed connect: select's exception set does */
+        fd_set w, e;
+        struct timeval zero = {0, 0};
+        (void)pfd;
+        FD_ZERO(&w);
+        FD_ZERO(&e);
+        FD_SET(t->fd, &w);
+        FD_SET(t->fd, &e);
+        if (select(0, NULL, &w, &e, &zero) <= 0) return LQ_IO_WANT_WRITE;
+    }
+#else
     pfd.fd = t->fd;
     pfd.events = POLLOUT;
     pfd.revents = 0;
     if (lq__poll(&pfd, 1, 0) <= 0) return LQ_IO_WANT_WRITE;
+#endif
     if (getsockopt(t->fd, SOL_SOCKET, SO_ERROR, (char *)&err, &len) < 0) err = lq__sock_errno();
     if (err == 0) {
         freeaddrinfo((struct addrinfo *)t->addrs);
@@ -3734,8 +3801,6 @@ struct lq__tls {
     bool configured;            /* conf, ca and drbg are set up (once per client) */
     bool session;               /* ssl is set up for the current connection */
     bool tcp_up;
-    size_t blocked;             /* length of a write that must be retried with the same arguments */
-    lq_client *c;
 };
 
 static const char *const lq__ca_paths[] = {
@@ -3797,7 +3862,7 @@ static int lq__tls_configure(lq_client *c, struct lq__tls *t) {
         if (rc < 0) return lq__tls_fail(c, rc, "CA file loading");
     } else {
         for (i = 0, rc = -1; i < (int)(sizeof lq__ca_paths / sizeof lq__ca_paths[0]) && rc < 0; i++)
-            if (access(lq__ca_paths[i], R_OK) == 0) rc = mbedtls_x509_crt_parse_file(&t->ca, lq__ca_paths[i]);
+            rc = mbedtls_x509_crt_parse_file(&t->ca, lq__ca_paths[i]);     /* a missing file just fails */
         if (rc < 0) {
             lq__set_error(c, 0, "no system CA bundle found: set desc.tls_ca_file");
             return LQ_ERR_TLS;
@@ -3822,7 +3887,6 @@ static void lq__tls_close(lq_client *c, void *self) {
     }
     t->session = false;
     t->tcp_up = false;
-    t->blocked = 0;
     lq__tcp_close(c, &c->tcp);
 }
 
@@ -3840,8 +3904,7 @@ static int lq__tls_connect(lq_client *c, void *self, const lq_url *url) {
         if (rc != LQ_OK) return rc;
         t->tcp_up = true;
     }
-    memcpy(host, url->host, url->host_len);
-    host[url->host_len] = 0;
+    lq__host_cstr(url, host);
     if (!t->session) {
         mbedtls_ssl_init(&t->ssl);
         t->session = true;
@@ -3868,14 +3931,10 @@ static int lq__tls_connect(lq_client *c, void *self, const lq_url *url) {
 static long lq__tls_send(lq_client *c, void *self, const void *buf, size_t n) {
     struct lq__tls *t = (struct lq__tls *)self;
     int rc;
-    if (t->blocked && n >= t->blocked) n = t->blocked;      /* mbedTLS wants the same arguments again */
-    if (n > 16384) n = 16384;
+    if (n > 16384) n = 16384;                               /* one record; lq__tr_write repeats n */
     rc = mbedtls_ssl_write(&t->ssl, (const unsigned char *)buf, n);
-    if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE) {
-        t->blocked = n;
-        return rc == MBEDTLS_ERR_SSL_WANT_READ ? LQ_IO_WANT_READ : LQ_IO_WANT_WRITE;
-    }
-    t->blocked = 0;
+    if (rc == MBEDTLS_ERR_SSL_WANT_READ) return LQ_IO_WANT_READ;
+    if (rc == MBEDTLS_ERR_SSL_WANT_WRITE) return LQ_IO_WANT_WRITE;
     if (rc < 0) return lq__tls_fail(c, rc, "write");
     return rc;
 }
@@ -3906,7 +3965,6 @@ static lq_result lq__tls_transport(lq_client *c, lq_transport *tr) {
     struct lq__tls *t = (struct lq__tls *)lq__alloc(&c->a, sizeof *t);
     if (!t) return LQ_ERR_NOMEM;
     memset(t, 0, sizeof *t);
-    t->c = c;
     c->tls = t;
     memset(tr, 0, sizeof *tr);
     tr->connect = lq__tls_connect;
@@ -3959,6 +4017,7 @@ static void lq__transport_free(lq_client *c) {
 static void lq__tr_close(lq_client *c) {
     if (c->tr_active && c->tr.close) c->tr.close(c, c->tr.self);
     c->tr_active = c->tr_up = false;
+    c->tr_blocked = 0;
     c->want = 0;
 }
 
@@ -3977,8 +4036,14 @@ static bool lq__tr_write(lq_client *c, uint64_t now) {
         long w;
         if (!n) return true;
         if (n > 1u << 30) n = 1u << 30;
+        if (c->tr_blocked && n > c->tr_blocked) n = c->tr_blocked;   /* a retry: the same bytes */
         w = c->tr.send(c, c->tr.self, p, n);
-        if (w == LQ_IO_WANT_WRITE || w == LQ_IO_WANT_READ) { c->want |= w == LQ_IO_WANT_READ ? LQ_WANT_READ : LQ_WANT_WRITE; return true; }
+        if (w == LQ_IO_WANT_WRITE || w == LQ_IO_WANT_READ) {
+            c->tr_blocked = n;
+            c->want |= w == LQ_IO_WANT_READ ? LQ_WANT_READ : LQ_WANT_WRITE;
+            return true;
+        }
+        c->tr_blocked = 0;
         if (w < 0) { lq__tr_fail(c, w, now); return false; }
         lq_core_consume(c, (size_t)w);
     }
@@ -4051,7 +4116,8 @@ int lq_timeout_ms(const lq_client *c) {
     if (!c) return -1;
     t = lq_core_timeout(c, lq_now_ms());
     if (c->tr_up && c->tr.pending && c->tr.pending((lq_client *)c, c->tr.self)) t = 0;   /* decrypted data waits */
-    if (c->tr_active && !c->tr_up) t = lq__min_timer(t, 50);     /* connecting: poll SO_ERROR too */
+    if (c->tr_active && !c->tr_up && !c->reap && !c->report_close && !lq__shut_now(c))   /* connecting: */
+        t = lq__min_timer(lq__until(c->connect_deadline, lq_now_ms()), 50);             /* poll SO_ERROR */
     if (c->tr_active && c->tr.fd && c->tr.fd((lq_client *)c, c->tr.self) < 0) t = lq__min_timer(t, 10);
     return t > 0x7FFFFFFF ? 0x7FFFFFFF : (int)t;
 }

@@ -701,7 +701,144 @@ static void t_where_builder(void) {
     CHECK(lq_where_build(&w, buf, sizeof buf, NULL) == LQ_OK && strcmp(buf, "{}") == 0);
 }
 
+/* Findings of the review, kept as regressions. */
+static void t_long_ipv6_host_rejected(void) {
+    char url[700];
+    lq_url u;
+    memset(url, ':', sizeof url);
+    memcpy(url, "ws://[", 6);
+    memcpy(url + 606, "]:1337/", 8);
+    CHECK(lq_url_parse(url, &u) == LQ_ERR_URL && u.error != NULL);
+    CHECK(lq_url_parse("ws://[::ffff:255.255.255.255]:1/", &u) == LQ_OK && u.host_len == 22);
+}
+
+static void t_big_request_waits_for_the_queue(void) {
+    server s; rec r;
+    lq_desc d;
+    lq_client *c;
+    char where[1100];
+    int k;
+    memset(&d, 0, sizeof d);
+    d.max_outgoing_bytes = 1200;
+    c = make(&s, &r, &d);
+    sub(c, "A", NULL, NULL);
+    memset(where, ' ', sizeof where);
+    memcpy(where, "{\"a\":1", 6);
+    memcpy(where + sizeof where - 2, "}", 2);
+    sub(c, "B", where, NULL);
+    connect_ok(&s);
+    for (k = 0; k < 4; k++) drain(&s);                      /* the peer takes what is queued */
+    CHECK(count(&r, LQ_EVENT_ERROR) == 0 && count(&r, LQ_EVENT_CLOSE) == 0);
+    CHECK(s.nsent >= 3 && strstr(s.sent[s.nsent - 1], "\"requestId\":2") != NULL);
+    lq_client_destroy(c);
+}
+
+static void t_unsubscribe_waits_for_the_subscribe_answer(void) {
+    server s; rec r;
+    lq_client *c = make(&s, &r, NULL);
+    lq_subscription *a, *b;
+    lq_query q;
+    a = sub(c, "_Session", NULL, NULL);
+    b = sub(c, "GameScore", NULL, NULL);
+    connect_ok(&s);
+    CHECK(s.nsent == 3);
+    CHECK(lq_unsubscribe(c, a) == LQ_OK);                   /* its subscribe is unanswered */
+    drain(&s);
+    CHECK(s.nsent == 3);                                    /* nothing crosses the answer */
+    CHECK(lq_unsubscribe(c, a) == LQ_ERR_INVALID_ARG);
+    send_text(&s, "{\"op\":\"error\",\"error\":\"Invalid session token\",\"code\":209,\"reconnect\":false,\"requestId\":1}");
+    CHECK(count(&r, LQ_EVENT_UNSUBSCRIBED) == 1 && lq_client_state(c) == LQ_STATE_CONNECTED);
+    CHECK(s.nsent == 3 && s.closes == 0);                   /* no unsubscribe, no "code 2", no reconnect */
+    /* update while the subscribe is in flight: sent after the answer */
+    memset(&q, 0, sizeof q);
+    q.class_name = "GameScore";
+    q.where = "{\"score\":1}";
+    CHECK(lq_update(c, b, &q) == LQ_OK);
+    drain(&s);
+    CHECK(s.nsent == 3);
+    send_text(&s, "{\"op\":\"subscribed\",\"requestId\":2}");
+    CHECK(s.nsent == 4 && strncmp(s.sent[3], "{\"op\":\"update\",\"requestId\":2,", 29) == 0);
+    /* unsubscribe after the answer goes out at once */
+    send_text(&s, "{\"op\":\"subscribed\",\"requestId\":2}");
+    CHECK(lq_unsubscribe(c, b) == LQ_OK);
+    drain(&s);
+    CHECK(s.nsent == 5 && strcmp(s.sent[4], "{\"op\":\"unsubscribe\",\"requestId\":2}") == 0);
+    lq_client_destroy(c);
+}
+
+static void t_ping_timer_waits_for_output(void) {
+    server s; rec r;
+    lq_desc d;
+    lq_client *c;
+    memset(&d, 0, sizeof d);
+    d.ping_interval_ms = 1000;
+    c = make(&s, &r, &d);
+    connect_ok(&s);
+    sub(c, "A", NULL, NULL);                                /* queued output the peer does not take */
+    s.now += 5000;
+    lq_core_feed(c, "\x8a\x00", 2, s.now);                   /* keep the link alive */
+    CHECK(lq_core_timeout(c, s.now) > 0);                   /* no busy loop on a ping that cannot go */
+    lq_client_destroy(c);
+}
+
+static void t_big_message_memory_returned(void) {
+    server s; rec r;
+    lq_desc d;
+    lq_client *c;
+    size_t n = 2u << 20, i;
+    char *big = (char *)malloc(n + 4);
+    memset(&d, 0, sizeof d);
+    c = make(&s, &r, &d);
+    connect_ok(&s);
+    big[0] = (char)0x81; big[1] = 127;
+    for (i = 0; i < 8; i++) big[2 + i] = (char)((uint64_t)(n - 10) >> (56 - 8 * i));
+    big[10] = '[';
+    for (i = 11; i < n - 1; i += 2) { big[i] = '0'; big[i + 1] = ','; }
+    big[n - 2] = '0';
+    big[n - 1] = ']';
+    lq_core_feed(c, big, n, s.now);
+    CHECK(find(&r, LQ_EVENT_ERROR, 0) >= 0);                /* not an object: reported, ignored */
+    CHECK(c->ntoks <= 16384 && c->msg.cap <= (1u << 20));  /* and its memory is given back */
+    send_text(&s, "{\"op\":\"subscribed\",\"requestId\":9}");
+    CHECK(lq_client_state(c) == LQ_STATE_CONNECTED);
+    free(big);
+    lq_client_destroy(c);
+}
+
+static int stuck_connect(lq_client *c, void *self, const lq_url *url) { (void)c; (void)self; (void)url; return LQ_IO_WANT_WRITE; }
+static long stuck_io(lq_client *c, void *self, const void *buf, size_t n) { (void)c; (void)self; (void)buf; (void)n; return LQ_IO_WANT_WRITE; }
+static long stuck_recv(lq_client *c, void *self, void *buf, size_t n) { (void)c; (void)self; (void)buf; (void)n; return LQ_IO_WANT_READ; }
+static void stuck_close(lq_client *c, void *self) { (void)c; (void)self; }
+
+static void t_no_busy_loop_while_connecting(void) {
+    lq_transport tr;
+    lq_desc d;
+    lq_client *c;
+    int steps = 0;
+    uint64_t end;
+    memset(&tr, 0, sizeof tr);
+    tr.connect = stuck_connect;
+    tr.send = stuck_io;
+    tr.recv = stuck_recv;
+    tr.close = stuck_close;
+    memset(&d, 0, sizeof d);
+    d.server_url = "ws://127.0.0.1:9/";
+    d.application_id = "a";
+    d.transport = &tr;
+    CHECK(lq_client_create(&d, &c) == LQ_OK);
+    end = lq_now_ms() + 300;
+    while (lq_now_ms() < end && steps < 100000) { lq_wait(c, 1000); steps++; }
+    CHECK(steps < 100);                                     /* waits ~50 ms per round, no spinning */
+    lq_client_destroy(c);
+}
+
 int main(void) {
+    t_long_ipv6_host_rejected();
+    t_big_request_waits_for_the_queue();
+    t_unsubscribe_waits_for_the_subscribe_answer();
+    t_ping_timer_waits_for_output();
+    t_big_message_memory_returned();
+    t_no_busy_loop_while_connecting();
     t_where_builder();
     t_subscribe_before_connected();
     t_backoff_sequence();
