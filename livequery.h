@@ -2117,13 +2117,17 @@ static void lq__logf(lq_client *c, lq_log_level lvl, const char *fmt, ...) {
 }
 
 /* Records the detail of a failure for lq_error_message / lq_error_detail. */
+static void lq__vset_error(lq_client *c, int detail, const char *fmt, va_list ap) {
+    vsnprintf(c->errmsg, sizeof c->errmsg, fmt, ap);
+    c->errdetail = detail;
+    lq__logf(c, LQ_LOG_WARN, "%s", c->errmsg);
+}
+
 static void lq__set_error(lq_client *c, int detail, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(c->errmsg, sizeof c->errmsg, fmt, ap);
+    lq__vset_error(c, detail, fmt, ap);
     va_end(ap);
-    c->errdetail = detail;
-    lq__logf(c, LQ_LOG_WARN, "%s", c->errmsg);
 }
 
 static void lq__emit(lq_client *c, lq_event *ev) {
@@ -2412,10 +2416,8 @@ static const char *lq__hs_header(const char *h, size_t n, const char *name, size
 static void lq__hs_fail(lq_client *c, int status, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(c->errmsg, sizeof c->errmsg, fmt, ap);
+    lq__vset_error(c, status, fmt, ap);
     va_end(ap);
-    c->errdetail = status;
-    lq__logf(c, LQ_LOG_WARN, "%s", c->errmsg);
     lq__ws_fail(c, 0, LQ_ERR_HANDSHAKE);
 }
 
