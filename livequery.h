@@ -3033,9 +3033,10 @@ static void lq__link_lost(lq_client *c) {
     if (c->state == LQ_STATE_DISCONNECTED) return;          /* the callback closed the client */
     for (i = 0; i < c->nsubs; i++) {
         lq_subscription *s = c->subs[i];
-        if (s->state == LQ__S_SENT && s->after == LQ__AFTER_UNSUB) lq__sub_set(c, s, LQ__S_DEAD);
+        bool unsubscribed = s->state == LQ__S_UNSUB || s->state == LQ__S_UNSUB_SENT ||
+                            (s->state == LQ__S_SENT && s->after == LQ__AFTER_UNSUB);
+        if (unsubscribed) lq__sub_set(c, s, LQ__S_DEAD);
         else if (s->state == LQ__S_SENT || s->state == LQ__S_LIVE) { s->update = false; lq__sub_set(c, s, LQ__S_PENDING); }
-        else if (s->state == LQ__S_UNSUB || s->state == LQ__S_UNSUB_SENT) lq__sub_set(c, s, LQ__S_DEAD);
         else if (s->state == LQ__S_PENDING) s->update = false;
         s->after = LQ__AFTER_NONE;                          /* a new link sends the current query */
     }
