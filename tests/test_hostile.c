@@ -14,8 +14,6 @@
 #include "../livequery.h"
 #include "testutil.h"
 
-#define CLIENT_ID "3a8a95f1-8308-4b7e-ae96-8d0d2860ba3d"
-static const char CONNECTED[] = "{\"op\":\"connected\",\"clientId\":\"" CLIENT_ID "\"}";
 static const char PROBE[] = "{\"op\":\"create\",\"clientId\":\"" CLIENT_ID "\",\"requestId\":1,\"object\":"
                             "{\"className\":\"GameScore\",\"objectId\":\"probe\",\"score\":99}}";
 

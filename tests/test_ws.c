@@ -18,27 +18,6 @@
 #include "livequery.h"
 #include "testutil.h"
 
-/* ---- server data (shared/docs/captured-frames.txt, parse-server 9.10.0) ----------------------- */
-
-#define CLIENT_ID "3a8a95f1-8308-4b7e-ae96-8d0d2860ba3d"
-static const char CONNECTED[] = "{\"op\":\"connected\",\"clientId\":\"" CLIENT_ID "\"}";
-static const char SUBSCRIBED1[] = "{\"op\":\"subscribed\",\"clientId\":\"" CLIENT_ID "\",\"requestId\":1}";
-static const char CREATE1[] =
-    "{\"op\":\"create\",\"clientId\":\"" CLIENT_ID "\",\"requestId\":1,\"object\":{\"score\":20,"
-    "\"playerName\":\"high\",\"tags\":[\"x\"],\"createdAt\":\"2026-11-27T23:40:37.606Z\",\"updatedAt\":"
-    "\"2026-11-27T23:40:37.606Z\",\"className\":\"GameScore\",\"objectId\":\"Qd8DdJGVgH\"}}";
-static const char UPDATE1[] =
-    "{\"op\":\"update\",\"clientId\":\"" CLIENT_ID "\",\"requestId\":1,\"object\":{\"createdAt\":"
-    "\"2026-11-27T23:40:37.606Z\",\"updatedAt\":\"2026-11-27T23:40:38.043Z\",\"score\":30,\"playerName\":"
-    "\"high\",\"tags\":[\"x\"],\"className\":\"GameScore\",\"objectId\":\"Qd8DdJGVgH\"},\"original\":{"
-    "\"createdAt\":\"2026-11-27T23:40:37.606Z\",\"updatedAt\":\"2026-11-27T23:40:37.606Z\",\"score\":20,"
-    "\"playerName\":\"high\",\"tags\":[\"x\"],\"className\":\"GameScore\",\"objectId\":\"Qd8DdJGVgH\"}}";
-
-/* The usual answer; run3 replaces {ACCEPT} with the accept for the key the client sent. */
-static const char HS101[] =
-    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-    "Sec-WebSocket-Accept: {ACCEPT}\r\n\r\n";
-
 /* The JSON of the object of a captured event (what LQ_EVENT_CREATE must hand over). */
 static const char *object_of(const char *msg, size_t *len) {
     const char *o = strstr(msg, "\"object\":") + 9;
@@ -734,10 +713,6 @@ static void hs_case(const char *name, const char *head, bool ok, const char *nee
 #define HS_OK(name, head) hs_case((name), (head), true, NULL, __FILE__, __LINE__)
 #define HS_BAD(name, head, needle) hs_case((name), (head), false, (needle), __FILE__, __LINE__)
 
-#define ST "HTTP/1.1 101 Switching Protocols\r\n"
-#define UP "Upgrade: websocket\r\n"
-#define CO "Connection: Upgrade\r\n"
-#define AC "Sec-WebSocket-Accept: {ACCEPT}\r\n"
 
 static void t03_accept_vector(void) {
     static const unsigned char nonce[16] = {'t', 'h', 'e', ' ', 's', 'a', 'm', 'p', 'l', 'e', ' ', 'n', 'o', 'n', 'c', 'e'};

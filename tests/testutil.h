@@ -544,4 +544,31 @@ static TU_UNUSED int tu_count_events(const tu_harness *h, lq_event_type type) {
     return n;
 }
 
+/* ---- captured server data (shared/docs/captured-frames.txt, parse-server 9.10.0) ------------- */
+
+#define CLIENT_ID "3a8a95f1-8308-4b7e-ae96-8d0d2860ba3d"
+static const char CONNECTED[] = "{\"op\":\"connected\",\"clientId\":\"" CLIENT_ID "\"}";
+static const char SUBSCRIBED1[] = "{\"op\":\"subscribed\",\"clientId\":\"" CLIENT_ID "\",\"requestId\":1}";
+static const char CREATE1[] =
+    "{\"op\":\"create\",\"clientId\":\"" CLIENT_ID "\",\"requestId\":1,\"object\":{\"score\":20,"
+    "\"playerName\":\"high\",\"tags\":[\"x\"],\"createdAt\":\"2026-11-27T23:40:37.606Z\",\"updatedAt\":"
+    "\"2026-11-27T23:40:37.606Z\",\"className\":\"GameScore\",\"objectId\":\"Qd8DdJGVgH\"}}";
+static const char UPDATE1[] =
+    "{\"op\":\"update\",\"clientId\":\"" CLIENT_ID "\",\"requestId\":1,\"object\":{\"createdAt\":"
+    "\"2026-11-27T23:40:37.606Z\",\"updatedAt\":\"2026-11-27T23:40:38.043Z\",\"score\":30,\"playerName\":"
+    "\"high\",\"tags\":[\"x\"],\"className\":\"GameScore\",\"objectId\":\"Qd8DdJGVgH\"},\"original\":{"
+    "\"createdAt\":\"2026-11-27T23:40:37.606Z\",\"updatedAt\":\"2026-11-27T23:40:37.606Z\",\"score\":20,"
+    "\"playerName\":\"high\",\"tags\":[\"x\"],\"className\":\"GameScore\",\"objectId\":\"Qd8DdJGVgH\"}}";
+
+/* The usual answer; run3 replaces {ACCEPT} with the accept for the key the client sent. */
+static const char HS101[] =
+    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    "Sec-WebSocket-Accept: {ACCEPT}\r\n\r\n";
+
+/* Pieces of a 101 answer, for cases that leave one out; {ACCEPT} as in HS101. */
+#define ST "HTTP/1.1 101 Switching Protocols\r\n"
+#define UP "Upgrade: websocket\r\n"
+#define CO "Connection: Upgrade\r\n"
+#define AC "Sec-WebSocket-Accept: {ACCEPT}\r\n"
+
 #endif /* TESTUTIL_H */

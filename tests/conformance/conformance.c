@@ -18,22 +18,6 @@
 #include "loopback.h"
 #include <sys/ioctl.h>
 
-/* ---- server data (shared/docs/captured-frames.txt) -------------------------------------------- */
-
-#define CLIENT_ID "3a8a95f1-8308-4b7e-ae96-8d0d2860ba3d"
-static const char CONNECTED[] = "{\"op\":\"connected\",\"clientId\":\"" CLIENT_ID "\"}";
-static const char SUBSCRIBED1[] = "{\"op\":\"subscribed\",\"clientId\":\"" CLIENT_ID "\",\"requestId\":1}";
-static const char CREATE1[] =
-    "{\"op\":\"create\",\"clientId\":\"" CLIENT_ID "\",\"requestId\":1,\"object\":{\"score\":20,"
-    "\"playerName\":\"high\",\"tags\":[\"x\"],\"createdAt\":\"2026-11-27T23:40:37.606Z\",\"updatedAt\":"
-    "\"2026-11-27T23:40:37.606Z\",\"className\":\"GameScore\",\"objectId\":\"Qd8DdJGVgH\"}}";
-static const char HS101[] =
-    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-    "Sec-WebSocket-Accept: {ACCEPT}\r\n\r\n";
-#define ST "HTTP/1.1 101 Switching Protocols\r\n"
-#define UP "Upgrade: websocket\r\n"
-#define CO "Connection: Upgrade\r\n"
-#define AC "Sec-WebSocket-Accept: {ACCEPT}\r\n"
 
 /* ---- cases ------------------------------------------------------------------------------------ */
 
