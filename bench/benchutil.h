@@ -2,6 +2,7 @@
 
    Include after livequery.h (or after the system headers you need). It gives:
      bu_now_ns, bu_cpu_ns       monotonic wall clock and process CPU time (user + system)
+     bu_sys_ns                  the system part of the process CPU time
      bu_counter, bu_allocator   a counting allocator for desc.allocator: live bytes, peak bytes,
                                 allocation and free counts (sizes are the ones asked for)
      bu_sha1, bu_base64         SHA-1 and base64 for the WebSocket accept key
@@ -40,6 +41,13 @@ static BU_UNUSED uint64_t bu_cpu_ns(void) {
     getrusage(RUSAGE_SELF, &ru);
     return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000u +
            ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000u;
+}
+
+/* The system (kernel) part of the process CPU time. */
+static BU_UNUSED uint64_t bu_sys_ns(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (uint64_t)ru.ru_stime.tv_sec * 1000000000u + (uint64_t)ru.ru_stime.tv_usec * 1000u;
 }
 
 static BU_UNUSED long bu_maxrss_kb(void) {

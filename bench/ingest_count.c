@@ -30,7 +30,7 @@ int main(int argc, char **argv) {
     char req[256];
     size_t cap, have = 0, pos = 0;
     long want, texts = 0, skip = 0;    /* skip: payload bytes of the current frame still to come */
-    uint64_t t0 = 0, t1 = 0, cpu0 = 0, cpu1 = 0, deadline;
+    uint64_t t0 = 0, t1 = 0, cpu0 = 0, cpu1 = 0, sys0 = 0, sys1 = 0, deadline;
     int fd;
     if (argc < 3) {
         fprintf(stderr, "usage: ingest_count PORT N [BUFSIZE]\n");
@@ -82,8 +82,8 @@ int main(int argc, char **argv) {
             else if (len == 127) { size_t i; for (len = 0, i = 0; i < 8; i++) len = len << 8 | buf[pos + 2 + i]; }
             if ((buf[pos] & 0x0F) == 1) {
                 texts++;
-                if (texts == 3) { t0 = bu_now_ns(); cpu0 = bu_cpu_ns(); }     /* after connected, subscribed */
-                if (texts == want + 2) { t1 = bu_now_ns(); cpu1 = bu_cpu_ns(); }
+                if (texts == 3) { t0 = bu_now_ns(); cpu0 = bu_cpu_ns(); sys0 = bu_sys_ns(); }     /* after connected, subscribed */
+                if (texts == want + 2) { t1 = bu_now_ns(); cpu1 = bu_cpu_ns(); sys1 = bu_sys_ns(); }
             }
             pos += h;
             skip = (long)len;
@@ -101,8 +101,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "ingest_count: %ld of %ld events\n", texts - 2, want);
         return 1;
     }
-    printf("events=%ld secs=%.6f cpu=%.6f allocs=0 heap=0 rss_kb=%ld check=0\n", want,
-           (double)(t1 - t0) / 1e9, (double)(cpu1 - cpu0) / 1e9, bu_maxrss_kb());
+    printf("events=%ld secs=%.6f cpu=%.6f sys=%.6f allocs=0 heap=0 rss_kb=%ld check=0\n", want,
+           (double)(t1 - t0) / 1e9, (double)(cpu1 - cpu0) / 1e9, (double)(sys1 - sys0) / 1e9, bu_maxrss_kb());
     close(fd);
     return 0;
 }

@@ -4,7 +4,8 @@
 
    Subscribes to GameScore, then for every event parses the object and reads two fields (score as
    a number, playerName as a string). Prints one line of key=value:
-     events, secs (first to last event), cpu (process CPU seconds over the same span),
+     events, secs (first to last event), cpu (process CPU seconds over the same span), sys (the
+     kernel's part of cpu),
      allocs (allocations between event WARM and the last one), heap (live bytes at the end),
      rss_kb (peak RSS). */
 #define LIVEQUERY_IMPLEMENTATION
@@ -17,7 +18,7 @@
 
 typedef struct run {
     long want, got;
-    uint64_t t0, t1, cpu0, cpu1, allocs_warm, allocs_end;
+    uint64_t t0, t1, cpu0, cpu1, sys0, sys1, allocs_warm, allocs_end;
     double sum;
     size_t name_len;
     bu_counter *mem;
@@ -37,9 +38,9 @@ static void on_event(lq_client *c, const lq_event *ev, void *user) {
     r->sum += lq_json_number(lq_json_get(ev->object, "score"), 0);
     r->name_len += lq_json_string(lq_json_get(ev->object, "playerName"), name, sizeof name);
     r->got++;
-    if (r->got == 1) { r->t0 = bu_now_ns(); r->cpu0 = bu_cpu_ns(); }
+    if (r->got == 1) { r->t0 = bu_now_ns(); r->cpu0 = bu_cpu_ns(); r->sys0 = bu_sys_ns(); }
     if (r->got == WARM) r->allocs_warm = r->mem->allocs;
-    if (r->got == r->want) { r->t1 = bu_now_ns(); r->cpu1 = bu_cpu_ns(); r->allocs_end = r->mem->allocs; }
+    if (r->got == r->want) { r->t1 = bu_now_ns(); r->cpu1 = bu_cpu_ns(); r->sys1 = bu_sys_ns(); r->allocs_end = r->mem->allocs; }
 }
 
 int main(int argc, char **argv) {
@@ -86,8 +87,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "ingest_lq: %ld of %ld events\n", r.got, r.want);
         return 1;
     }
-    printf("events=%ld secs=%.6f cpu=%.6f allocs=%llu heap=%zu rss_kb=%ld check=%.0f/%zu\n", r.want,
-           (double)(r.t1 - r.t0) / 1e9, (double)(r.cpu1 - r.cpu0) / 1e9,
+    printf("events=%ld secs=%.6f cpu=%.6f sys=%.6f allocs=%llu heap=%zu rss_kb=%ld check=%.0f/%zu\n", r.want,
+           (double)(r.t1 - r.t0) / 1e9, (double)(r.cpu1 - r.cpu0) / 1e9, (double)(r.sys1 - r.sys0) / 1e9,
            (unsigned long long)(r.allocs_end - r.allocs_warm), mem.live, bu_maxrss_kb(), r.sum, r.name_len);
     lq_client_destroy(c);
     return 0;

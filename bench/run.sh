@@ -64,6 +64,15 @@ build mem bench/mem.c
 build runrss bench/runrss.c
 build lqwatch examples/lqwatch.c
 build lqload examples/lqload.c -pthread
+build json_alone bench/json_alone.c
+# The simdjson reference (section 6) only where libsimdjson-dev is installed: -march=native for
+# the timing, -march=haswell (AVX2, which valgrind runs) for callgrind.
+SIMDJSON=0
+if "${CXX:-c++}" -std=c++17 -O2 -g -march=native bench/json_simdjson.cpp -o "$B/json_simdjson" -lsimdjson >>"$LOG" 2>&1; then
+  SIMDJSON=1
+  if grep -qw avx2 /proc/cpuinfo && "${CXX:-c++}" -std=c++17 -O2 -g -march=haswell bench/json_simdjson.cpp \
+       -o "$B/json_simdjson_cg" -lsimdjson >>"$LOG" 2>&1; then SIMDJSON=2; fi
+fi
 
 timeout 900 bash "$SERVER_SH" install >>"$LOG" 2>&1 || die "npm install of tests/server failed"
 
@@ -89,7 +98,7 @@ run_ingest() {  # name cmd... -> appends "rate cpu_s_per_M allocs_per_event" to 
   line="$(timeout 300 "$@" 2>>"$LOG")" || die "$name failed"
   echo "$name: $line" >>"$LOG"
   n="$(kv "$line" events)"; secs="$(kv "$line" secs)"; cpu="$(kv "$line" cpu)"; allocs="$(kv "$line" allocs)"
-  echo "$(calc %.0f "($n - 1) / $secs") $(calc %.4f "$cpu / ($n - 1) * 1e6") $allocs $n $(kv "$line" rss_kb)" >>"$B/ingest.$name"
+  echo "$(calc %.0f "($n - 1) / $secs") $(calc %.4f "$cpu / ($n - 1) * 1e6") $allocs $n $(kv "$line" rss_kb) $(calc %.4f "$(kv "$line" sys) / ($n - 1) * 1e6") $(kv "$line" heap)" >>"$B/ingest.$name"
 }
 rm -f "$B"/ingest.*
 for r in $(seq "$ROUNDS"); do
@@ -101,6 +110,9 @@ for name in count lq sdk; do
   RATE[$name]="$(awk '{print $1}' "$B/ingest.$name" | median)"
   CPU[$name]="$(awk '{print $2}' "$B/ingest.$name" | median)"
 done
+SYS_LQ="$(awk '{print $6}' "$B/ingest.lq" | median)"
+SYS_COUNT="$(awk '{print $6}' "$B/ingest.count" | median)"
+BUSY_HEAP="$(awk '{print $7}' "$B/ingest.lq" | sort -n | tail -n 1)"
 LQ_ALLOCS="$(awk '{print $3}' "$B/ingest.lq" | sort -n | tail -n 1)"
 LQ_WARM_EVENTS="$(awk '{print $4 - 1000}' "$B/ingest.lq" | head -n 1)"
 R_AB="$(calc %.1f "${RATE[lq]} / ${RATE[sdk]}")"
@@ -193,6 +205,42 @@ read -r SZ_OS_T SZ_OS_D SZ_OS_B <<<"$(size_of -Os)"
 read -r SZ_CO2_T _ _ <<<"$(size_of -O2 -DLQ_NO_SOCKETS)"
 read -r SZ_COS_T _ _ <<<"$(size_of -Os -DLQ_NO_SOCKETS)"
 
+# ---------------------------------------------------------------- 6. the JSON alone
+say "6. the JSON alone: livequery.h$([[ $SIMDJSON -gt 0 ]] && echo ' and simdjson')"
+# The two programs take turns for ROUNDS rounds (medians), like the ingest clients.
+: >"$B/json.lq"; : >"$B/json.dom"; : >"$B/json.od"
+for r in $(seq "$ROUNDS"); do
+  JA_LINE="$(timeout 120 "$B/json_alone" 2>>"$LOG")" || die "json_alone failed"
+  echo "json_alone: $JA_LINE" >>"$LOG"
+  kv "$JA_LINE" lq_ns >>"$B/json.lq"
+  if [[ $SIMDJSON -gt 0 ]]; then
+    SJ_LINE="$(timeout 120 "$B/json_simdjson" 2>>"$LOG")" || die "json_simdjson failed"
+    echo "json_simdjson: $SJ_LINE" >>"$LOG"
+    kv "$SJ_LINE" dom_ns >>"$B/json.dom"
+    kv "$SJ_LINE" ondemand_ns >>"$B/json.od"
+  fi
+done
+(cd "$B" && timeout 300 valgrind --tool=callgrind --callgrind-out-file=cg.json_alone ./json_alone 20000 >/dev/null 2>>"$LOG") ||
+  die "callgrind of json_alone failed"
+ir_once() {  # callgrind-file function -> inclusive Ir per call (20000 x 5 rounds + 1 check)
+  callgrind_annotate --inclusive=yes "$B/$1" 2>>"$LOG" |
+    awk -v f=":$2" 'index($0, f) && $0 ~ /bench\/json_/ {gsub(",", "", $1); printf "%.0f", $1 / 100001; exit}'
+}
+JA_NS="$(median <"$B/json.lq")"
+JA_IR="$(ir_once cg.json_alone json_lq_once)"
+SJ_DOM_NS="-" SJ_OD_NS="-" SJ_DOM_IR="-" SJ_OD_IR="-" SJ_KERNEL="" SJ_VERSION=""
+if [[ $SIMDJSON -gt 0 ]]; then
+  SJ_DOM_NS="$(median <"$B/json.dom")"; SJ_OD_NS="$(median <"$B/json.od")"
+  SJ_KERNEL="$(kv "$SJ_LINE" kernel)"; SJ_VERSION="$(kv "$SJ_LINE" version)"
+  if [[ $SIMDJSON -eq 2 ]] && (cd "$B" && timeout 300 valgrind --tool=callgrind --callgrind-out-file=cg.json_simdjson \
+       ./json_simdjson_cg 20000 >/dev/null 2>>"$LOG"); then
+    SJ_DOM_IR="$(ir_once cg.json_simdjson json_dom_once)"
+    SJ_OD_IR="$(ir_once cg.json_simdjson json_od_once)"
+  fi
+fi
+BUDGET_NS="$(calc %.0f "3 * ${CPU[count]} * 1000")"
+BUDGET_IR=$((1500 - IR_FRAME - IR_DISPATCH))
+
 # ---------------------------------------------------------------- the table
 pf() { if awk "BEGIN { exit !($1) }"; then echo PASS; else echo FAIL; fi; }
 P_SDK="$(pf "$R_AB >= 20")"
@@ -228,6 +276,7 @@ echo
 echo "3. memory (counting desc.allocator)"
 row "idle connected client, heap bytes (blocks)" "$IDLE_HEAP ($IDLE_BLOCKS)" "target < 16384: $P_IDLE"
 row "  of which struct lq_client (8 KiB read buffer inside)" "$CLIENT_STRUCT"
+row "heap of a client under full load (ingest, large read buffer)" "$BUSY_HEAP"
 row "bytes per subscription (1000 confirmed)" "$SUB_BYTES"
 row "allocations per event, steady state" "$ALLOCS_PER_EVENT" "target 0: $P_ALLOC"
 row "peak RSS, lqwatch -q, $N_RSS events (KiB)" "$RSS_LQWATCH"
@@ -252,6 +301,21 @@ printf '  %-50s %12s %8s %6s\n' "-O2" "$SZ_O2_T" "$SZ_O2_D" "$SZ_O2_B"
 printf '  %-50s %12s %8s %6s\n' "-Os" "$SZ_OS_T" "$SZ_OS_D" "$SZ_OS_B"
 printf '  %-50s %12s\n' "-O2 -DLQ_NO_SOCKETS (core only)" "$SZ_CO2_T"
 printf '  %-50s %12s\n' "-Os -DLQ_NO_SOCKETS (core only)" "$SZ_COS_T"
+echo
+echo "6. the missed targets: the update's JSON alone, in a loop (no socket, no frame)   ns/event   Ir/event"
+printf '  %-60s %10s %10s\n' "livequery.h: lq_json_parse, then object.score, object.playerName" "$JA_NS" "$JA_IR"
+if [[ $SIMDJSON -gt 0 ]]; then
+  printf '  %-60s %10s %10s\n' "simdjson $SJ_VERSION DOM ($SJ_KERNEL; Ir: haswell): parse, the same reads" "$SJ_DOM_NS" "$SJ_DOM_IR"
+  printf '  %-60s %10s %10s\n' "simdjson $SJ_VERSION On-Demand: the same reads, the rest unvalidated" "$SJ_OD_NS" "$SJ_OD_IR"
+else
+  printf '  %-60s %10s %10s\n' "simdjson: not installed (apt install libsimdjson-dev)" "-" "-"
+fi
+printf '  %-60s %10s %10s\n' "budget, counting reader x3: 3 x (c) CPU per event, all of it" "$BUDGET_NS" ""
+printf '  %-60s %10s %10s\n' "budget, Ir target: 1500 - frame - dispatch" "" "$BUDGET_IR"
+printf '  %-60s %21s\n' "(a) livequery.h CPU per event, user / kernel (ns)" \
+  "$(calc %.0f "(${CPU[lq]} - $SYS_LQ) * 1000") / $(calc %.0f "$SYS_LQ * 1000")"
+printf '  %-60s %21s\n' "(c) counting reader CPU per event, user / kernel (ns)" \
+  "$(calc %.0f "(${CPU[count]} - $SYS_COUNT) * 1000") / $(calc %.0f "$SYS_COUNT * 1000")"
 echo
 echo "targets: SDK x20 $P_SDK, counting reader x3 $P_COUNT, Ir/event $P_IR, allocations $P_ALLOC, idle heap $P_IDLE"
 echo "run time: $((SECONDS - T0)) s; details: $LOG, callgrind files: $B/cg.*"

@@ -36,6 +36,10 @@ typedef struct fctx {
     bool up, eof_pending, recv_fail, hs_cut;
     long progress;              /* bytes moved: the driver sleeps only when nothing moves */
     long send_calls, recv_calls, conn_calls, interrupted, connect_calls;
+    size_t recv_max;            /* the largest len lq_step asked recv for */
+    bool no_big;                /* the allocator refuses LQ_READ_BUFFER_MAX bytes */
+    bool check_order;           /* creates must be "o00000", "o00001", ... with a 200-digit name */
+    int in_order;
     int conns;
     long sent_on_conn;
     int subscribed, creates, updates, reconnecting, errors, closes;
@@ -124,6 +128,7 @@ static long t_recv(lq_client *c, void *self, void *buf, size_t len) {
         return LQ_ERR_IO;
     }
     if (flaky(f, &f->recv_calls)) return LQ_IO_WANT_READ;
+    if (len > f->recv_max) f->recv_max = len;
     to_client(f);
     avail = f->to_client.len - f->tc_off;
     if (!avail) return f->eof_pending ? 0 : LQ_IO_WANT_READ;
@@ -148,7 +153,9 @@ static void t_close(lq_client *c, void *self) {
 
 static void *f_alloc(size_t n, void *user) {
     fctx *f = (fctx *)user;
-    size_t *p = (size_t *)malloc(n + 2 * sizeof(size_t));
+    size_t *p;
+    if (f->no_big && n == LQ_READ_BUFFER_MAX) return NULL;
+    p = (size_t *)malloc(n + 2 * sizeof(size_t));
     if (!p) return NULL;
     p[0] = n;
     f->live += n;
@@ -169,7 +176,17 @@ static void f_event(lq_client *c, const lq_event *ev, void *user) {
     tu_on_event(c, ev, &f->h);
     switch (ev->type) {
     case LQ_EVENT_SUBSCRIBED: f->subscribed++; break;
-    case LQ_EVENT_CREATE: f->creates++; break;
+    case LQ_EVENT_CREATE:
+        if (f->check_order) {
+            char id[16], want[16], name[256];
+            lq_json_string(lq_json_get(ev->object, "objectId"), id, sizeof id);
+            snprintf(want, sizeof want, "o%05d", f->in_order);
+            if (strcmp(id, want) == 0 && lq_json_string(lq_json_get(ev->object, "playerName"), name, sizeof name) == 200 &&
+                lq_json_int(lq_json_get(ev->object, "score"), -1) == f->in_order)
+                f->in_order++;
+        }
+        f->creates++;
+        break;
     case LQ_EVENT_UPDATE: f->updates++; break;
     case LQ_EVENT_RECONNECTING: f->reconnecting++; break;
     case LQ_EVENT_ERROR: f->errors++; break;
@@ -219,6 +236,7 @@ static bool c_create2(const fctx *f) { return f->creates >= 2; }
 static bool c_closed(const fctx *f) { return lq_client_state(f->c) == LQ_STATE_DISCONNECTED && f->c->link == LQ__L_IDLE && !f->c->report_close; }
 static bool c_reconnected(const fctx *f) { return f->reconnecting >= 1 && f->subscribed >= 2 && lq_client_state(f->c) == LQ_STATE_CONNECTED && f->c->pending == 0; }
 static bool c_create1(const fctx *f) { return f->creates >= 1; }
+static bool c_burst_plus1(const fctx *f) { return f->creates >= 301; }
 
 static void push(fctx *f, const char *json) { tu_text(&f->to_client, json); }
 
@@ -304,7 +322,68 @@ out:
     tb_free(&big);
 }
 
-static int fam_cases[3], fam_passed[3];
+static int fam_cases[4], fam_passed[4];
+
+static bool c_burst(const fctx *f) { return f->creates >= 300; }
+static bool c_rbig_gone(const fctx *f) { return f->c->rbig == NULL; }
+
+/* A burst: the first read fills the small buffer, so the rest go to the large one (all events
+   intact and in order); a quiet second later lq_step gives it back. With no_big the allocator
+   refuses the large buffer: the burst arrives whole through the small one. */
+static void read_buffer_cycle(bool no_big) {
+    fctx f;
+    bool ok;
+    int before = tu_failed, i;
+    size_t idle, busy;
+    uint64_t t0;
+    tu_set_ctx(no_big ? "read buffer: a burst, the large buffer refused" : "read buffer: a burst, then quiet");
+    if (!start(&f, M_CLEAN)) { CHECKF(false, "create"); return; }
+    f.no_big = no_big;
+    ok = drive(&f, c_subscribed2, 3000);
+    CHECKF(ok, "both subscribed (%s)", tb_str(&f.h.log));
+    if (!ok) goto out;
+    CHECKF(f.c->rbig == NULL && f.recv_max == LQ_READ_BUFFER_BYTES, "a quiet link reads into the small buffer (asked %lu)",
+           (unsigned long)f.recv_max);
+    idle = f.live;
+    f.check_order = true;
+    for (i = 0; i < 300; i++) {
+        char m[400];
+        snprintf(m, sizeof m, "{\"op\":\"create\",\"clientId\":\"peer-client\",\"requestId\":1,\"object\":{"
+                 "\"objectId\":\"o%05d\",\"score\":%d,\"playerName\":\"%0200d\"}}", i, i, i);
+        push(&f, m);
+    }
+    ok = drive(&f, c_burst, 5000);
+    CHECKF(ok, "300 creates arrive (%d)", f.creates);
+    if (!ok) goto out;
+    CHECKF(f.in_order == 300, "the creates are whole and in order (%d)", f.in_order);
+    CHECKF(f.errors == 0, "no errors (%s)", tb_str(&f.h.log));
+    busy = f.live;
+    if (no_big) {
+        CHECKF(f.c->rbig == NULL && f.live < idle + 2048, "no large buffer: only a partial frame's copy is added (%lu -> %lu)",
+               (unsigned long)idle, (unsigned long)f.live);
+        goto out;
+    }
+    CHECKF(f.c->rbig != NULL && f.recv_max == LQ_READ_BUFFER_MAX, "the burst reads into the large buffer (asked %lu)",
+           (unsigned long)f.recv_max);
+    CHECKF(busy >= idle + LQ_READ_BUFFER_MAX, "the large buffer is on the heap (%lu -> %lu)", (unsigned long)idle,
+           (unsigned long)busy);
+    t0 = lb_now();
+    ok = drive(&f, c_rbig_gone, 3000);
+    CHECKF(ok, "a quiet second gives the large buffer back");
+    CHECKF(lb_now() - t0 >= 900, "not before the second is over (%lu ms)", (unsigned long)(lb_now() - t0));
+    CHECKF(f.live == busy - LQ_READ_BUFFER_MAX, "the heap shrinks by the buffer (%lu -> %lu)", (unsigned long)busy,
+           (unsigned long)f.live);
+    f.recv_max = 0;
+    push(&f, "{\"op\":\"create\",\"clientId\":\"peer-client\",\"requestId\":1,\"object\":{\"objectId\":\"z\"}}");
+    ok = drive(&f, c_burst_plus1, 3000);
+    CHECKF(ok && f.recv_max == LQ_READ_BUFFER_BYTES, "a trickle reads into the small buffer again (asked %lu)",
+           (unsigned long)f.recv_max);
+out:
+    finish(&f);
+    fam_cases[3]++;
+    if (tu_failed == before) fam_passed[3]++;
+    tu_ctx[0] = 0;
+}
 
 static void same_as_clean(const char *name, int mode, const tbuf *clean) {
     tbuf log = {0};
@@ -482,11 +561,14 @@ int main(void) {
     fault_case("the peer closes in the middle of the handshake", F_CLOSE_MIDHANDSHAKE, LQ_ERR_HANDSHAKE, "closed during the handshake");
     fault_case("connect fails", F_CONNECT_FAIL, LQ_ERR_CONNECT, "refused");
 
+    read_buffer_cycle(false);
+    read_buffer_cycle(true);
     real_eintr();
     tb_free(&clean);
     printf("\n%-45s %6s %8s\n", "case family", "cases", "passing");
     printf("%-45s %6d %8d\n", "I/O slow but correct: same events as clean", fam_cases[0], fam_passed[0]);
     printf("%-45s %6d %8d\n", "I/O faults that end a connection", fam_cases[1], fam_passed[1]);
     printf("%-45s %6d %8d\n", "real EINTR (built-in TCP, SIGALRM)", fam_cases[2], fam_passed[2]);
+    printf("%-45s %6d %8d\n", "read buffer: small, large under load, back", fam_cases[3], fam_passed[3]);
     return tu_report("test_iofaults");
 }
