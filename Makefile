@@ -23,7 +23,7 @@ HOSTILE  := $(BUILD)/test_hostile $(BUILD)/test_alloc $(BUILD)/test_iofaults $(B
 FUZZ_SECONDS ?= 60
 EXAMPLES := $(BUILD)/lqwatch $(BUILD)/poll_loop $(BUILD)/select_loop $(BUILD)/game_loop $(BUILD)/custom_transport
 
-.PHONY: all test unit hostile fuzz fuzz-short tools compile-check integration portability tls bench dropin install examples demo clean server-start server-stop
+.PHONY: all test unit hostile fuzz fuzz-short tools compile-check integration portability tls tls3 bench dropin install examples demo clean server-start server-stop
 
 all: examples
 
@@ -106,7 +106,12 @@ portability:
 tls: $(BUILD)/lqwatch-san
 	@bash tests/tls/run.sh $(abspath $(BUILD)/tls-server) $(BUILD)
 
-test: compile-check unit hostile fuzz-short tools examples dropin integration portability
+# The same against mbedTLS 3.x (MBEDTLS3=prefix, or Debian 13's packages fetched and unpacked into
+# the build directory, nothing installed); SKIP when neither is possible.
+tls3:
+	@bash tests/tls/run-mbedtls3.sh $(abspath $(BUILD)/mbedtls3)
+
+test: compile-check unit hostile fuzz-short tools examples dropin integration portability tls3
 ifeq ($(HAVE_MBEDTLS),1)
 test: tls
 endif
