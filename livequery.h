@@ -501,7 +501,8 @@ LQ_API lq_result lq_step(lq_client *c);
 LQ_API int lq_fd(const lq_client *c);                  /* -1 when there is no socket */
 LQ_API int lq_fd_events(const lq_client *c);           /* LQ_WANT_READ | LQ_WANT_WRITE */
 LQ_API int lq_timeout_ms(const lq_client *c);          /* for poll(); -1: no timer */
-LQ_API lq_result lq_wait(lq_client *c, int max_ms);    /* poll the socket, then lq_step */
+LQ_API lq_result lq_wait(lq_client *c, int max_ms);    /* poll the socket (at most max_ms; < 0: until
+                                                          the client's next timer), then lq_step */
 LQ_API uint64_t lq_now_ms(void);                       /* the monotonic clock lq_step uses */
 
 #ifdef __cplusplus
@@ -2103,11 +2104,12 @@ struct lq_client {
     lq_transport tr;
     bool tr_active;             /* tr.connect was called; tr.close is owed */
     bool tr_up;                 /* connected: bytes flow */
+    bool tr_blocked_read;       /* tr_blocked's send said WANT_READ: waiting for POLLOUT would spin */
+    bool tls_insecure, net_init;
     int want;                   /* LQ_WANT_* the transport asked for */
     size_t tr_blocked;          /* length of a send that said WANT_*: retried with the same bytes */
     lq__tcp tcp;
     struct lq__tls *tls;
-    bool tls_insecure, net_init;
     char *tls_ca_file, *tls_ca_pem;
     unsigned char *rbig;        /* LQ_READ_BUFFER_MAX bytes while the link is busy, else NULL */
     uint64_t rbig_used;         /* when a read last needed more than rbuf */
@@ -2452,7 +2454,8 @@ static void lq__hs_check(lq_client *c, const char *h, size_t n) {
     char expect[29];
     eol = line;
     while (eol < end && *eol != '\r') eol++;
-    if (eol - line < 12 || memcmp(line, "HTTP/1.", 7) != 0 || line[8] != ' ' || (eol - line > 12 && line[12] != ' ')) {
+    if (eol - line < 12 || memcmp(line, "HTTP/1.", 7) != 0 || line[7] < '0' || line[7] > '9' || line[8] != ' ' ||
+        (eol - line > 12 && line[12] != ' ') || (eol < end && (end - eol < 2 || eol[1] != '\n'))) {
         lq__hs_fail(c, 0, "not an HTTP response");
         return;
     }
@@ -2460,6 +2463,7 @@ static void lq__hs_check(lq_client *c, const char *h, size_t n) {
         if (line[i] < '0' || line[i] > '9') { lq__hs_fail(c, 0, "bad HTTP status line"); return; }
         status = status * 10 + (line[i] - '0');
     }
+    if (status < 100) { lq__hs_fail(c, 0, "bad HTTP status line"); return; }   /* hs_status 0 means none */
     if (status != 101) {
         c->hs_status = status;
         return;
@@ -2469,6 +2473,7 @@ static void lq__hs_check(lq_client *c, const char *h, size_t n) {
         const char *colon, *v, *ve;
         eol = line;
         while (eol < end && *eol != '\r') eol++;
+        if (eol < end && (end - eol < 2 || eol[1] != '\n')) { lq__hs_fail(c, 101, "bare CR in the response headers"); return; }
         if (*line == ' ' || *line == '\t') { lq__hs_fail(c, 101, "folded header line in the response"); return; }
         colon = (const char *)memchr(line, ':', (size_t)(eol - line));
         if (!colon || colon == line) { lq__hs_fail(c, 101, "malformed header line in the response"); return; }
@@ -2765,6 +2770,17 @@ static void lq__on_error_op(lq_client *c, lq_json root) {
     if (lq_json_kind(rid) == LQ_JSON_NUMBER) {
         int idx = lq__sub_index(c, lq__request_id(rid));
         if (idx >= 0 && c->subs[idx]->state != LQ__S_DEAD) s = c->subs[idx];
+        /* reconnect:false about one request: a subscribe (or update) the server refused ends
+           that subscription. Any other stays: parse-server also reports a failed
+           afterLiveQueryEvent trigger or permission check for one event this way and keeps
+           sending the rest (the JS SDK only emits "error" on the subscription). Never the whole
+           client's business. */
+        if (!reconnect && code != 1 && code != 4 && (!s || s->state != LQ__S_SENT)) {
+            snprintf(c->errmsg, sizeof c->errmsg, "%s", msg);
+            c->errdetail = code;
+            lq__emit_error(c, s, LQ_ERR_SERVER, code, false, msg);
+            return;
+        }
     }
     snprintf(c->errmsg, sizeof c->errmsg, "%s", msg);
     c->errdetail = code;
@@ -2961,7 +2977,8 @@ static void lq__on_message_utf8(lq_client *c, const char *text, size_t len, bool
         } else if (ev.type == LQ_EVENT_UNSUBSCRIBED) {
             if (s->state == LQ__S_UNSUB_SENT) lq__sub_set(c, s, LQ__S_DEAD);
         } else {
-            if (s->state != LQ__S_LIVE && s->state != LQ__S_SENT) return;
+            /* an update waiting in the queue: the old query is still live on the server */
+            if (s->state != LQ__S_LIVE && s->state != LQ__S_SENT && !(s->state == LQ__S_PENDING && s->update)) return;
             ev.object = m.object;
             ev.original = m.original;
             if (lq_json_kind(ev.original) != LQ_JSON_OBJECT) ev.original.tok = NULL;
@@ -2976,7 +2993,9 @@ static void lq__on_message_utf8(lq_client *c, const char *text, size_t len, bool
 }
 
 /* A message assembled in c->msg: its UTF-8 was checked frame by frame. */
-static void lq__on_message(lq_client *c, const char *text, size_t len) { lq__on_message_utf8(c, text, len, false); }
+static void lq__on_message(lq_client *c, const char *text, size_t len) {
+    lq__on_message_utf8(c, text ? text : "", len, false);  /* an empty fragmented message has no buffer */
+}
 
 /* >>client -------------------------------------------------------------------------------------- */
 
@@ -3033,7 +3052,12 @@ static void lq__link_lost(lq_client *c) {
     }
     if (why != LQ_OK && why != LQ_ERR_SERVER)               /* a local failure: the detail is in errdetail */
         lq__emit_error(c, NULL, why, 0, c->no_reconnect, c->errmsg);
-    memset(&ev, 0, sizeof ev);
+    if (c->no_reconnect && c->state != LQ_STATE_DISCONNECTED) {
+        lq__kill_all(c);
+        c->state = LQ_STATE_DISCONNECTED;
+    }
+    if (c->state == LQ_STATE_DISCONNECTED) lq__reap(c);     /* for good (or closed by the ERROR callback): */
+    memset(&ev, 0, sizeof ev);                              /* UNSUBSCRIBED each, then CLOSE */
     ev.type = LQ_EVENT_CLOSE;
     ev.close_code = code;
     ev.result = why;
@@ -3048,11 +3072,6 @@ static void lq__link_lost(lq_client *c) {
         else if (s->state == LQ__S_SENT || s->state == LQ__S_LIVE) { s->update = false; lq__sub_set(c, s, LQ__S_PENDING); }
         else if (s->state == LQ__S_PENDING) s->update = false;
         s->after = LQ__AFTER_NONE;                          /* a new link sends the current query */
-    }
-    if (c->no_reconnect) {
-        lq__kill_all(c);
-        c->state = LQ_STATE_DISCONNECTED;
-        return;
     }
     c->attempt++;
     c->state = LQ_STATE_RECONNECTING;
@@ -3193,7 +3212,8 @@ int64_t lq_core_timeout(const lq_client *c, uint64_t now_ms) {
         lq__shut_now(c))
         return 0;
     if (c->state == LQ_STATE_RECONNECTING && c->link == LQ__L_IDLE) t = lq__until(c->reconnect_at, now_ms);
-    if (c->state == LQ_STATE_CONNECTING && c->link != LQ__L_IDLE) t = lq__min_timer(t, lq__until(c->connect_deadline, now_ms));
+    if (c->state == LQ_STATE_CONNECTING && c->link != LQ__L_IDLE && c->link < LQ__L_DRAIN)   /* as lq_core_tick */
+        t = lq__min_timer(t, lq__until(c->connect_deadline, now_ms));
     if (c->link == LQ__L_OPEN) {
         t = lq__min_timer(t, lq__until(c->last_rx + c->dead_link_ms, now_ms));
         if (c->ping_interval_ms && !c->out.len)             /* a ping waits for queued output */
@@ -3954,11 +3974,18 @@ static long lq__tls_send(lq_client *c, void *self, const void *buf, size_t n) {
 static long lq__tls_recv(lq_client *c, void *self, void *buf, size_t n) {
     struct lq__tls *t = (struct lq__tls *)self;
     int rc = mbedtls_ssl_read(&t->ssl, (unsigned char *)buf, n);
+#ifdef MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET
+    /* TLS 1.3 servers send tickets after the handshake (Node sends two): read on past them, a
+       few at a time, so data behind them is not left for the next lq_step */
+    {
+        int tickets = 0;
+        while (rc == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET && ++tickets < 8)
+            rc = mbedtls_ssl_read(&t->ssl, (unsigned char *)buf, n);
+        if (rc == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) return LQ_IO_WANT_READ;
+    }
+#endif
     if (rc == MBEDTLS_ERR_SSL_WANT_READ) return LQ_IO_WANT_READ;
     if (rc == MBEDTLS_ERR_SSL_WANT_WRITE) return LQ_IO_WANT_WRITE;
-#ifdef MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET
-    if (rc == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) return LQ_IO_WANT_READ;
-#endif
     if (rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) return 0;
     if (rc < 0) return lq__tls_fail(c, rc, "read");
     return rc;
@@ -4054,6 +4081,7 @@ static bool lq__tr_write(lq_client *c, uint64_t now) {
         w = c->tr.send(c, c->tr.self, p, n);
         if (w == LQ_IO_WANT_WRITE || w == LQ_IO_WANT_READ) {
             c->tr_blocked = n;
+            c->tr_blocked_read = w == LQ_IO_WANT_READ;
             c->want |= w == LQ_IO_WANT_READ ? LQ_WANT_READ : LQ_WANT_WRITE;
             return true;
         }
@@ -4142,6 +4170,7 @@ int lq_fd_events(const lq_client *c) {
     if (!c || !c->tr_active) return 0;
     if (!c->tr_up) return c->want;
     lq_core_peek(c, &n);
+    if (c->tr_blocked && c->tr_blocked_read) n = 0;         /* the send waits for readable, not writable */
     return c->want | LQ_WANT_READ | (n ? LQ_WANT_WRITE : 0);
 }
 
@@ -4161,7 +4190,7 @@ lq_result lq_wait(lq_client *c, int max_ms) {
     int t, ev, fd;
     if (!c) return LQ_ERR_INVALID_ARG;
     t = lq_timeout_ms(c);
-    if (t < 0 || t > max_ms) t = max_ms;
+    if (max_ms >= 0 && (t < 0 || t > max_ms)) t = max_ms;  /* max_ms < 0: only the client's timers */
     ev = lq_fd_events(c);
     fd = lq_fd(c);
     pfd.fd = (lq__socket)fd;

@@ -832,6 +832,114 @@ static void t_no_busy_loop_while_connecting(void) {
     lq_client_destroy(c);
 }
 
+/* parse-server reports a failed afterLiveQueryEvent trigger or permission check for one event as
+   {"op":"error",...,"reconnect":false,"requestId":R} and keeps the subscription: the error goes to
+   that subscription, which stays live, and a second one does not touch the client. */
+static void t_event_error_keeps_the_subscription(void) {
+    server s; rec r;
+    lq_client *c = make(&s, &r, NULL);
+    int e, n;
+    sub(c, "GameScore", NULL, NULL);
+    sub(c, "Player", NULL, NULL);
+    connect_ok(&s);
+    send_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":1}");
+    send_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":2}");
+    n = s.nsent;
+    send_text(&s, "{\"op\":\"error\",\"error\":\"afterEvent threw\",\"code\":141,\"reconnect\":false,\"requestId\":1}");
+    e = find(&r, LQ_EVENT_ERROR, 0);
+    CHECK(e >= 0 && r.rid[e] == 1 && r.code[e] == 141 && !r.flag[e]);
+    CHECK(strcmp(r.text[e], "afterEvent threw") == 0);
+    send_text(&s, "{\"op\":\"error\",\"error\":\"afterEvent threw\",\"code\":141,\"reconnect\":false,\"requestId\":1}");
+    e = find(&r, LQ_EVENT_ERROR, e + 1);
+    CHECK(e >= 0 && r.rid[e] == 1 && !r.flag[e]);
+    CHECK(count(&r, LQ_EVENT_UNSUBSCRIBED) == 0 && count(&r, LQ_EVENT_CLOSE) == 0);
+    CHECK(lq_client_state(c) == LQ_STATE_CONNECTED && lq_subscription_count(c) == 2);
+    CHECK(s.nsent == n && s.closes == 0);                   /* nothing sent, no reconnect */
+    send_text(&s, "{\"op\":\"create\",\"clientId\":\"abc\",\"requestId\":1,\"object\":{\"objectId\":\"a\"}}");
+    CHECK(count(&r, LQ_EVENT_CREATE) == 1);                 /* the next event still arrives */
+    /* a requestId the client does not know: reported, nothing else */
+    send_text(&s, "{\"op\":\"error\",\"error\":\"stale\",\"code\":141,\"reconnect\":false,\"requestId\":9}");
+    e = find(&r, LQ_EVENT_ERROR, e + 1);
+    CHECK(e >= 0 && r.rid[e] == 0 && !r.flag[e]);
+    CHECK(lq_client_state(c) == LQ_STATE_CONNECTED && lq_subscription_count(c) == 2 && s.closes == 0);
+    lq_client_destroy(c);
+}
+
+/* The server's Close before "connected" leaves the link in DRAIN while the state is CONNECTING:
+   past the connect deadline the timeout must not be 0 while the tick has nothing to do. */
+static void t_no_spin_draining_while_connecting(void) {
+    server s; rec r;
+    lq_desc d;
+    lq_client *c;
+    int zero = 0, i;
+    memset(&d, 0, sizeof d);
+    d.connect_timeout_ms = 10000;
+    d.close_timeout_ms = 3000;
+    c = make(&s, &r, &d);
+    tick(&s, 9500);
+    accept_link(&s);
+    feed(&s, "\x88\x02\x03\xe9", 4);                        /* Close 1001 before connected */
+    for (i = 0; i < 4000 && lq_core_io(c) != LQ_IO_CLOSE; i++) {
+        int64_t t = lq_core_timeout(c, s.now);
+        if (t == 0) zero++;
+        tick(&s, t > 0 ? (uint64_t)t : 1);
+    }
+    CHECK(zero <= 2);
+    CHECK(lq_core_io(c) == LQ_IO_CLOSE);
+    lq_client_destroy(c);
+}
+
+/* no_reconnect: a lost link ends every subscription before CLOSE, as lq_close does. */
+static void t_no_reconnect_order(void) {
+    server s; rec r;
+    lq_desc d;
+    lq_client *c;
+    int cl;
+    memset(&d, 0, sizeof d);
+    d.no_reconnect = true;
+    c = make(&s, &r, &d);
+    sub(c, "GameScore", NULL, NULL);
+    sub(c, "Player", NULL, NULL);
+    connect_ok(&s);
+    send_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":1}");
+    drop_link(&s);
+    cl = find(&r, LQ_EVENT_CLOSE, 0);
+    CHECK(cl >= 0 && r.code[cl] == 1006 && count(&r, LQ_EVENT_CLOSE) == 1);
+    CHECK(count(&r, LQ_EVENT_UNSUBSCRIBED) == 2 && find(&r, LQ_EVENT_UNSUBSCRIBED, cl) < 0);
+    CHECK(lq_client_state(c) == LQ_STATE_DISCONNECTED && lq_subscription_count(c) == 0);
+    tick(&s, 1000);
+    CHECK(count(&r, LQ_EVENT_CLOSE) == 1);
+    lq_client_destroy(c);
+}
+
+/* A live subscription whose update is still queued (the output queue is full) keeps getting the
+   old query's events: the server has not been told yet. */
+static void t_events_while_update_queued(void) {
+    server s; rec r;
+    lq_client *c = make(&s, &r, NULL);
+    lq_subscription *a;
+    lq_query q;
+    char big[70000];
+    a = sub(c, "GameScore", NULL, NULL);
+    connect_ok(&s);
+    send_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":1}");
+    memset(big, 'x', sizeof big - 1);                       /* a subscribe that fills the queue */
+    big[sizeof big - 1] = 0;
+    memset(&q, 0, sizeof q);
+    q.class_name = "Player";
+    q.session_token = big;
+    CHECK(lq_subscribe(c, &q, NULL) == LQ_OK);
+    memset(&q, 0, sizeof q);
+    q.class_name = "GameScore";
+    q.where = "{\"score\":1}";
+    CHECK(lq_update(c, a, &q) == LQ_OK);
+    CHECK(c->out.len >= 65536 && a->state == LQ__S_PENDING && a->update);   /* not sent yet */
+    lq_core_feed(c, "\x81\x48{\"op\":\"create\",\"clientId\":\"abc\",\"requestId\":1,\"object\":{\"objectId\":\"q\"}}", 74, s.now);
+    CHECK(count(&r, LQ_EVENT_CREATE) == 1);
+    drain(&s);
+    lq_client_destroy(c);
+}
+
 int main(void) {
     t_long_ipv6_host_rejected();
     t_big_request_waits_for_the_queue();
@@ -855,6 +963,10 @@ int main(void) {
     t_installation_id_and_fields();
     t_bad_input_and_limits();
     t_close_inside_callback();
+    t_event_error_keeps_the_subscription();
+    t_no_spin_draining_while_connecting();
+    t_no_reconnect_order();
+    t_events_while_update_queued();
     printf("core: %d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

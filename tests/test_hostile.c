@@ -432,6 +432,19 @@ static void big_cases(void) {
 /* ---- order: events before connected, duplicates ----------------------------------------------- */
 
 static void order_cases(void) {
+    {
+        hsess s;
+        int ie;
+        case_begin("order: an empty message in two empty fragments");
+        sess_open(&s, 3, 0);
+        feed_raw(&s, "\x01\x00\x80\x00", 4);
+        ie = tu_find_event(&s.h, LQ_EVENT_ERROR, 0);
+        CHECKF(ie >= 0 && s.h.ev[ie].result == LQ_ERR_JSON, "a JSON error, as for an empty unfragmented one (%d)",
+               ie >= 0 ? (int)s.h.ev[ie].result : 0);
+        expect_usable(&s);
+        sess_close(&s);
+        case_end();
+    }
     static const char *const early[] = {
         "{\"op\":\"create\",\"requestId\":1,\"object\":{\"a\":1}}",
         "{\"op\":\"subscribed\",\"requestId\":1}",
@@ -500,13 +513,21 @@ static void order_cases(void) {
 
 /* ---- error frames ----------------------------------------------------------------------------- */
 
-enum { ER_CLIENT_FATAL, ER_SUB_FATAL, ER_RECONNECT };
+/* ER_SUB_FATAL: the answer to an unanswered subscribe (the other subscription is live).
+   ER_SUB_KEPT: about one event of a live subscription (a failed afterLiveQueryEvent trigger or
+   permission check): reported on it, nothing else. ER_NOTHING: about no subscription we have. */
+enum { ER_CLIENT_FATAL, ER_SUB_FATAL, ER_RECONNECT, ER_SUB_KEPT, ER_NOTHING };
 
 static void error_case(const char *json, int outcome, int code, int rid) {
     hsess s;
-    int ie, close_code;
+    int ie, close_code, texts0;
     case_begin("error: %s", json);
-    sess_open(&s, 3, 0);
+    sess_open(&s, outcome == ER_SUB_FATAL ? 2 : 3, 0);
+    if (outcome == ER_SUB_FATAL) {                          /* only the other one is answered */
+        feed_json(&s, rid == 1 ? "{\"op\":\"subscribed\",\"requestId\":2}" : "{\"op\":\"subscribed\",\"requestId\":1}");
+        tu_events_clear(&s.h);
+    }
+    texts0 = client_frames(&s, 1, NULL);
     feed_json(&s, json);
     ie = tu_find_event(&s.h, LQ_EVENT_ERROR, 0);
     CHECKF(ie >= 0, "an ERROR event (%s)", tb_str(&s.h.log));
@@ -542,6 +563,16 @@ static void error_case(const char *json, int outcome, int code, int rid) {
             expect_usable(&s);
         }
         break;
+    case ER_SUB_KEPT:
+    case ER_NOTHING:
+        CHECKF(!s.h.ev[ie].fatal, "not fatal");
+        CHECKF(client_frames(&s, 8, &close_code) == 0 && client_frames(&s, 1, NULL) == texts0, "nothing sent, no Close");
+        CHECKF(tu_count_events(&s.h, LQ_EVENT_UNSUBSCRIBED) == 0 && lq_subscription_count(s.c) == 2, "both subscriptions live");
+        feed_json(&s, rid == 1 ? "{\"op\":\"create\",\"requestId\":1,\"object\":{\"a\":1}}"
+                               : "{\"op\":\"create\",\"requestId\":2,\"object\":{\"a\":1}}");
+        CHECKF(tu_count_events(&s.h, LQ_EVENT_CREATE) == 1, "the next event arrives");
+        expect_usable(&s);
+        break;
     case ER_RECONNECT:
         CHECKF(!s.h.ev[ie].fatal, "not fatal");
         CHECKF(client_frames(&s, 8, &close_code) == 1 && close_code == 1000, "the link is closed with 1000 (%d)", close_code);
@@ -574,7 +605,9 @@ static void error_cases(void) {
     error_case("{\"op\":\"error\",\"error\":\"a code as a string\",\"code\":\"1\",\"reconnect\":true}", ER_RECONNECT, 0, 0);
     error_case("{\"op\":\"error\",\"code\":1}", ER_CLIENT_FATAL, 1, 0);
     error_case("{\"op\":\"error\"}", ER_RECONNECT, 0, 0);
-    error_case("{\"op\":\"error\",\"error\":\"for no subscription\",\"code\":209,\"reconnect\":false,\"requestId\":77}", ER_CLIENT_FATAL, 209, 0);
+    error_case("{\"op\":\"error\",\"error\":\"for no subscription\",\"code\":209,\"reconnect\":false,\"requestId\":77}", ER_NOTHING, 209, 0);
+    error_case("{\"op\":\"error\",\"error\":\"afterLiveQueryEvent threw\",\"code\":141,\"reconnect\":false,\"requestId\":1}", ER_SUB_KEPT, 141, 1);
+    error_case("{\"op\":\"error\",\"error\":\"Permission denied\",\"code\":119,\"reconnect\":false,\"requestId\":2}", ER_SUB_KEPT, 119, 2);
     error_case("{\"op\":\"error\",\"error\":\"huge code\",\"code\":1e300,\"reconnect\":true}", ER_RECONNECT, 0, 0);
     error_case("{\"op\":\"error\",\"error\":\"code 2^32+1\",\"code\":4294967297,\"reconnect\":true}", ER_RECONNECT, 0, 0);
     tb_puts(&b, "{\"op\":\"error\",\"error\":\"");

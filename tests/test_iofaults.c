@@ -38,6 +38,8 @@ typedef struct fctx {
     long send_calls, recv_calls, conn_calls, interrupted, connect_calls;
     size_t recv_max;            /* the largest len lq_step asked recv for */
     bool no_big;                /* the allocator refuses LQ_READ_BUFFER_MAX bytes */
+    bool send_wants_read;       /* send says LQ_IO_WANT_READ (a TLS stack in a renegotiation) */
+    bool refuse;                /* every connect fails */
     bool check_order;           /* creates must be "o00000", "o00001", ... with a 200-digit name */
     int in_order;
     int conns;
@@ -80,7 +82,7 @@ static int t_connect(lq_client *c, void *self, const lq_url *url) {
     interrupt(f);
     if (flaky(f, &f->conn_calls)) return LQ_IO_WANT_WRITE;
     if (f->mode == M_SLOW_CONNECT && (f->connect_calls++ % 6) != 5) return LQ_IO_WANT_WRITE;
-    if (f->mode == F_CONNECT_FAIL && f->conns == 0 && f->connect_calls++ == 0) {
+    if (f->refuse || (f->mode == F_CONNECT_FAIL && f->conns == 0 && f->connect_calls++ == 0)) {
         lq_transport_error(c, 111, "connect: Connection refused (injected)");
         return LQ_ERR_CONNECT;
     }
@@ -99,6 +101,7 @@ static long t_send(lq_client *c, void *self, const void *buf, size_t len) {
     size_t n = len;
     interrupt(f);
     if (!f->up) return LQ_ERR_IO;
+    if (f->send_wants_read) return LQ_IO_WANT_READ;
     if (flaky(f, &f->send_calls)) return LQ_IO_WANT_WRITE;
     if (f->mode == M_ONE_BYTE || f->mode == M_ALL_THREE) n = 1;
     if (f->conns == 1 && (f->mode == F_SEND_MIDFRAME || f->mode == F_SEND_REQUEST)) {
@@ -229,6 +232,7 @@ static int pongs_on_conn(const fctx *f) {
     return n;
 }
 
+static bool c_subscribed3(const fctx *f) { return f->subscribed >= 3 && f->creates >= 1; }
 static bool c_subscribed2(const fctx *f) { return f->subscribed >= 2 && lq_core_io(f->c) == LQ_IO_NONE && f->c->out.len == 0; }
 static bool c_events(const fctx *f) { return f->creates >= 1 && f->updates >= 1 && pongs_on_conn(f) >= 1; }
 static bool c_resubscribed(const fctx *f) { return f->subscribed >= 4; }
@@ -322,7 +326,61 @@ out:
     tb_free(&big);
 }
 
-static int fam_cases[4], fam_passed[4];
+static int fam_cases[5], fam_passed[5];
+
+/* A send that says WANT_READ waits for the socket to be readable: lq_fd_events must not ask for
+   POLLOUT then (a writable socket would wake the loop at once, for ever). */
+static void send_wants_read(void) {
+    fctx f;
+    bool ok;
+    int before = tu_failed, ev;
+    lq_query q;
+    tu_set_ctx("a send that wants to read");
+    if (!start(&f, M_CLEAN)) { CHECKF(false, "create"); return; }
+    ok = drive(&f, c_subscribed2, 3000);
+    CHECKF(ok, "both subscribed (%s)", tb_str(&f.h.log));
+    if (!ok) goto out;
+    f.send_wants_read = true;
+    memset(&q, 0, sizeof q);
+    q.class_name = "Third";
+    CHECKF(lq_subscribe(f.c, &q, NULL) == LQ_OK, "subscribe");
+    lq_step(f.c);
+    ev = lq_fd_events(f.c);
+    CHECKF(f.c->tr_blocked && (ev & LQ_WANT_READ) && !(ev & LQ_WANT_WRITE),
+           "blocked on WANT_READ: lq_fd_events asks for reading only (%d)", ev);
+    f.send_wants_read = false;
+    push(&f, "{\"op\":\"create\",\"clientId\":\"peer-client\",\"requestId\":1,\"object\":{\"objectId\":\"r\"}}");
+    ok = drive(&f, c_subscribed3, 3000);
+    CHECKF(ok && f.creates == 1, "readable again: the send is retried and the subscribe answered (%s)", tb_str(&f.h.log));
+    CHECKF((lq_fd_events(f.c) & LQ_WANT_WRITE) == 0, "nothing left to write");
+out:
+    finish(&f);
+    fam_cases[4]++;
+    if (tu_failed == before) fam_passed[4]++;
+    tu_ctx[0] = 0;
+}
+
+/* lq_wait(c, -1) waits for the client's own timers: no busy loop while reconnecting. */
+static void wait_forever_keeps_timers(void) {
+    fctx f;
+    int before = tu_failed, calls = 0;
+    uint64_t t0;
+    tu_set_ctx("lq_wait(c, -1) while reconnecting");
+    if (!start(&f, M_CLEAN)) { CHECKF(false, "create"); return; }
+    f.refuse = true;
+    t0 = lb_now();
+    while (lb_now() - t0 < 300) {
+        lq_wait(f.c, -1);
+        calls++;
+    }
+    CHECKF(f.reconnecting >= 3, "it keeps trying (%d attempts)", f.reconnecting);
+    CHECKF(calls < 200, "each call sleeps until a timer (%d calls in 300 ms)", calls);
+    f.refuse = false;
+    finish(&f);
+    fam_cases[4]++;
+    if (tu_failed == before) fam_passed[4]++;
+    tu_ctx[0] = 0;
+}
 
 static bool c_burst(const fctx *f) { return f->creates >= 300; }
 static bool c_rbig_gone(const fctx *f) { return f->c->rbig == NULL; }
@@ -563,6 +621,8 @@ int main(void) {
 
     read_buffer_cycle(false);
     read_buffer_cycle(true);
+    send_wants_read();
+    wait_forever_keeps_timers();
     real_eintr();
     tb_free(&clean);
     printf("\n%-45s %6s %8s\n", "case family", "cases", "passing");
@@ -570,5 +630,6 @@ int main(void) {
     printf("%-45s %6d %8d\n", "I/O faults that end a connection", fam_cases[1], fam_passed[1]);
     printf("%-45s %6d %8d\n", "real EINTR (built-in TCP, SIGALRM)", fam_cases[2], fam_passed[2]);
     printf("%-45s %6d %8d\n", "read buffer: small, large under load, back", fam_cases[3], fam_passed[3]);
+    printf("%-45s %6d %8d\n", "waiting: WANT_READ sends, lq_wait(c, -1)", fam_cases[4], fam_passed[4]);
     return tu_report("test_iofaults");
 }

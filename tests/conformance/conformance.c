@@ -534,6 +534,10 @@ static void points_1_to_7(void) {
     k->max_ms = 1500;
     run(k);
     hs_case("p02 not HTTP at all", "SSH-2.0-OpenSSH_9.2\r\n\r\n", X_HS_FAIL, "HTTP", 0);
+    /* status 000 once passed for "no status": every check of the 101 was skipped */
+    hs_case("p02 status 000, then a connected", "HTTP/1.1 000 Whatever\r\n" UP CO AC "\r\n", X_HS_FAIL, "status", 0);
+    hs_case("p02 HTTP/1.x", "HTTP/1.x 101 Switching Protocols\r\n" UP CO AC "\r\n", X_HS_FAIL, "HTTP", 0);
+    hs_case("p02 a bare CR hides a header", ST UP "X: a\rbConnection: Upgrade\r\n" AC "\r\n", X_HS_FAIL, "bare CR", 101);
 
     hs_case("p03 no Upgrade header", ST CO AC "\r\n", X_HS_FAIL, "Upgrade", 101);
     hs_case("p03 Upgrade: h2c", ST "Upgrade: h2c\r\n" CO AC "\r\n", X_HS_FAIL, "Upgrade", 101);
