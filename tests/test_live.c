@@ -1393,6 +1393,63 @@ out:
     rec_free(&r);
 }
 
+/* An afterLiveQueryEvent trigger that throws (tests/server/server.js, class Guarded, note
+   "refuse"): parse-server sends {"op":"error",...,"reconnect":false,"requestId":N} for that one
+   event and keeps the subscription. The client reports it on the subscription, not fatal, keeps
+   it, and the next events arrive; a second refusal changes nothing either. */
+static void case_event_refused(void) {
+    rec r;
+    lq_desc d;
+    lq_client *c;
+    lq_subscription *s1, *s2;
+    char where[160], body[200], id1[48], id2[48], id3[48];
+    const char *tag = new_tag();
+    const rev *e;
+    int32_t r1, r2;
+    rec_init(&r, "eventRefused");
+    base_desc(&d, &r);
+    c = new_client(&d);
+    if (!c) goto out;
+    snprintf(where, sizeof where, "{\"tag\":\"%s\"}", tag);
+    s1 = subscribe(c, "Guarded", where, NULL);
+    snprintf(where, sizeof where, "{\"playerName\":\"%s\"}", tag);
+    s2 = subscribe(c, "GameScore", where, NULL);
+    if (!wait_ready(&r, 2, 10000)) goto out;
+    r1 = lq_subscription_id(s1);
+    r2 = lq_subscription_id(s2);                            /* the handles die if the subscriptions end */
+    snprintf(body, sizeof body, "{\"tag\":\"%s\",\"note\":\"refuse\"}", tag);
+    CHECK(rest_create("Guarded", body, id1, sizeof id1, NULL, 0));
+    WAIT_UNTIL(count_ev(&r, LQ_EVENT_ERROR, -1) >= 1, 10000);
+    e = nth_ev(&r, LQ_EVENT_ERROR, -1, 0);
+    if (CHECKM(e != NULL, "no ERROR for the refused event")) {
+        CHECKM(e->sub == s1 && e->rid == r1, "routed to rid %d", e->rid);
+        CHECKM(e->code == 141 && e->result == LQ_ERR_SERVER, "code %d", e->code);
+        CHECK(!e->fatal);
+        CHECKM(e->msg && strstr(e->msg, "refused this event"), "message %s", e->msg ? e->msg : "(none)");
+    }
+    CHECK(rest_create("Guarded", body, id2, sizeof id2, NULL, 0));  /* a second refusal */
+    WAIT_UNTIL(count_ev(&r, LQ_EVENT_ERROR, -1) >= 2, 10000);
+    CHECK(count_ev(&r, LQ_EVENT_ERROR, -1) == 2);
+    snprintf(body, sizeof body, "{\"tag\":\"%s\",\"note\":\"fine\"}", tag);
+    CHECK(rest_create("Guarded", body, id3, sizeof id3, NULL, 0));
+    WAIT_UNTIL(find_obj(&r, LQ_EVENT_CREATE, r1, id3), 10000);
+    CHECKM(find_obj(&r, LQ_EVENT_CREATE, r1, id3) != NULL, "the next event did not arrive");
+    CHECK(find_obj(&r, LQ_EVENT_NONE, r1, id1) == NULL);
+    snprintf(body, sizeof body, "{\"playerName\":\"%s\",\"score\":1}", tag);
+    CHECK(rest_create("GameScore", body, id1, sizeof id1, NULL, 0));
+    WAIT_UNTIL(find_obj(&r, LQ_EVENT_CREATE, r2, id1), 10000);
+    CHECKM(find_obj(&r, LQ_EVENT_CREATE, r2, id1) != NULL, "the other subscription");
+    CHECK(lq_client_state(c) == LQ_STATE_CONNECTED);
+    CHECK(lq_subscription_count(c) == 2);
+    CHECK(count_ev(&r, LQ_EVENT_UNSUBSCRIBED, -1) == 0);
+    CHECK(count_ev(&r, LQ_EVENT_CLOSE, -1) == 0);
+    CHECK(count_ev(&r, LQ_EVENT_RECONNECTING, -1) == 0);
+    CHECK(rest_delete("GameScore", id1));
+out:
+    free_client(c);
+    rec_free(&r);
+}
+
 /* 50 subscriptions on one client, each on its own where: each gets exactly its own event. */
 #define NSUBS 50
 static void case_many_subs(void) {
@@ -2020,6 +2077,7 @@ static const tcase cases[] = {
     {"where_builder", case_where_builder},
     {"acl", case_acl},
     {"unsubscribe", case_unsubscribe},
+    {"event_refused", case_event_refused},
     {"many_subs", case_many_subs},
     {"close", case_close},
     {"callbacks", case_callbacks},

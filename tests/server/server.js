@@ -22,7 +22,7 @@ const JS_KEY = process.env.PARSE_JAVASCRIPT_KEY || 'testJsKey';
 const MASTER_KEY = process.env.PARSE_MASTER_KEY || 'testMasterKey';
 const CLIENT_KEY = process.env.PARSE_CLIENT_KEY || 'testClientKey';
 const MOUNT = '/parse';
-const LQ_CLASSES = ['GameScore', 'Message', 'Private'];
+const LQ_CLASSES = ['GameScore', 'Message', 'Private', 'Guarded'];
 
 if (!Number.isInteger(PORT) || PORT <= 0 || PORT > 65535 || !DATABASE_URI) {
   process.stderr.write('server.js: PORT and DATABASE_URI must be set\n');
@@ -57,6 +57,12 @@ const SCHEMAS = {
   },
   Private: {
     secret: { type: 'String' },
+  },
+  // An afterLiveQueryEvent trigger (below) refuses the events of objects whose note is "refuse":
+  // parse-server then sends an error for that one event and keeps the subscription.
+  Guarded: {
+    tag: { type: 'String' },
+    note: { type: 'String' },
   },
 };
 
@@ -163,6 +169,13 @@ async function main() {
     allowClientClassCreation: false,
     verifyServerUrl: false, // we call our own REST API below anyway
     liveQuery: { classNames: LQ_CLASSES },
+    cloud: (Parse) => {
+      Parse.Cloud.afterLiveQueryEvent('Guarded', (req) => {
+        if (req.object && req.object.get('note') === 'refuse') {
+          throw new Parse.Error(141, 'afterLiveQueryEvent refused this event');
+        }
+      });
+    },
     startLiveQueryServer: true,
     liveQueryServerOptions: {
       appId: APP_ID,
