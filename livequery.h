@@ -2767,6 +2767,8 @@ static void lq__on_error_op(lq_client *c, lq_json root) {
         if (lq__send_connect(c) != LQ_OK) lq__ws_fail(c, 1011, LQ_ERR_NOMEM);
         return;
     }
+    snprintf(c->errmsg, sizeof c->errmsg, "%s", msg);
+    c->errdetail = code;
     if (lq_json_kind(rid) == LQ_JSON_NUMBER) {
         int idx = lq__sub_index(c, lq__request_id(rid));
         if (idx >= 0 && c->subs[idx]->state != LQ__S_DEAD) s = c->subs[idx];
@@ -2776,14 +2778,10 @@ static void lq__on_error_op(lq_client *c, lq_json root) {
            sending the rest (the JS SDK only emits "error" on the subscription). Never the whole
            client's business. */
         if (!reconnect && code != 1 && code != 4 && (!s || s->state != LQ__S_SENT)) {
-            snprintf(c->errmsg, sizeof c->errmsg, "%s", msg);
-            c->errdetail = code;
             lq__emit_error(c, s, LQ_ERR_SERVER, code, false, msg);
             return;
         }
     }
-    snprintf(c->errmsg, sizeof c->errmsg, "%s", msg);
-    c->errdetail = code;
     lq__emit_error(c, s, LQ_ERR_SERVER, code, fatal || (!s && c->no_reconnect), msg);
     if (s && fatal) {
         if (s->state != LQ__S_DEAD) lq__sub_set(c, s, LQ__S_DEAD);
