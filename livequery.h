@@ -586,25 +586,39 @@ static bool lq__ieq(const char *a, size_t an, const char *b) {
     return b[an] == 0;
 }
 
-/* A growable byte buffer with a hard limit. Without an allocator it is the caller's fixed array:
-   writes past cap are counted in len but not stored (snprintf-like). */
+/* A growable byte buffer with a hard limit and a sticky error: the first failure (limit, memory,
+   bad input) is kept in err and every later put does nothing, so a writer checks once at the end.
+   Without an allocator it is the caller's fixed array: writes past cap are counted in len but not
+   stored (snprintf-like). */
 typedef struct lq__buf {
     char *data;
     size_t len, cap, limit;
     const lq_allocator *a;
+    lq_result err;
 } lq__buf;
+
+static lq_result lq__buf_fail(lq__buf *b, lq_result r) {
+    if (b->err == LQ_OK) b->err = r;
+    return b->err;
+}
+
+static void lq__buf_clear(lq__buf *b) {
+    b->len = 0;
+    b->err = LQ_OK;
+}
 
 static lq_result lq__buf_reserve(lq__buf *b, size_t extra) {
     size_t need, cap;
     char *p;
-    if (extra > b->limit || b->len > b->limit - extra) return LQ_ERR_LIMIT;
+    if (b->err != LQ_OK) return b->err;
+    if (extra > b->limit || b->len > b->limit - extra) return lq__buf_fail(b, LQ_ERR_LIMIT);
     if (!b->a) return LQ_OK;
     need = b->len + extra;
     if (need <= b->cap) return LQ_OK;
     cap = b->cap ? b->cap : 256;
     while (cap < need) cap = (cap > b->limit / 2) ? b->limit : cap * 2;
     p = (char *)lq__alloc(b->a, cap);
-    if (!p) return LQ_ERR_NOMEM;
+    if (!p) return lq__buf_fail(b, LQ_ERR_NOMEM);
     if (b->len) memcpy(p, b->data, b->len);
     lq__free(b->a, b->data);
     b->data = p;
@@ -612,21 +626,19 @@ static lq_result lq__buf_reserve(lq__buf *b, size_t extra) {
     return LQ_OK;
 }
 
-static lq_result lq__buf_put(lq__buf *b, const void *p, size_t n) {
-    lq_result r = lq__buf_reserve(b, n);
-    if (r != LQ_OK) return r;
+static void lq__buf_put(lq__buf *b, const void *p, size_t n) {
+    if (lq__buf_reserve(b, n) != LQ_OK) return;
     if (n && b->len + n <= b->cap) memcpy(b->data + b->len, p, n);
     b->len += n;
-    return LQ_OK;
 }
 
-static lq_result lq__buf_puts(lq__buf *b, const char *s) { return lq__buf_put(b, s, strlen(s)); }
+static void lq__buf_puts(lq__buf *b, const char *s) { lq__buf_put(b, s, strlen(s)); }
 
-static lq_result lq__buf_putu(lq__buf *b, uint64_t v) {
+static void lq__buf_putu(lq__buf *b, uint64_t v) {
     char tmp[24];
     size_t i = sizeof tmp;
     do { tmp[--i] = (char)('0' + v % 10); v /= 10; } while (v);
-    return lq__buf_put(b, tmp + i, sizeof tmp - i);
+    lq__buf_put(b, tmp + i, sizeof tmp - i);
 }
 
 static void lq__buf_drop_front(lq__buf *b, size_t n) {
@@ -639,6 +651,7 @@ static void lq__buf_free(lq__buf *b) {
     lq__free(b->a, b->data);
     b->data = NULL;
     b->len = b->cap = 0;
+    b->err = LQ_OK;
 }
 
 const char *lq_result_str(lq_result r) {
@@ -766,24 +779,22 @@ static size_t lq__utf8_trim(const unsigned char *s, size_t n) {
 /* For bytes below 0x20: the letter of the short escape, or 'u' for \u00XX. */
 static const char lq__json_ctl_esc[33] = "uuuuuuuubtnufruuuuuuuuuuuuuuuuuu";
 
-/* Appends s as a quoted JSON string. Fails with LQ_ERR_UTF8, leaving b untouched, unless s is
+/* Appends s as a quoted JSON string. Fails with LQ_ERR_UTF8 (sticky, nothing written) unless s is
    valid UTF-8. */
-static lq_result lq__json_put_str(lq__buf *b, const char *s, size_t n) {
+static void lq__json_put_str(lq__buf *b, const char *s, size_t n) {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *u = (const unsigned char *)s;
     size_t i, out = n + 2;
     char *o;
-    lq_result r;
-    if (!s && n) return LQ_ERR_INVALID_ARG;
-    if (n > (SIZE_MAX - 2) / 6) return LQ_ERR_LIMIT;
-    if (!lq__utf8_valid(u, n)) return LQ_ERR_UTF8;
+    if (!s && n) { lq__buf_fail(b, LQ_ERR_INVALID_ARG); return; }
+    if (n > (SIZE_MAX - 2) / 6) { lq__buf_fail(b, LQ_ERR_LIMIT); return; }
+    if (!lq__utf8_valid(u, n)) { lq__buf_fail(b, LQ_ERR_UTF8); return; }
     for (i = 0; i < n; i++) {
         if (u[i] < 0x20) out += lq__json_ctl_esc[u[i]] == 'u' ? 5 : 1;
         else if (u[i] == '"' || u[i] == '\\') out += 1;
     }
-    r = lq__buf_reserve(b, out);
-    if (r != LQ_OK) return r;
-    if (b->len + out > b->cap) { b->len += out; return LQ_OK; }     /* a fixed buffer: count only */
+    if (lq__buf_reserve(b, out) != LQ_OK) return;
+    if (b->len + out > b->cap) { b->len += out; return; }           /* a fixed buffer: count only */
     o = b->data + b->len;
     *o++ = '"';
     for (i = 0; i < n; i++) {
@@ -805,12 +816,11 @@ static lq_result lq__json_put_str(lq__buf *b, const char *s, size_t n) {
     }
     *o++ = '"';
     b->len += out;
-    return LQ_OK;
 }
 
-static lq_result lq__json_put_strz(lq__buf *b, const char *s) {
-    if (!s) return LQ_ERR_INVALID_ARG;
-    return lq__json_put_str(b, s, strlen(s));
+static void lq__json_put_strz(lq__buf *b, const char *s) {
+    if (!s) lq__buf_fail(b, LQ_ERR_INVALID_ARG);
+    else lq__json_put_str(b, s, strlen(s));
 }
 
 /* ---- reader ---------------------------------------------------------------------------------- */
@@ -1777,8 +1787,23 @@ lq_result lq_url_parse(const char *url, lq_url *u) {
 
 /* >>where --------------------------------------------------------------------------------------- */
 
-enum { LQ__W_EQ = 1, LQ__W_NE, LQ__W_LT, LQ__W_LTE, LQ__W_GT, LQ__W_GTE, LQ__W_IN, LQ__W_NIN, LQ__W_ALL,
-       LQ__W_EXISTS, LQ__W_NOT_EXISTS, LQ__W_REGEX, LQ__W_PREFIX, LQ__W_OR };
+/* One row per operator: its enum, its name on the wire, and how its value is written. Rows may be
+   added anywhere: enum and table stay in step. */
+#define LQ__WHERE_OPS(X) \
+    X(EQ, "$eq", VALUE) X(NE, "$ne", VALUE) X(LT, "$lt", VALUE) X(LTE, "$lte", VALUE) \
+    X(GT, "$gt", VALUE) X(GTE, "$gte", VALUE) X(IN, "$in", LIST) X(NIN, "$nin", LIST) \
+    X(ALL, "$all", LIST) X(EXISTS, "$exists", TRUE) X(NOT_EXISTS, "$exists", FALSE) \
+    X(REGEX, "$regex", REGEX) X(PREFIX, "$regex", PREFIX) X(OR, "$or", OR)
+
+enum { LQ__WK_VALUE, LQ__WK_LIST, LQ__WK_TRUE, LQ__WK_FALSE, LQ__WK_REGEX, LQ__WK_PREFIX, LQ__WK_OR };
+
+#define LQ__WHERE_ENUM(e, name, kind) LQ__W_##e,
+enum { LQ__W_NONE = 0, LQ__WHERE_OPS(LQ__WHERE_ENUM) LQ__W_COUNT };
+#undef LQ__WHERE_ENUM
+
+#define LQ__WHERE_ROW(e, name, kind) {name, LQ__WK_##kind},
+static const struct { const char *name; int kind; } lq__where_op[LQ__W_COUNT] = {{"", LQ__WK_VALUE}, LQ__WHERE_OPS(LQ__WHERE_ROW)};
+#undef LQ__WHERE_ROW
 
 lq_value lq_null(void) { lq_value v; memset(&v, 0, sizeof v); return v; }
 lq_value lq_bool(bool b) { lq_value v = lq_null(); v.kind = LQ_VALUE_BOOL; v.b = b; return v; }
@@ -1838,149 +1863,155 @@ void lq_where_or(lq_where *w, const lq_where *const *queries, int n) {
     if (t) { t->ors = queries; t->num_values = n; }
 }
 
-static lq_result lq__put_value(lq__buf *b, const lq_value *v) {
+static void lq__put_value(lq__buf *b, const lq_value *v) {
     char tmp[40];
     switch (v->kind) {
-    case LQ_VALUE_NULL: return lq__buf_puts(b, "null");
-    case LQ_VALUE_BOOL: return lq__buf_puts(b, v->b ? "true" : "false");
+    case LQ_VALUE_NULL: lq__buf_puts(b, "null"); return;
+    case LQ_VALUE_BOOL: lq__buf_puts(b, v->b ? "true" : "false"); return;
     case LQ_VALUE_INT:
         snprintf(tmp, sizeof tmp, "%lld", (long long)v->i);
-        return lq__buf_puts(b, tmp);
+        lq__buf_puts(b, tmp);
+        return;
     case LQ_VALUE_NUMBER: {
         char *comma;
-        if (v->n != v->n || v->n > 1.7976931348623157e308 || v->n < -1.7976931348623157e308) return LQ_ERR_INVALID_ARG;
+        if (v->n != v->n || v->n > 1.7976931348623157e308 || v->n < -1.7976931348623157e308) break;
         snprintf(tmp, sizeof tmp, "%.17g", v->n);
         comma = strchr(tmp, ',');                           /* a locale with a decimal comma */
         if (comma) *comma = '.';
-        return lq__buf_puts(b, tmp);
+        lq__buf_puts(b, tmp);
+        return;
     }
     case LQ_VALUE_STRING:
-        if (!v->s) return LQ_ERR_INVALID_ARG;
-        return lq__json_put_strz(b, v->s);
+        if (!v->s) break;
+        lq__json_put_strz(b, v->s);
+        return;
     case LQ_VALUE_JSON: {
-        lq_json_token t[256];
-        lq_json root;
         int got;
-        if (!v->s) return LQ_ERR_INVALID_ARG;
-        got = lq__json_parse(v->s, strlen(v->s), t, 256, 0, true, &root);
-        if (got < 0) return got == LQ_ERR_TOO_SMALL ? LQ_ERR_LIMIT : (lq_result)got;
-        return lq__buf_puts(b, v->s);
+        if (!v->s) break;
+        got = lq__json_parse(v->s, strlen(v->s), NULL, 0, 0, true, NULL);   /* count: checks any size */
+        if (got < 0) lq__buf_fail(b, (lq_result)got);
+        else lq__buf_puts(b, v->s);
+        return;
     }
     }
-    return LQ_ERR_INVALID_ARG;
+    lq__buf_fail(b, LQ_ERR_INVALID_ARG);
 }
 
 /* A JSON string holding a regular expression that matches what starts with s. */
-static lq_result lq__put_prefix_regex(lq__buf *b, const char *s) {
-    lq_result r;
-    if (!lq__utf8_valid((const unsigned char *)s, strlen(s))) return LQ_ERR_UTF8;
-    r = lq__buf_puts(b, "\"^");
-    for (; *s && r == LQ_OK; s++) {
+static void lq__put_prefix_regex(lq__buf *b, const char *s) {
+    if (!s) { lq__buf_fail(b, LQ_ERR_INVALID_ARG); return; }
+    if (!lq__utf8_valid((const unsigned char *)s, strlen(s))) { lq__buf_fail(b, LQ_ERR_UTF8); return; }
+    lq__buf_puts(b, "\"^");
+    for (; *s; s++) {
         char ch = *s;
-        if (strchr("\\^$.|?*+()[]{}/-", ch)) r = lq__buf_puts(b, "\\\\");     /* a regex escape */
-        if (r != LQ_OK) break;
-        if (ch == '"' || ch == '\\') { char e[2]; e[0] = '\\'; e[1] = ch; r = lq__buf_put(b, e, 2); }
+        if (strchr("\\^$.|?*+()[]{}/-", ch)) lq__buf_puts(b, "\\\\");     /* a regex escape */
+        if (ch == '"' || ch == '\\') { char e[2]; e[0] = '\\'; e[1] = ch; lq__buf_put(b, e, 2); }
         else if ((unsigned char)ch < 0x20) {
             char e[8];
             snprintf(e, sizeof e, "\\u%04x", (unsigned)ch);
-            r = lq__buf_puts(b, e);
-        } else r = lq__buf_put(b, s, 1);
+            lq__buf_puts(b, e);
+        } else lq__buf_put(b, s, 1);
     }
-    if (r == LQ_OK) r = lq__buf_puts(b, "\"");
-    return r;
+    lq__buf_puts(b, "\"");
 }
 
-static lq_result lq__where_write(const lq_where *w, lq__buf *b, int depth);
+static void lq__put_values(lq__buf *b, const lq_value *values, int n) {
+    int k;
+    lq__buf_puts(b, "[");
+    for (k = 0; k < n; k++) {
+        if (k) lq__buf_puts(b, ",");
+        lq__put_value(b, &values[k]);
+    }
+    lq__buf_puts(b, "]");
+}
 
-static lq_result lq__where_ops(const lq_where *w, int first, lq__buf *b) {
-    static const char *const names[] = {"", "$eq", "$ne", "$lt", "$lte", "$gt", "$gte", "$in", "$nin", "$all",
-                                        "$exists", "$exists", "$regex", "$regex"};
-    const char *key = w->terms[first].key;
-    lq_result r = lq__buf_puts(b, "{");
-    int i, k, n = 0;
-    for (i = first; i < w->count && r == LQ_OK; i++) {
-        const lq_where_term *t = &w->terms[i];
-        if (t->op == LQ__W_OR || strcmp(t->key, key) != 0) continue;
-        if (n++) r = lq__buf_puts(b, ",");
-        if (r == LQ_OK) r = lq__buf_puts(b, "\"");
-        if (r == LQ_OK) r = lq__buf_puts(b, names[t->op]);
-        if (r == LQ_OK) r = lq__buf_puts(b, "\":");
-        if (r != LQ_OK) break;
-        switch (t->op) {
-        case LQ__W_IN: case LQ__W_NIN: case LQ__W_ALL:
-            r = lq__buf_puts(b, "[");
-            for (k = 0; k < t->num_values && r == LQ_OK; k++) {
-                if (k) r = lq__buf_puts(b, ",");
-                if (r == LQ_OK) r = lq__put_value(b, &t->values[k]);
-            }
-            if (r == LQ_OK) r = lq__buf_puts(b, "]");
-            break;
-        case LQ__W_EXISTS: r = lq__buf_puts(b, "true"); break;
-        case LQ__W_NOT_EXISTS: r = lq__buf_puts(b, "false"); break;
-        case LQ__W_PREFIX:
-            r = t->value.s ? lq__put_prefix_regex(b, t->value.s) : LQ_ERR_INVALID_ARG;
-            break;
-        case LQ__W_REGEX:
-            r = lq__put_value(b, &t->value);
-            if (r == LQ_OK && t->options) {
-                r = lq__buf_puts(b, ",\"$options\":");
-                if (r == LQ_OK) r = lq__json_put_strz(b, t->options);
-            }
-            break;
-        default: r = lq__put_value(b, &t->value); break;
+static void lq__where_write(const lq_where *w, lq__buf *b, int depth);
+
+/* The value of one operator term, as its row in lq__where_op says. */
+static void lq__where_term_value(const lq_where_term *t, lq__buf *b, int depth) {
+    int j;
+    switch (lq__where_op[t->op].kind) {
+    case LQ__WK_LIST: lq__put_values(b, t->values, t->num_values); break;
+    case LQ__WK_TRUE: lq__buf_puts(b, "true"); break;
+    case LQ__WK_FALSE: lq__buf_puts(b, "false"); break;
+    case LQ__WK_PREFIX: lq__put_prefix_regex(b, t->value.s); break;
+    case LQ__WK_REGEX:
+        lq__put_value(b, &t->value);
+        if (t->options) {
+            lq__buf_puts(b, ",\"$options\":");
+            lq__json_put_strz(b, t->options);
         }
+        break;
+    case LQ__WK_OR:
+        lq__buf_puts(b, "[");
+        for (j = 0; j < t->num_values; j++) {
+            if (j) lq__buf_puts(b, ",");
+            if (t->ors[j]) lq__where_write(t->ors[j], b, depth + 1);
+            else lq__buf_fail(b, LQ_ERR_INVALID_ARG);
+        }
+        lq__buf_puts(b, "]");
+        break;
+    default: lq__put_value(b, &t->value); break;
     }
-    if (r == LQ_OK) r = lq__buf_puts(b, "}");
-    return r;
 }
 
-static lq_result lq__where_write(const lq_where *w, lq__buf *b, int depth) {
-    lq_result r;
+static bool lq__same_key(const lq_where_term *a, const lq_where_term *b) {
+    return a->op != LQ__W_OR && b->op != LQ__W_OR && strcmp(a->key, b->key) == 0;
+}
+
+/* {"$gt":1,"$lt":9}: every operator term of the key of term first. */
+static void lq__where_ops(const lq_where *w, int first, lq__buf *b, int depth) {
+    int i, n = 0;
+    lq__buf_puts(b, "{");
+    for (i = first; i < w->count; i++) {
+        const lq_where_term *t = &w->terms[i];
+        if (!lq__same_key(t, &w->terms[first])) continue;
+        if (n++) lq__buf_puts(b, ",");
+        lq__buf_puts(b, "\"");
+        lq__buf_puts(b, lq__where_op[t->op].name);
+        lq__buf_puts(b, "\":");
+        lq__where_term_value(t, b, depth);
+    }
+    lq__buf_puts(b, "}");
+}
+
+static void lq__where_write(const lq_where *w, lq__buf *b, int depth) {
     int i, j, n = 0;
-    if (w->error != LQ_OK) return w->error;
-    if (depth > 8) return LQ_ERR_LIMIT;
-    r = lq__buf_puts(b, "{");
-    for (i = 0; i < w->count && r == LQ_OK; i++) {
+    if (w->error != LQ_OK) { lq__buf_fail(b, w->error); return; }
+    if (depth > 8) { lq__buf_fail(b, LQ_ERR_LIMIT); return; }
+    lq__buf_puts(b, "{");
+    for (i = 0; i < w->count; i++) {
         const lq_where_term *t = &w->terms[i];
         bool seen = false, only_eq = true;
+        for (j = 0; j < i && !seen; j++) seen = lq__same_key(&w->terms[j], t);
+        if (seen) continue;                                 /* merged into the first term of its key */
+        if (n++) lq__buf_puts(b, ",");
         if (t->op == LQ__W_OR) {
-            if (n++) r = lq__buf_puts(b, ",");
-            if (r == LQ_OK) r = lq__buf_puts(b, "\"$or\":[");
-            for (j = 0; j < t->num_values && r == LQ_OK; j++) {
-                if (j) r = lq__buf_puts(b, ",");
-                if (r == LQ_OK) r = t->ors[j] ? lq__where_write(t->ors[j], b, depth + 1) : LQ_ERR_INVALID_ARG;
-            }
-            if (r == LQ_OK) r = lq__buf_puts(b, "]");
+            lq__buf_puts(b, "\"$or\":");
+            lq__where_term_value(t, b, depth);
             continue;
         }
-        for (j = 0; j < i && !seen; j++) seen = w->terms[j].op != LQ__W_OR && strcmp(w->terms[j].key, t->key) == 0;
-        if (seen) continue;                                 /* merged into the first term of its key */
-        for (j = i + 1; j < w->count; j++)
-            if (w->terms[j].op != LQ__W_OR && strcmp(w->terms[j].key, t->key) == 0) only_eq = false;
-        if (n++) r = lq__buf_puts(b, ",");
-        if (r == LQ_OK) r = lq__json_put_strz(b, t->key);
-        if (r == LQ_OK) r = lq__buf_puts(b, ":");
-        if (r != LQ_OK) break;
-        if (only_eq && t->op == LQ__W_EQ) r = lq__put_value(b, &t->value);
-        else r = lq__where_ops(w, i, b);
+        for (j = i + 1; j < w->count; j++) only_eq = only_eq && !lq__same_key(&w->terms[j], t);
+        lq__json_put_strz(b, t->key);
+        lq__buf_puts(b, ":");
+        if (only_eq && t->op == LQ__W_EQ) lq__put_value(b, &t->value);
+        else lq__where_ops(w, i, b, depth);
     }
-    if (r == LQ_OK) r = lq__buf_puts(b, "}");
-    return r;
+    lq__buf_puts(b, "}");
 }
 
 lq_result lq_where_build(const lq_where *w, char *buf, size_t cap, size_t *len) {
     lq__buf b;
-    lq_result r;
     if (!w || (!buf && cap)) return LQ_ERR_INVALID_ARG;
     memset(&b, 0, sizeof b);
     b.data = buf;
     b.cap = cap ? cap - 1 : 0;                              /* room for the NUL */
     b.limit = (size_t)-1 / 2;
-    r = lq__where_write(w, &b, 0);
+    lq__where_write(w, &b, 0);
     if (len) *len = b.len;
-    if (r == LQ_OK && b.len > b.cap) r = LQ_ERR_TOO_SMALL;
+    if (b.err == LQ_OK && b.len > b.cap) b.err = LQ_ERR_TOO_SMALL;
     if (cap) buf[b.len <= b.cap ? b.len : 0] = 0;
-    return r;
+    return b.err;
 }
 
 /* >>client state --------------------------------------------------------------------------------- */
@@ -2201,8 +2232,6 @@ static lq_result lq__ws_frame(lq_client *c, int opcode, const void *payload, siz
     return LQ_OK;
 }
 
-static lq_result lq__ws_send_text(lq_client *c, const lq__buf *b) { return lq__ws_frame(c, 1, b->data, b->len); }
-
 static void lq__link_lost(lq_client *c);
 
 /* Fail the WebSocket connection (RFC 6455 7.1.7): a Close with the code when the socket is open,
@@ -2302,7 +2331,7 @@ static size_t lq__ws_read(lq_client *c, const unsigned char *p, size_t n) {
             f->left = len;
             f->ctl_len = 0;
             if (op < 8) {
-                if (op) { f->msg_opcode = (uint8_t)op; f->utf8 = 0; c->msg.len = 0; }
+                if (op) { f->msg_opcode = (uint8_t)op; f->utf8 = 0; lq__buf_clear(&c->msg); }
                 if (len > (uint64_t)(c->max_message - c->msg.len)) {
                     lq__set_error(c, 0, "message over max_message_bytes (%lu)", (unsigned long)c->max_message);
                     lq__ws_fail(c, 1009, LQ_ERR_LIMIT);
@@ -2363,31 +2392,31 @@ static size_t lq__ws_read(lq_client *c, const unsigned char *p, size_t n) {
 static lq_result lq__hs_request(lq_client *c) {
     unsigned char key[16];
     lq__buf *b = &c->tmp;
-    lq_result r = LQ_OK;
     if (!c->random(key, sizeof key, c->user_data)) {
         lq__set_error(c, 0, "the random source failed");
         return LQ_ERR_IO;
     }
     lq__base64(key, sizeof key, c->ws_key);
-    b->len = 0;
-    r = lq__buf_puts(b, "GET ");
-    if (r == LQ_OK && c->url.path[0] == '?') r = lq__buf_puts(b, "/");
-    if (r == LQ_OK) r = lq__buf_put(b, c->url.path, c->url.path_len);
-    if (r == LQ_OK) r = lq__buf_puts(b, " HTTP/1.1\r\nHost: ");
-    if (r == LQ_OK && c->url.ipv6) r = lq__buf_puts(b, "[");
-    if (r == LQ_OK) r = lq__buf_put(b, c->url.host, c->url.host_len);
-    if (r == LQ_OK && c->url.ipv6) r = lq__buf_puts(b, "]");
-    if (r == LQ_OK && c->url.port != (c->url.tls ? 443 : 80)) {
-        r = lq__buf_puts(b, ":");
-        if (r == LQ_OK) r = lq__buf_putu(b, c->url.port);
+    lq__buf_clear(b);
+    lq__buf_puts(b, "GET ");
+    if (c->url.path[0] == '?') lq__buf_puts(b, "/");
+    lq__buf_put(b, c->url.path, c->url.path_len);
+    lq__buf_puts(b, " HTTP/1.1\r\nHost: ");
+    if (c->url.ipv6) lq__buf_puts(b, "[");
+    lq__buf_put(b, c->url.host, c->url.host_len);
+    if (c->url.ipv6) lq__buf_puts(b, "]");
+    if (c->url.port != (c->url.tls ? 443 : 80)) {
+        lq__buf_puts(b, ":");
+        lq__buf_putu(b, c->url.port);
     }
-    if (r == LQ_OK) r = lq__buf_puts(b, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ");
-    if (r == LQ_OK) r = lq__buf_puts(b, c->ws_key);
-    if (r == LQ_OK) r = lq__buf_puts(b, "\r\nSec-WebSocket-Version: 13\r\nUser-Agent: livequery.h\r\n");
-    if (r == LQ_OK && c->extra_headers) r = lq__buf_puts(b, c->extra_headers);
-    if (r == LQ_OK) r = lq__buf_puts(b, "\r\n");
-    if (r == LQ_OK) r = lq__buf_put(&c->out, b->data, b->len);
-    return r;
+    lq__buf_puts(b, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ");
+    lq__buf_puts(b, c->ws_key);
+    lq__buf_puts(b, "\r\nSec-WebSocket-Version: 13\r\nUser-Agent: livequery.h\r\n");
+    if (c->extra_headers) lq__buf_puts(b, c->extra_headers);
+    lq__buf_puts(b, "\r\n");
+    if (b->err != LQ_OK) return b->err;
+    lq__buf_put(&c->out, b->data, b->len);
+    return c->out.err;
 }
 
 /* Is token (case-insensitive) one of the comma-separated items of a header value? */
@@ -2513,7 +2542,8 @@ static size_t lq__hs_read(lq_client *c, const unsigned char *p, size_t n) {
     }
     from = c->hs.len > 3 ? c->hs.len - 3 : 0;
     if (take > c->max_handshake - c->hs.len) take = c->max_handshake - c->hs.len;
-    if (lq__buf_put(&c->hs, p, take) != LQ_OK) { lq__hs_fail(c, 0, "out of memory in the handshake"); return n; }
+    lq__buf_put(&c->hs, p, take);
+    if (c->hs.err != LQ_OK) { lq__hs_fail(c, 0, "out of memory in the handshake"); return n; }
     for (i = from; i + 4 <= c->hs.len; i++) {
         if (memcmp(c->hs.data + i, "\r\n\r\n", 4) == 0) {
             size_t used = i + 4 - (c->hs.len - take);
@@ -2536,7 +2566,7 @@ static size_t lq__hs_read(lq_client *c, const unsigned char *p, size_t n) {
                 if (c->hs.len >= c->hs_body_at + c->hs_body_want) lq__hs_refused(c);
                 return n;
             }
-            c->hs.len = 0;
+            lq__buf_clear(&c->hs);
             lq__link_opened(c);
             return used;
         }
@@ -2547,98 +2577,93 @@ static size_t lq__hs_read(lq_client *c, const unsigned char *p, size_t n) {
 
 /* >>protocol ------------------------------------------------------------------------------------ */
 
-static lq_result lq__put_member(lq__buf *b, const char *name, const char *value) {
-    lq_result r;
-    if (!value) return LQ_OK;
-    r = lq__buf_puts(b, ",\"");
-    if (r == LQ_OK) r = lq__buf_puts(b, name);
-    if (r == LQ_OK) r = lq__buf_puts(b, "\":");
-    if (r == LQ_OK) r = lq__json_put_strz(b, value);
-    return r;
+static void lq__put_member(lq__buf *b, const char *name, const char *value) {
+    if (!value) return;
+    lq__buf_puts(b, ",\"");
+    lq__buf_puts(b, name);
+    lq__buf_puts(b, "\":");
+    lq__json_put_strz(b, value);
+}
+
+/* Frames the message in c->tmp as one text frame. */
+static lq_result lq__ws_send_tmp(lq_client *c) {
+    if (c->tmp.err != LQ_OK) return c->tmp.err;
+    return lq__ws_frame(c, 1, c->tmp.data, c->tmp.len);
 }
 
 static lq_result lq__send_connect(lq_client *c) {
     lq__buf *b = &c->tmp;
     lq_result r;
-    b->len = 0;
-    r = lq__buf_puts(b, "{\"op\":\"connect\",\"applicationId\":");
-    if (r == LQ_OK) r = lq__json_put_strz(b, c->application_id);
-    if (r == LQ_OK) r = lq__put_member(b, "javascriptKey", c->javascript_key);
-    if (r == LQ_OK) r = lq__put_member(b, "clientKey", c->client_key);
-    if (r == LQ_OK) r = lq__put_member(b, "masterKey", c->master_key);
-    if (r == LQ_OK) r = lq__put_member(b, "sessionToken", c->session_token);
-    if (r == LQ_OK && !c->drop_installation_id) r = lq__put_member(b, "installationId", c->installation_id);
-    if (r == LQ_OK) r = lq__buf_puts(b, "}");
-    if (r == LQ_OK) r = lq__ws_send_text(c, b);
+    lq__buf_clear(b);
+    lq__buf_puts(b, "{\"op\":\"connect\",\"applicationId\":");
+    lq__json_put_strz(b, c->application_id);
+    lq__put_member(b, "javascriptKey", c->javascript_key);
+    lq__put_member(b, "clientKey", c->client_key);
+    lq__put_member(b, "masterKey", c->master_key);
+    lq__put_member(b, "sessionToken", c->session_token);
+    if (!c->drop_installation_id) lq__put_member(b, "installationId", c->installation_id);
+    lq__buf_puts(b, "}");
+    r = lq__ws_send_tmp(c);
     if (r == LQ_OK) c->sent_connect = true;
     return r;
 }
 
+/* The caller's where: one valid JSON object (counted, not tokenized: any size, no allocation). */
+static lq_result lq__where_check(const lq_client *c, const char *where) {
+    size_t n = strlen(where), i = 0;
+    int got;
+    if (n > c->max_outgoing) return LQ_ERR_LIMIT;
+    got = lq__json_parse(where, n, NULL, 0, c->max_depth, true, NULL);
+    if (got < 0) return (lq_result)got;
+    while (where[i] == ' ' || where[i] == '\t' || where[i] == '\n' || where[i] == '\r') i++;
+    return where[i] == '{' ? LQ_OK : LQ_ERR_JSON;
+}
+
+static void lq__put_list(lq__buf *b, const char *name, const char *const *items, int n) {
+    int i;
+    if (!n) return;
+    lq__buf_puts(b, ",\"");
+    lq__buf_puts(b, name);
+    lq__buf_puts(b, "\":[");
+    for (i = 0; i < n; i++) {
+        if (i) lq__buf_puts(b, ",");
+        if (!items[i] || !items[i][0]) lq__buf_fail(b, LQ_ERR_INVALID_ARG);
+        else lq__json_put_strz(b, items[i]);
+    }
+    lq__buf_puts(b, "]");
+}
+
 /* Builds "query":{...}[,"sessionToken":...] for a subscription; validates the caller's input. */
 static lq_result lq__query_body(lq_client *c, const lq_query *q, lq__buf *b) {
-    const char *lists[2];
-    const char *const *items[2];
-    int counts[2], k, i;
     lq_result r;
     if (!q || !q->class_name || !q->class_name[0]) return LQ_ERR_INVALID_ARG;
     if (q->num_keys < 0 || q->num_watch < 0 || (q->num_keys && !q->keys) || (q->num_watch && !q->watch))
         return LQ_ERR_INVALID_ARG;
-    if (q->where) {                                         /* must be one valid JSON object */
-        lq_json_token t[1];
-        lq_json root;
-        size_t n = strlen(q->where);
-        int got;
-        if (n > c->max_outgoing) return LQ_ERR_LIMIT;
-        got = lq__json_parse(q->where, n, t, 1, c->max_depth, true, &root);
-        lq_json_type kind = got >= 0 ? lq_json_kind(root) : LQ_JSON_NONE;
-        if (got == LQ_ERR_TOO_SMALL) {                      /* the count is bounded by the length */
-            lq_json_token *toks = (lq_json_token *)lq__alloc(&c->a, (n / 2 + 1) * sizeof *toks);
-            if (!toks) return LQ_ERR_NOMEM;
-            got = lq__json_parse(q->where, n, toks, n / 2 + 1, c->max_depth, true, &root);
-            kind = got >= 0 ? lq_json_kind(root) : LQ_JSON_NONE;
-            lq__free(&c->a, toks);
-        }
-        if (got < 0) return (lq_result)got;
-        if (kind != LQ_JSON_OBJECT) return LQ_ERR_JSON;
-    }
-    r = lq__buf_puts(b, "\"query\":{\"className\":");
-    if (r == LQ_OK) r = lq__json_put_strz(b, q->class_name);
-    if (r == LQ_OK) r = lq__buf_puts(b, ",\"where\":");
-    if (r == LQ_OK) r = lq__buf_puts(b, q->where ? q->where : "{}");
-    lists[0] = c->use_fields ? "fields" : "keys";
-    lists[1] = "watch";
-    items[0] = q->keys; items[1] = q->watch;
-    counts[0] = q->num_keys; counts[1] = q->num_watch;
-    for (k = 0; k < 2 && r == LQ_OK; k++) {
-        if (!counts[k]) continue;
-        r = lq__buf_puts(b, ",\"");
-        if (r == LQ_OK) r = lq__buf_puts(b, lists[k]);
-        if (r == LQ_OK) r = lq__buf_puts(b, "\":[");
-        for (i = 0; i < counts[k] && r == LQ_OK; i++) {
-            if (!items[k][i] || !items[k][i][0]) return LQ_ERR_INVALID_ARG;
-            if (i) r = lq__buf_puts(b, ",");
-            if (r == LQ_OK) r = lq__json_put_strz(b, items[k][i]);
-        }
-        if (r == LQ_OK) r = lq__buf_puts(b, "]");
-    }
-    if (r == LQ_OK) r = lq__buf_puts(b, "}");
-    if (r == LQ_OK) r = lq__put_member(b, "sessionToken", q->session_token ? q->session_token : c->session_token);
-    return r;
+    if (q->where && (r = lq__where_check(c, q->where)) != LQ_OK) return r;
+    lq__buf_puts(b, "\"query\":{\"className\":");
+    lq__json_put_strz(b, q->class_name);
+    lq__buf_puts(b, ",\"where\":");
+    lq__buf_puts(b, q->where ? q->where : "{}");
+    lq__put_list(b, c->use_fields ? "fields" : "keys", q->keys, q->num_keys);
+    lq__put_list(b, "watch", q->watch, q->num_watch);
+    lq__buf_puts(b, "}");
+    lq__put_member(b, "sessionToken", q->session_token ? q->session_token : c->session_token);
+    return b->err;
 }
 
-static lq_result lq__send_sub_op(lq_client *c, const char *op, const lq_subscription *s) {
+static lq_result lq__send_sub_op(lq_client *c, const char *op, const lq_subscription *s, bool with_body) {
     lq__buf *b = &c->tmp;
-    lq_result r;
-    b->len = 0;
-    r = lq__buf_puts(b, "{\"op\":\"");
-    if (r == LQ_OK) r = lq__buf_puts(b, op);
-    if (r == LQ_OK) r = lq__buf_puts(b, "\",\"requestId\":");
-    if (r == LQ_OK) r = lq__buf_putu(b, (uint64_t)s->id);
-    if (r == LQ_OK && s->body) r = lq__buf_puts(b, ",");
-    if (r == LQ_OK && s->body) r = lq__buf_put(b, s->body, s->body_len);
-    if (r == LQ_OK) r = lq__buf_puts(b, "}");
-    if (r == LQ_OK) r = lq__ws_send_text(c, b);
-    return r;
+    lq__buf_clear(b);
+    lq__buf_puts(b, "{\"op\":\"");
+    lq__buf_puts(b, op);
+    lq__buf_puts(b, "\",\"requestId\":");
+    lq__buf_putu(b, (uint64_t)s->id);
+    if (with_body) {
+        lq__buf_puts(b, ",");
+        lq__buf_put(b, s->body, s->body_len);
+    }
+    lq__buf_puts(b, "}");
+    return lq__ws_send_tmp(c);
 }
 
 static int lq__sub_index(const lq_client *c, int32_t id) {
@@ -2669,13 +2694,10 @@ static void lq__pump(lq_client *c) {
         /* Wait for the queue to drain if the request does not fit behind it (it fits alone). */
         if (c->out.len && s->body_len + 64 > c->max_outgoing - c->out.len) break;
         if (s->state == LQ__S_PENDING) {
-            r = lq__send_sub_op(c, s->update ? "update" : "subscribe", s);
+            r = lq__send_sub_op(c, s->update ? "update" : "subscribe", s, true);
             if (r == LQ_OK) lq__sub_set(c, s, LQ__S_SENT);
         } else if (s->state == LQ__S_UNSUB) {
-            const char *body = s->body;
-            s->body = NULL;
-            r = lq__send_sub_op(c, "unsubscribe", s);
-            s->body = (char *)body;
+            r = lq__send_sub_op(c, "unsubscribe", s, false);
             if (r == LQ_OK) lq__sub_set(c, s, LQ__S_UNSUB_SENT);
         }
         if (r != LQ_OK) {
@@ -3035,10 +3057,10 @@ static void lq__link_lost(lq_client *c) {
     int code = c->got_close ? c->close_code : 1006;
     lq_result why = c->fail;
     c->link = LQ__L_IDLE;
-    c->out.len = 0;
-    c->hs.len = 0;
+    lq__buf_clear(&c->out);
+    lq__buf_clear(&c->hs);
     c->hs_status = 0;
-    c->msg.len = 0;
+    lq__buf_clear(&c->msg);
     c->sent_connect = false;
     c->got_close = false;
     c->fail = LQ_OK;
@@ -3119,9 +3141,9 @@ void lq_core_opened(lq_client *c, uint64_t now_ms) {
     if (c->link != LQ__L_CONNECT) return;
     c->link = LQ__L_HANDSHAKE;
     c->last_rx = c->last_tx = now_ms;
-    c->hs.len = 0;
+    lq__buf_clear(&c->hs);
     c->hs_status = 0;
-    c->out.len = 0;
+    lq__buf_clear(&c->out);
     if (lq__hs_request(c) != LQ_OK) {
         lq__set_error(c, 0, "cannot build the upgrade request");
         c->fail = LQ_ERR_NOMEM;
@@ -3319,14 +3341,14 @@ lq_result lq_client_create(const lq_desc *d, lq_client **out) {
         memset(&h, 0, sizeof h);
         h.a = &c->a;
         h.limit = c->max_handshake;
-        for (i = 0; i < d->num_extra_headers && r == LQ_OK; i++) {
-            r = lq__buf_puts(&h, d->extra_headers[i]);
-            if (r == LQ_OK) r = lq__buf_put(&h, "\r\n", 3);   /* with the NUL */
-            if (r == LQ_OK) h.len--;
+        for (i = 0; i < d->num_extra_headers; i++) {
+            lq__buf_puts(&h, d->extra_headers[i]);
+            lq__buf_puts(&h, "\r\n");
         }
-        c->extra_headers = h.data;
-        if (r != LQ_OK) lq__buf_free(&h);
-        if (r != LQ_OK) c->extra_headers = NULL;
+        lq__buf_put(&h, "", 1);                             /* the NUL */
+        r = h.err;
+        if (r == LQ_OK) c->extra_headers = h.data;
+        else lq__buf_free(&h);
     }
     if (r == LQ_OK) r = lq_url_parse(c->url_text, &c->url);
 #ifndef LQ_NO_SOCKETS
@@ -3376,7 +3398,7 @@ void lq_client_destroy(lq_client *c) {
 /* A query body, copied into an exact-size allocation. */
 static lq_result lq__make_body(lq_client *c, const lq_query *q, char **body, size_t *len) {
     lq_result r;
-    c->tmp.len = 0;
+    lq__buf_clear(&c->tmp);
     r = lq__query_body(c, q, &c->tmp);
     if (r != LQ_OK) return r;
     if (c->tmp.len + 64 > c->max_outgoing) return LQ_ERR_LIMIT;
