@@ -300,7 +300,11 @@ LQ_API lq_result lq_where_build(const lq_where *w, char *buf, size_t cap, size_t
 /* ---- Client ------------------------------------------------------------------------------------ */
 
 typedef struct lq_client lq_client;
-typedef struct lq_subscription lq_subscription;
+
+/* A subscription, by value. The client looks it up in its own table and never dereferences
+   anything the caller holds: a handle that ended (after its UNSUBSCRIBED event), that was never
+   valid, or that another client made gives LQ_ERR_INVALID_ARG. id 0 is no subscription. */
+typedef struct lq_sub { uint32_t id; } lq_sub;
 
 typedef enum lq_state {
     LQ_STATE_INITIALIZED = 0,   /* created, lq_open not called yet */
@@ -327,8 +331,8 @@ typedef enum lq_event_type {
 
 typedef struct lq_event {
     lq_event_type type;
-    lq_subscription *sub;       /* NULL for client events */
-    int32_t request_id;         /* the subscription's requestId, 0 for client events */
+    lq_sub sub;                 /* id 0 for client events */
+    int32_t request_id;         /* the subscription's requestId on the wire, 0 for client events */
     void *sub_user_data;        /* the subscription's user_data */
     /* CREATE..DELETE: the object, and original when the server sent one (else tok == NULL) */
     lq_json object;
@@ -361,32 +365,37 @@ typedef struct lq_allocator {
 typedef enum lq_log_level { LQ_LOG_ERROR = 0, LQ_LOG_WARN, LQ_LOG_INFO, LQ_LOG_DEBUG } lq_log_level;
 
 /* ---- Transports ---------------------------------------------------------------------------------
-   Every byte lq_step moves goes through a transport: the built-in TCP one, mbedTLS over it
-   (LQ_USE_MBEDTLS, for wss://), or yours in desc.transport (OpenSSL, a platform TLS stack, a game
-   engine's sockets). Calls return a byte count (recv: 0 means the peer ended the stream),
-   LQ_IO_WANT_READ / LQ_IO_WANT_WRITE (nothing now: call again when the socket is readable or
-   writable; a blocked send is retried with the same bytes and length, though the buffer may have
-   moved: with OpenSSL set SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER), or a negative lq_result, after
-   lq_transport_error() has told why. */
+   Every byte lq_step moves goes through a transport: the built-in TCP one, or yours in
+   desc.transport (a game engine's sockets, a platform TLS stack). A transport serves any number of
+   connections (the WebSocket, later ones to the same server): connect gets *conn == NULL when a
+   connection starts and may set it to its state for that connection; every later call of that
+   connection gets it back, and close, called once for every connection whose connect was called
+   (even when it failed), ends it and frees that state.
+   A transport with tls == false carries plain bytes: for a wss:// URL the compiled-in TLS backend
+   (LQ_USE_MBEDTLS) runs over it. With tls == true it does TLS itself and is used as it is.
+   Calls return a byte count (recv: 0 means the peer ended the stream), LQ_IO_WANT_READ /
+   LQ_IO_WANT_WRITE (nothing now: call again when the socket is readable or writable; a blocked
+   send is retried with the same bytes and length, though the buffer may have moved: with OpenSSL
+   set SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER), or a negative lq_result, after lq_transport_error()
+   has told why. */
 
 #define LQ_IO_WANT_READ (-100)
 #define LQ_IO_WANT_WRITE (-101)
 
 typedef struct lq_transport {
-    /* Connects to url (host, port, tls) without blocking: LQ_OK when done, WANT_* while under way. */
-    int (*connect)(lq_client *c, void *self, const lq_url *url);
-    long (*send)(lq_client *c, void *self, const void *buf, size_t len);
-    long (*recv)(lq_client *c, void *self, void *buf, size_t len);
+    /* Connects to url (host, port) without blocking: LQ_OK when done, WANT_* while under way. */
+    int (*connect)(lq_client *c, void *self, void **conn, const lq_url *url);
+    long (*send)(lq_client *c, void *self, void *conn, const void *buf, size_t len);
+    long (*recv)(lq_client *c, void *self, void *conn, void *buf, size_t len);
     /* Bytes readable without waiting for the socket (data decrypted ahead); NULL means none. */
-    size_t (*pending)(lq_client *c, void *self);
-    /* Ends the connection; the next connect starts a new one. */
-    void (*close)(lq_client *c, void *self);
+    size_t (*pending)(lq_client *c, void *self, void *conn);
+    /* Ends the connection and frees its state. */
+    void (*close)(lq_client *c, void *self, void *conn);
     /* The socket to poll, or -1 (then lq_timeout_ms stays short); NULL means -1. */
-    int (*fd)(lq_client *c, void *self);
+    int (*fd)(lq_client *c, void *self, void *conn);
     void *self;
+    bool tls;                   /* does TLS itself: never wrapped by the TLS backend */
 } lq_transport;
-
-LQ_API void lq_transport_error(lq_client *c, int detail, const char *message);
 
 typedef struct lq_desc {
     const char *server_url;             /* ws://, wss://, http:// or https:// ... /parse */
@@ -403,7 +412,7 @@ typedef struct lq_desc {
     lq_event_fn on_event;
     void *user_data;
 
-    /* timers, milliseconds; 0 means the default */
+    /* timers, milliseconds; 0 means the default (LQ_DEFAULT_*, see CONFIGURATION) */
     uint32_t connect_timeout_ms;        /* socket + handshake + connected (10000) */
     uint32_t dead_link_ms;              /* nothing received for this long: reconnect (30000) */
     uint32_t ping_interval_ms;          /* send a ping when idle this long (0: never) */
@@ -422,13 +431,14 @@ typedef struct lq_desc {
     /* Fills buf with unpredictable bytes (WebSocket keys and masks, reconnect jitter). Required
        with LQ_NO_SOCKETS; defaults to the OS source otherwise. Returns false on failure. */
     bool (*random)(void *buf, size_t len, void *user_data);
+    /* Log lines; a failed lq_client_create says why here (LQ_LOG_ERROR) before it returns. */
     void (*log)(lq_log_level level, const char *message, void *user_data);
     /* Optional: maps a host name to a numeric IPv4 or IPv6 address (NUL-terminated in out), so
        the built-in transport never blocks in getaddrinfo. Return false if it cannot. */
     bool (*resolve)(const char *host, char *out, size_t cap, void *user_data);
 
-    /* transport and TLS */
-    const lq_transport *transport;      /* NULL: TCP, or mbedTLS for wss:// (copied) */
+    /* transport and TLS (not with LQ_NO_SOCKETS) */
+    const lq_transport *transport;      /* NULL: the built-in TCP (copied) */
     const char *tls_ca_file;            /* PEM file of trusted CAs (default: the system bundle) */
     const char *tls_ca_pem;             /* or the PEM text itself */
     bool tls_insecure_skip_verify_for_tests_only;   /* accept any certificate: never in production */
@@ -445,16 +455,23 @@ typedef struct lq_query {
     void *user_data;                    /* returned in events as sub_user_data */
 } lq_query;
 
+/* A failure says why through desc.log. */
 LQ_API lq_result lq_client_create(const lq_desc *desc, lq_client **out);
 LQ_API void lq_client_destroy(lq_client *c);
 /* Starts connecting (not needed: lq_step opens an initialized client). */
 LQ_API lq_result lq_open(lq_client *c);
 /* Closes the link, stops reconnecting, ends every subscription (UNSUBSCRIBED each, then CLOSE). */
 LQ_API lq_result lq_close(lq_client *c);
-LQ_API lq_result lq_subscribe(lq_client *c, const lq_query *q, lq_subscription **out);
-LQ_API lq_result lq_unsubscribe(lq_client *c, lq_subscription *s);
+/* Queues a subscription (sent when connected); out (optional) gets its handle. */
+LQ_API lq_result lq_subscribe(lq_client *c, const lq_query *q, lq_sub *out);
+/* Ends it: UNSUBSCRIBED follows, after which the handle is invalid. */
+LQ_API lq_result lq_unsubscribe(lq_client *c, lq_sub s);
 /* Replaces the query of a live subscription (the protocol's update op). */
-LQ_API lq_result lq_update(lq_client *c, lq_subscription *s, const lq_query *q);
+LQ_API lq_result lq_update(lq_client *c, lq_sub s, const lq_query *q);
+/* True from lq_subscribe until its UNSUBSCRIBED callback has returned. */
+LQ_API bool lq_sub_valid(const lq_client *c, lq_sub s);
+LQ_API void *lq_sub_user_data(const lq_client *c, lq_sub s);     /* NULL for an invalid handle */
+LQ_API lq_result lq_sub_set_user_data(lq_client *c, lq_sub s, void *user_data);
 
 LQ_API lq_state lq_client_state(const lq_client *c);
 LQ_API const char *lq_state_str(lq_state s);
@@ -462,20 +479,20 @@ LQ_API const char *lq_event_str(lq_event_type t);
 LQ_API const char *lq_client_id(const lq_client *c);            /* "" before connected */
 LQ_API void *lq_client_user_data(const lq_client *c);
 LQ_API const char *lq_error_message(const lq_client *c);        /* last failure, "" if none */
-LQ_API int lq_error_detail(const lq_client *c);                 /* errno, HTTP status, code */
-LQ_API int32_t lq_subscription_id(const lq_subscription *s);
-LQ_API void *lq_subscription_user_data(const lq_subscription *s);
+LQ_API int lq_error_detail(const lq_client *c);                 /* see ERRORS */
 LQ_API int lq_subscription_count(const lq_client *c);
 LQ_API const lq_url *lq_client_url(const lq_client *c);
 
-/* ---- The I/O-free core ---------------------------------------------------------------------------
-   lq_step() drives these with its own sockets; call them yourself only to bring your own
-   transport. Time is any monotonic millisecond clock. */
+/* ---- The I/O-free core (see CORE) ----------------------------------------------------------------
+   lq_step() drives these with its sockets and nothing else; call them yourself to bring your own
+   I/O. Time is any monotonic millisecond clock. */
 
 typedef enum lq_io {
     LQ_IO_NONE = 0,             /* nothing to do about the transport */
-    LQ_IO_CONNECT,              /* open a transport to lq_client_url(), then lq_core_opened() */
-    LQ_IO_CLOSE                 /* close the transport, then lq_core_closed() */
+    LQ_IO_CONNECT,              /* have a connection to lq_client_url() under way (start one if you
+                                   have none), then lq_core_opened() */
+    LQ_IO_CLOSE,                /* close the connection, then lq_core_closed() */
+    LQ_IO_DONE                  /* finished: disconnected for good, every event reported */
 } lq_io;
 
 LQ_API lq_io lq_core_io(const lq_client *c);
@@ -489,21 +506,27 @@ LQ_API const void *lq_core_peek(const lq_client *c, size_t *len);
 LQ_API void lq_core_consume(lq_client *c, size_t n);
 /* Runs timers. Call when lq_core_timeout says so, or any time. */
 LQ_API void lq_core_tick(lq_client *c, uint64_t now_ms);
-/* Milliseconds until lq_core_tick has work, or -1 when no timer runs. */
+/* Milliseconds until lq_core_tick has work (the connect deadline included), or -1 when no timer
+   runs. 0 means now. */
 LQ_API int64_t lq_core_timeout(const lq_client *c, uint64_t now_ms);
 
 /* ---- Sockets (not with LQ_NO_SOCKETS) -------------------------------------------------------- */
+#ifndef LQ_NO_SOCKETS
 
 #define LQ_WANT_READ 0x1        /* map to POLLIN (the same value on POSIX, not on Windows) */
 #define LQ_WANT_WRITE 0x4       /* map to POLLOUT */
 
-LQ_API lq_result lq_step(lq_client *c);
+/* A transport's failure message (detail: errno, TLS code, ...), for lq_error_message. */
+LQ_API void lq_transport_error(lq_client *c, int detail, const char *message);
+LQ_API lq_result lq_step(lq_client *c);                /* LQ_ERR_CLOSED once lq_core_io is DONE */
 LQ_API int lq_fd(const lq_client *c);                  /* -1 when there is no socket */
 LQ_API int lq_fd_events(const lq_client *c);           /* LQ_WANT_READ | LQ_WANT_WRITE */
 LQ_API int lq_timeout_ms(const lq_client *c);          /* for poll(); -1: no timer */
 LQ_API lq_result lq_wait(lq_client *c, int max_ms);    /* poll the socket (at most max_ms; < 0: until
                                                           the client's next timer), then lq_step */
 LQ_API uint64_t lq_now_ms(void);                       /* the monotonic clock lq_step uses */
+
+#endif /* LQ_NO_SOCKETS */
 
 #ifdef __cplusplus
 }
@@ -518,7 +541,11 @@ LQ_API uint64_t lq_now_ms(void);                       /* the monotonic clock lq
 #define LIVEQUERY_IMPLEMENTATION_INCLUDED
 
 #if defined(LQ_NO_SOCKETS) && defined(LQ_USE_MBEDTLS)
-#error "LQ_USE_MBEDTLS needs the socket layer: drop LQ_NO_SOCKETS, or plug your TLS in as a transport"
+#error "LQ_USE_MBEDTLS needs the socket layer: drop LQ_NO_SOCKETS (a core user runs TLS in its own I/O)"
+#endif
+/* The one place that selects the TLS backend (see >>tls). */
+#if defined(LQ_USE_MBEDTLS)
+#define LQ__TLS_BACKEND "mbedTLS"
 #endif
 
 #include <string.h>
@@ -551,6 +578,18 @@ LQ_API uint64_t lq_now_ms(void);                       /* the monotonic clock lq
 #endif
 #ifndef LQ_DEFAULT_MAX_SUBSCRIPTIONS
 #define LQ_DEFAULT_MAX_SUBSCRIPTIONS 65536
+#endif
+#ifndef LQ_DEFAULT_CONNECT_TIMEOUT_MS
+#define LQ_DEFAULT_CONNECT_TIMEOUT_MS 10000
+#endif
+#ifndef LQ_DEFAULT_DEAD_LINK_MS
+#define LQ_DEFAULT_DEAD_LINK_MS 30000
+#endif
+#ifndef LQ_DEFAULT_CLOSE_TIMEOUT_MS
+#define LQ_DEFAULT_CLOSE_TIMEOUT_MS 2000
+#endif
+#ifndef LQ_DEFAULT_MAX_RECONNECT_DELAY_MS
+#define LQ_DEFAULT_MAX_RECONNECT_DELAY_MS 30000
 #endif
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -2039,7 +2078,7 @@ enum {                          /* what a subscription still has to send */
    of a rejected subscribe answers "code 2", a client-level error): it waits for the answer. */
 enum { LQ__AFTER_NONE = 0, LQ__AFTER_UPDATE, LQ__AFTER_UNSUB };
 
-struct lq_subscription {
+typedef struct lq__sub {
     int32_t id;
     uint8_t state;
     bool update;                /* the pending send is an update op (the server has this id) */
@@ -2048,21 +2087,19 @@ struct lq_subscription {
     char *body;                 /* "query":{...}[,"sessionToken":"..."] */
     size_t body_len;
     void *user_data;
-};
+} lq__sub;
 
-typedef struct lq__tcp {
-#if defined(_WIN32) && !defined(LQ_NO_SOCKETS)
-    uintptr_t fd;               /* a SOCKET */
-#else
-    int fd;
+#ifndef LQ_NO_SOCKETS
+/* One connection of the socket layer through a transport. */
+typedef struct lq__conn {
+    void *state;                /* the transport's, for this connection */
+    bool active;                /* connect was called: close is owed */
+    bool up;                    /* connected: bytes flow */
+    bool blocked_read;          /* the blocked send said WANT_READ: waiting for POLLOUT would spin */
+    int want;                   /* LQ_WANT_* the transport asked for */
+    size_t blocked;             /* length of a send that said WANT_*: retried with the same bytes */
+} lq__conn;
 #endif
-    void *addrs;                /* struct addrinfo list being tried */
-    void *next;
-    bool started;
-    int err;
-} lq__tcp;
-
-struct lq__tls;
 
 typedef struct lq__frame_rx {
     unsigned char hdr[14];
@@ -2096,6 +2133,7 @@ struct lq_client {
 
     /* client */
     lq_state state;
+    uint32_t tag;               /* handles are requestId ^ tag: another client's do not match */
     int attempt;                /* reconnect attempts since the last subscribed */
     uint64_t now;               /* last time a core call was given */
     uint64_t reconnect_at;
@@ -2108,7 +2146,7 @@ struct lq_client {
     int errdetail;
 
     /* subscriptions, sorted by id (ids only grow) */
-    lq_subscription **subs;
+    lq__sub **subs;
     int nsubs, capsubs;
     int32_t next_id;
     int pending;                /* subscriptions with something to send */
@@ -2132,15 +2170,11 @@ struct lq_client {
     size_t ntoks;
 
 #ifndef LQ_NO_SOCKETS
-    lq_transport tr;
-    bool tr_active;             /* tr.connect was called; tr.close is owed */
-    bool tr_up;                 /* connected: bytes flow */
-    bool tr_blocked_read;       /* tr_blocked's send said WANT_READ: waiting for POLLOUT would spin */
+    /* the socket layer: it reads nothing above this line but through the public core */
+    lq_transport tr;            /* the WebSocket's: the caller's or TCP, wrapped by TLS for wss:// */
+    lq__conn ws;
     bool tls_insecure, net_init;
-    int want;                   /* LQ_WANT_* the transport asked for */
-    size_t tr_blocked;          /* length of a send that said WANT_*: retried with the same bytes */
-    lq__tcp tcp;
-    struct lq__tls *tls;
+    void *tls;                  /* the TLS backend's state for this client */
     char *tls_ca_file, *tls_ca_pem;
     unsigned char *rbig;        /* LQ_READ_BUFFER_MAX bytes while the link is busy, else NULL */
     uint64_t rbig_used;         /* when a read last needed more than rbuf */
@@ -2179,21 +2213,29 @@ static void lq__emit(lq_client *c, lq_event *ev) {
     c->in_callback--;
 }
 
-static void lq__emit_simple(lq_client *c, lq_event_type type, lq_subscription *s) {
+static lq_sub lq__handle(const lq_client *c, const lq__sub *s) {
+    lq_sub h;
+    h.id = s ? (uint32_t)s->id ^ c->tag : 0;
+    return h;
+}
+
+/* An event about s (NULL: about the client). */
+static void lq__event_init(const lq_client *c, lq_event *ev, lq_event_type type, const lq__sub *s) {
+    memset(ev, 0, sizeof *ev);
+    ev->type = type;
+    ev->sub = lq__handle(c, s);
+    if (s) { ev->request_id = s->id; ev->sub_user_data = s->user_data; }
+}
+
+static void lq__emit_simple(lq_client *c, lq_event_type type, lq__sub *s) {
     lq_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.type = type;
-    ev.sub = s;
-    if (s) { ev.request_id = s->id; ev.sub_user_data = s->user_data; }
+    lq__event_init(c, &ev, type, s);
     lq__emit(c, &ev);
 }
 
-static void lq__emit_error(lq_client *c, lq_subscription *s, lq_result r, int code, bool fatal, const char *msg) {
+static void lq__emit_error(lq_client *c, lq__sub *s, lq_result r, int code, bool fatal, const char *msg) {
     lq_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.type = LQ_EVENT_ERROR;
-    ev.sub = s;
-    if (s) { ev.request_id = s->id; ev.sub_user_data = s->user_data; }
+    lq__event_init(c, &ev, LQ_EVENT_ERROR, s);
     ev.result = r;
     ev.error_code = code;
     ev.fatal = fatal;
@@ -2651,7 +2693,7 @@ static lq_result lq__query_body(lq_client *c, const lq_query *q, lq__buf *b) {
     return b->err;
 }
 
-static lq_result lq__send_sub_op(lq_client *c, const char *op, const lq_subscription *s, bool with_body) {
+static lq_result lq__send_sub_op(lq_client *c, const char *op, const lq__sub *s, bool with_body) {
     lq__buf *b = &c->tmp;
     lq__buf_clear(b);
     lq__buf_puts(b, "{\"op\":\"");
@@ -2675,7 +2717,7 @@ static int lq__sub_index(const lq_client *c, int32_t id) {
     return (lo < c->nsubs && c->subs[lo]->id == id) ? lo : -1;
 }
 
-static void lq__sub_set(lq_client *c, lq_subscription *s, uint8_t state) {
+static void lq__sub_set(lq_client *c, lq__sub *s, uint8_t state) {
     bool was = s->state == LQ__S_PENDING || s->state == LQ__S_UNSUB;
     bool is = state == LQ__S_PENDING || state == LQ__S_UNSUB;
     c->pending += (int)is - (int)was;
@@ -2689,7 +2731,7 @@ static void lq__pump(lq_client *c) {
     int i;
     if (c->state != LQ_STATE_CONNECTED || c->link != LQ__L_OPEN) return;
     for (i = 0; i < c->nsubs && c->pending > 0 && c->out.len < 65536; i++) {
-        lq_subscription *s = c->subs[i];
+        lq__sub *s = c->subs[i];
         lq_result r = LQ_OK;
         /* Wait for the queue to drain if the request does not fit behind it (it fits alone). */
         if (c->out.len && s->body_len + 64 > c->max_outgoing - c->out.len) break;
@@ -2715,7 +2757,7 @@ static void lq__reap(lq_client *c) {
     while (c->reap) {
         c->reap = false;
         for (i = 0; i < c->nsubs; i++) {
-            lq_subscription *s = c->subs[i];
+            lq__sub *s = c->subs[i];
             if (s->state != LQ__S_DEAD) continue;
             lq__emit_simple(c, LQ_EVENT_UNSUBSCRIBED, s);
             i = lq__sub_index(c, s->id);                    /* the callback may have added some */
@@ -2772,14 +2814,22 @@ static int32_t lq__request_id(lq_json rid) {
     return wide >= 1 && wide <= INT32_MAX ? (int32_t)wide : -1;
 }
 
-static void lq__on_error_op(lq_client *c, lq_json root) {
-    lq_json rid = lq_json_get(root, "requestId");
+/* A server message: the members the dispatch reads, found in one walk over the root object
+   instead of one lq_json_get each (parse-server sends "op" first). The first of duplicate keys
+   wins, as in lq_json_get; a key with escapes takes the general comparison. */
+typedef struct lq__msg {
+    lq_json root, op, request_id, object, original;
+} lq__msg;
+
+static void lq__on_error_op(lq_client *c, const lq__msg *m, lq__sub *unused, lq_event_type type) {
+    lq_json root = m->root, rid = m->request_id;
     int64_t code64 = lq_json_int(lq_json_get(root, "code"), 0);
     int code = code64 >= -INT32_MAX && code64 <= INT32_MAX ? (int)code64 : 0;   /* no wrap onto 1 or 4 */
     bool reconnect = lq_json_bool(lq_json_get(root, "reconnect"), true);
     bool fatal = code == 1 || code == 4 || !reconnect;
-    lq_subscription *s = NULL;
+    lq__sub *s = NULL;
     char msg[256];
+    (void)unused; (void)type;
     lq_json_string(lq_json_get(root, "error"), msg, sizeof msg);
     if (code == 1 && c->state == LQ_STATE_CONNECTING && c->installation_id && !c->drop_installation_id &&
         strcmp(msg, "Additional properties not allowed") == 0) {
@@ -2815,33 +2865,29 @@ static void lq__on_error_op(lq_client *c, lq_json root) {
     }
 }
 
-/* No JSON text of len bytes has more than len / 2 + 1 values ("[0,0]": 5 bytes, 3 tokens). */
-static bool lq__grow_tokens(lq_client *c, size_t len) {
-    size_t want = c->ntoks ? c->ntoks * 2 : 64, most = len / 2 + 1;
-    lq_json_token *t;
-    if (c->ntoks >= most) return false;
-    if (want > most) want = most;
-    if (want > (size_t)-1 / sizeof *t) return false;
+/* The token array for a message: 64 tokens at first; when a message needs more, the counting
+   parse says how many and the array is made that size (rounded up), then kept for the next ones. */
+static int lq__parse_message(lq_client *c, const char *text, size_t len, bool check_utf8, lq_json *root) {
+    int got = LQ_ERR_TOO_SMALL;
+    size_t want = 64;
+    if (c->ntoks) got = lq__json_parse(text, len, c->toks, c->ntoks, c->max_depth, check_utf8, root);
+    if (got != LQ_ERR_TOO_SMALL) return got;
+    if (c->ntoks) {
+        got = lq__json_parse(text, len, NULL, 0, c->max_depth, true, NULL);
+        if (got < 0) return got;
+        want = ((size_t)got + 63) & ~(size_t)63;
+    }
     lq__free(&c->a, c->toks);                               /* its contents are not needed */
-    c->toks = NULL;
     c->ntoks = 0;
-    t = (lq_json_token *)lq__alloc(&c->a, want * sizeof *t);
-    if (!t) return false;
-    c->toks = t;
+    c->toks = want <= (size_t)-1 / sizeof *c->toks ? (lq_json_token *)lq__alloc(&c->a, want * sizeof *c->toks) : NULL;
+    if (!c->toks) return LQ_ERR_NOMEM;
     c->ntoks = want;
-    return true;
+    return lq__parse_message(c, text, len, check_utf8, root);
 }
-
-/* The members the dispatch reads, found in one walk over the root object instead of one
-   lq_json_get each (parse-server sends "op" first). The first of duplicate keys wins, as in
-   lq_json_get; a key with escapes takes the general comparison. */
-typedef struct lq__msg_fields {
-    lq_json op, request_id, object, original;
-} lq__msg_fields;
 
 /* The slot of the member whose key token is t, or NULL. Switching on the length leaves one
    fixed-size compare per key, which compilers inline. */
-static lq_json *lq__msg_slot(lq__msg_fields *m, const char *src, const lq_json_token *t) {
+static lq_json *lq__msg_slot(lq__msg *m, const char *src, const lq_json_token *t) {
     static const char *const names[4] = {"op", "requestId", "object", "original"};
     const char *k = src + t->start + 1;
     lq_json *slots[4];
@@ -2861,8 +2907,9 @@ static lq_json *lq__msg_slot(lq__msg_fields *m, const char *src, const lq_json_t
     }
 }
 
-static void lq__msg_fields_find(lq_json root, lq__msg_fields *m) {
+static void lq__msg_find(lq_json root, lq__msg *m) {
     const lq_json_token *t = root.tok + 1, *end = root.tok + root.tok->skip;
+    m->root = root;
     m->op = m->request_id = m->object = m->original = lq__json_make(root.src, NULL);
     for (; t < end; t += 1 + t[1].skip) {
         lq_json *slot = lq__msg_slot(m, root.src, t);
@@ -2870,47 +2917,130 @@ static void lq__msg_fields_find(lq_json root, lq__msg_fields *m) {
     }
 }
 
-/* The event type of a subscription op, given as its raw JSON text (quotes included), or
-   LQ_EVENT_OPEN for none of them. One fixed-size compare per candidate of the same length. */
-static lq_event_type lq__op_event(const char *op, size_t n) {
-    switch (n) {
-    case 7:
-        if (memcmp(op, "\"enter\"", 7) == 0) return LQ_EVENT_ENTER;
-        if (memcmp(op, "\"leave\"", 7) == 0) return LQ_EVENT_LEAVE;
-        break;
-    case 8:
-        if (memcmp(op, "\"update\"", 8) == 0) return LQ_EVENT_UPDATE;
-        if (memcmp(op, "\"create\"", 8) == 0) return LQ_EVENT_CREATE;
-        if (memcmp(op, "\"delete\"", 8) == 0) return LQ_EVENT_DELETE;
-        break;
-    case 12:
-        if (memcmp(op, "\"subscribed\"", 12) == 0) return LQ_EVENT_SUBSCRIBED;
-        break;
-    case 14:
-        if (memcmp(op, "\"unsubscribed\"", 14) == 0) return LQ_EVENT_UNSUBSCRIBED;
-        break;
-    default:
-        break;
+static void lq__on_connected(lq_client *c, const lq__msg *m, lq__sub *s, lq_event_type type) {
+    lq_json id = lq_json_get(m->root, "clientId");
+    lq_event ev;
+    (void)s;
+    if (c->state != LQ_STATE_CONNECTING) {
+        lq__logf(c, LQ_LOG_WARN, "duplicate connected message ignored");
+        return;
     }
-    return LQ_EVENT_OPEN;
+    if (lq_json_kind(id) == LQ_JSON_STRING) {
+        lq_json_string(id, c->client_id, sizeof c->client_id);
+    } else {                                                /* a number or the like: its text */
+        size_t n = 0;
+        const char *raw = lq_json_exists(id) ? lq_json_raw(id, &n) : "";
+        if (n >= sizeof c->client_id) n = sizeof c->client_id - 1;
+        memcpy(c->client_id, raw, n);
+        c->client_id[n] = 0;
+    }
+    c->state = LQ_STATE_CONNECTED;
+    if (c->nsubs == 0) c->attempt = 0;
+    lq__event_init(c, &ev, type, NULL);
+    ev.client_id = c->client_id;
+    lq__emit(c, &ev);
+    lq__pump(c);
+}
+
+static void lq__on_subscribed(lq_client *c, const lq__msg *m, lq__sub *s, lq_event_type type) {
+    lq_event ev;
+    (void)m;
+    if (s->state != LQ__S_SENT) return;                     /* duplicate, or unsubscribed meanwhile */
+    c->attempt = 0;
+    if (s->after == LQ__AFTER_UNSUB) {                      /* now the unsubscribe can go */
+        s->after = LQ__AFTER_NONE;
+        lq__sub_set(c, s, LQ__S_UNSUB);
+        lq__pump(c);
+        return;
+    }
+    lq__sub_set(c, s, LQ__S_LIVE);
+    lq__event_init(c, &ev, type, s);
+    ev.resubscribe = s->was_live && !s->update;
+    s->was_live = true;
+    s->update = false;
+    if (s->after == LQ__AFTER_UPDATE) {                     /* the query changed meanwhile */
+        s->after = LQ__AFTER_NONE;
+        s->update = true;
+        lq__sub_set(c, s, LQ__S_PENDING);
+    }
+    lq__emit(c, &ev);
+    lq__pump(c);
+}
+
+static void lq__on_unsubscribed(lq_client *c, const lq__msg *m, lq__sub *s, lq_event_type type) {
+    (void)m; (void)type;
+    if (s->state == LQ__S_UNSUB_SENT) lq__sub_set(c, s, LQ__S_DEAD);
+}
+
+static void lq__on_object_event(lq_client *c, const lq__msg *m, lq__sub *s, lq_event_type type) {
+    lq_event ev;
+    /* an update waiting in the queue: the old query is still live on the server */
+    if (s->state != LQ__S_LIVE && s->state != LQ__S_SENT && !(s->state == LQ__S_PENDING && s->update)) return;
+    if (lq_json_kind(m->object) != LQ_JSON_OBJECT) {
+        lq__set_error(c, 0, "event without an object ignored");
+        lq__emit_error(c, s, LQ_ERR_JSON, 0, false, c->errmsg);
+        return;
+    }
+    lq__event_init(c, &ev, type, s);
+    ev.object = m->object;
+    if (lq_json_kind(m->original) == LQ_JSON_OBJECT) ev.original = m->original;
+    else ev.original = lq__json_make(m->root.src, NULL);
+    lq__emit(c, &ev);
+}
+
+/* One row per server op, the most frequent first. Rows with a subscription get it looked up
+   (and are ignored before connected or for no known subscription). */
+typedef void (*lq__op_fn)(lq_client *c, const lq__msg *m, lq__sub *s, lq_event_type type);
+static const struct lq__op {
+    const char *raw;            /* the op as JSON text, quotes included */
+    size_t len;
+    lq_event_type type;
+    bool per_sub;
+    lq__op_fn handle;
+} lq__ops[] = {
+    {"\"update\"", 8, LQ_EVENT_UPDATE, true, lq__on_object_event},
+    {"\"create\"", 8, LQ_EVENT_CREATE, true, lq__on_object_event},
+    {"\"enter\"", 7, LQ_EVENT_ENTER, true, lq__on_object_event},
+    {"\"leave\"", 7, LQ_EVENT_LEAVE, true, lq__on_object_event},
+    {"\"delete\"", 8, LQ_EVENT_DELETE, true, lq__on_object_event},
+    {"\"subscribed\"", 12, LQ_EVENT_SUBSCRIBED, true, lq__on_subscribed},
+    {"\"unsubscribed\"", 14, LQ_EVENT_UNSUBSCRIBED, true, lq__on_unsubscribed},
+    {"\"connected\"", 11, LQ_EVENT_OPEN, false, lq__on_connected},
+    {"\"error\"", 7, LQ_EVENT_ERROR, false, lq__on_error_op},
+};
+
+static const struct lq__op *lq__op_find(lq_json op) {
+    size_t i, n;
+    const char *raw;
+    if (lq_json_kind(op) != LQ_JSON_STRING) return NULL;
+    raw = lq_json_raw(op, &n);
+    for (i = 0; i < sizeof lq__ops / sizeof lq__ops[0]; i++)
+        if (lq__ops[i].len == n && memcmp(lq__ops[i].raw, raw, n) == 0) return &lq__ops[i];
+    return NULL;
+}
+
+/* The subscription a per-subscription op is about, or NULL when it is to be ignored. */
+static lq__sub *lq__op_sub(lq_client *c, const lq__msg *m) {
+    int idx;
+    if (c->state != LQ_STATE_CONNECTED) {
+        lq__set_error(c, 0, "server message before connected ignored");
+        lq__emit_error(c, NULL, LQ_ERR_JSON, 0, false, c->errmsg);
+        return NULL;
+    }
+    idx = lq_json_kind(m->request_id) == LQ_JSON_NUMBER ? lq__sub_index(c, lq__request_id(m->request_id)) : -1;
+    if (idx < 0) lq__logf(c, LQ_LOG_DEBUG, "message for no subscription ignored");
+    return idx < 0 ? NULL : c->subs[idx];
 }
 
 /* A complete text message from the server. With check_utf8 its UTF-8 has not been checked yet:
    a successful parse checks it on the way (outside strings JSON allows only ASCII), and a failed
    one is told apart from invalid UTF-8 (close 1007) by one pass of the validator. */
 static void lq__on_message_utf8(lq_client *c, const char *text, size_t len, bool check_utf8) {
-    lq_json root, op;
-    lq__msg_fields m;
-    lq_event ev;
-    int got;
-    size_t oplen;
-    const char *ops;
-    for (;;) {
-        if (!c->ntoks && !lq__grow_tokens(c, len)) { got = LQ_ERR_NOMEM; break; }
-        got = lq__json_parse(text, len, c->toks, c->ntoks, c->max_depth, check_utf8, &root);
-        if (got != LQ_ERR_TOO_SMALL) break;
-        if (!lq__grow_tokens(c, len)) { got = LQ_ERR_NOMEM; break; }
-    }
+    lq_json root;
+    lq__msg m;
+    const struct lq__op *op;
+    lq__sub *s = NULL;
+    int got = lq__parse_message(c, text, len, check_utf8, &root);
     if (got < 0 && check_utf8 && !lq__utf8_valid((const unsigned char *)text, len)) {
         lq__set_error(c, 0, "text message is not UTF-8");
         lq__ws_fail(c, 1007, LQ_ERR_UTF8);
@@ -2921,95 +3051,14 @@ static void lq__on_message_utf8(lq_client *c, const char *text, size_t len, bool
         lq__emit_error(c, NULL, got < 0 ? (lq_result)got : LQ_ERR_JSON, 0, false, c->errmsg);
         return;
     }
-    lq__msg_fields_find(root, &m);
-    op = m.op;
-    ops = lq_json_kind(op) == LQ_JSON_STRING ? lq_json_raw(op, &oplen) : "\"\"";
-    if (lq_json_kind(op) != LQ_JSON_STRING) oplen = 2;
-    memset(&ev, 0, sizeof ev);
-    if (oplen == 11 && memcmp(ops, "\"connected\"", 11) == 0) {
-        lq_json id = lq_json_get(root, "clientId");
-        if (c->state != LQ_STATE_CONNECTING) {
-            lq__logf(c, LQ_LOG_WARN, "duplicate connected message ignored");
-            return;
-        }
-        if (lq_json_kind(id) == LQ_JSON_STRING) lq_json_string(id, c->client_id, sizeof c->client_id);
-        else {
-            size_t n;
-            const char *raw = lq_json_exists(id) ? lq_json_raw(id, &n) : "";
-            if (!lq_json_exists(id)) n = 0;
-            if (n >= sizeof c->client_id) n = sizeof c->client_id - 1;
-            memcpy(c->client_id, raw, n);
-            c->client_id[n] = 0;
-        }
-        c->state = LQ_STATE_CONNECTED;
-        if (c->nsubs == 0) c->attempt = 0;
-        ev.type = LQ_EVENT_OPEN;
-        ev.client_id = c->client_id;
-        lq__emit(c, &ev);
-        lq__pump(c);
+    lq__msg_find(root, &m);
+    op = lq__op_find(m.op);
+    if (!op) {
+        lq__logf(c, LQ_LOG_WARN, "message with unknown op ignored");
         return;
     }
-    if (oplen == 7 && memcmp(ops, "\"error\"", 7) == 0) { lq__on_error_op(c, root); return; }
-    {
-        lq_event_type type = lq__op_event(ops, oplen);
-        lq_json rid = m.request_id;
-        lq_subscription *s;
-        int idx;
-        if (type == LQ_EVENT_OPEN) {
-            lq__logf(c, LQ_LOG_WARN, "message with unknown op ignored");
-            return;
-        }
-        if (c->state != LQ_STATE_CONNECTED) {
-            lq__set_error(c, 0, "server message before connected ignored");
-            lq__emit_error(c, NULL, LQ_ERR_JSON, 0, false, c->errmsg);
-            return;
-        }
-        idx = lq_json_kind(rid) == LQ_JSON_NUMBER ? lq__sub_index(c, lq__request_id(rid)) : -1;
-        if (idx < 0) {
-            lq__logf(c, LQ_LOG_DEBUG, "message for no subscription ignored");
-            return;
-        }
-        s = c->subs[idx];
-        ev.type = type;
-        ev.sub = s;
-        ev.request_id = s->id;
-        ev.sub_user_data = s->user_data;
-        if (ev.type == LQ_EVENT_SUBSCRIBED) {
-            if (s->state != LQ__S_SENT) return;             /* duplicate, or unsubscribed meanwhile */
-            c->attempt = 0;
-            if (s->after == LQ__AFTER_UNSUB) {              /* now the unsubscribe can go */
-                s->after = LQ__AFTER_NONE;
-                lq__sub_set(c, s, LQ__S_UNSUB);
-                lq__pump(c);
-                return;
-            }
-            lq__sub_set(c, s, LQ__S_LIVE);
-            ev.resubscribe = s->was_live && !s->update;
-            s->was_live = true;
-            s->update = false;
-            if (s->after == LQ__AFTER_UPDATE) {             /* the query changed meanwhile */
-                s->after = LQ__AFTER_NONE;
-                s->update = true;
-                lq__sub_set(c, s, LQ__S_PENDING);
-            }
-            lq__emit(c, &ev);
-            lq__pump(c);
-        } else if (ev.type == LQ_EVENT_UNSUBSCRIBED) {
-            if (s->state == LQ__S_UNSUB_SENT) lq__sub_set(c, s, LQ__S_DEAD);
-        } else {
-            /* an update waiting in the queue: the old query is still live on the server */
-            if (s->state != LQ__S_LIVE && s->state != LQ__S_SENT && !(s->state == LQ__S_PENDING && s->update)) return;
-            ev.object = m.object;
-            ev.original = m.original;
-            if (lq_json_kind(ev.original) != LQ_JSON_OBJECT) ev.original.tok = NULL;
-            if (lq_json_kind(ev.object) != LQ_JSON_OBJECT) {
-                lq__set_error(c, 0, "event without an object ignored");
-                lq__emit_error(c, s, LQ_ERR_JSON, 0, false, c->errmsg);
-                return;
-            }
-            lq__emit(c, &ev);
-        }
-    }
+    if (op->per_sub && (s = lq__op_sub(c, &m)) == NULL) return;
+    op->handle(c, &m, s, op->type);
 }
 
 /* A message assembled in c->msg: its UTF-8 was checked frame by frame. */
@@ -3085,7 +3134,7 @@ static void lq__link_lost(lq_client *c) {
     c->report_close = false;                                /* reported, even if a callback closed */
     if (c->state == LQ_STATE_DISCONNECTED) return;          /* the callback closed the client */
     for (i = 0; i < c->nsubs; i++) {
-        lq_subscription *s = c->subs[i];
+        lq__sub *s = c->subs[i];
         bool unsubscribed = s->state == LQ__S_UNSUB || s->state == LQ__S_UNSUB_SENT ||
                             (s->state == LQ__S_SENT && s->after == LQ__AFTER_UNSUB);
         if (unsubscribed) lq__sub_set(c, s, LQ__S_DEAD);
@@ -3133,6 +3182,7 @@ static bool lq__shut_now(const lq_client *c) {
 lq_io lq_core_io(const lq_client *c) {
     if (c->link == LQ__L_CONNECT) return LQ_IO_CONNECT;
     if (lq__shut_now(c)) return LQ_IO_CLOSE;
+    if (c->state == LQ_STATE_DISCONNECTED && c->link == LQ__L_IDLE && !c->report_close && !c->reap) return LQ_IO_DONE;
     return LQ_IO_NONE;
 }
 
@@ -3193,6 +3243,7 @@ void lq_core_consume(lq_client *c, size_t n) {
 }
 
 void lq_core_tick(lq_client *c, uint64_t now_ms) {
+    LQ_ASSERT(c->in_callback == 0 && "lq_step or lq_core_tick inside an event callback");
     c->now = now_ms;
     if (c->state == LQ_STATE_INITIALIZED) lq__start_connect(c);
     if (c->state == LQ_STATE_RECONNECTING && c->link == LQ__L_IDLE && now_ms >= c->reconnect_at) lq__start_connect(c);
@@ -3228,9 +3279,7 @@ static int64_t lq__min_timer(int64_t a, int64_t b) { return (a < 0 || (b >= 0 &&
 
 int64_t lq_core_timeout(const lq_client *c, uint64_t now_ms) {
     int64_t t = -1;
-    if (c->reap || c->report_close || c->state == LQ_STATE_INITIALIZED || c->link == LQ__L_CONNECT ||
-        lq__shut_now(c))
-        return 0;
+    if (c->reap || c->report_close || c->state == LQ_STATE_INITIALIZED || lq__shut_now(c)) return 0;
     if (c->state == LQ_STATE_RECONNECTING && c->link == LQ__L_IDLE) t = lq__until(c->reconnect_at, now_ms);
     if (c->state == LQ_STATE_CONNECTING && c->link != LQ__L_IDLE && c->link < LQ__L_DRAIN)   /* as lq_core_tick */
         t = lq__min_timer(t, lq__until(c->connect_deadline, now_ms));
@@ -3273,32 +3322,84 @@ static lq_result lq__copy_str(lq_client *c, char **dst, const char *src) {
     return *dst ? LQ_OK : LQ_ERR_NOMEM;
 }
 
+/* Why lq_client_create failed, through desc.log: there is no client to ask. */
+static lq_result lq__create_fail(const lq_desc *d, lq_result r, const char *fmt, ...) {
+    char line[320];
+    va_list ap;
+    if (!d || !d->log) return r;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    d->log(LQ_LOG_ERROR, line, d->user_data);
+    return r;
+}
+
+/* Checks what can be checked before anything is allocated. */
+static lq_result lq__desc_check(const lq_desc *d, lq_url *url) {
+    lq_result r;
+    int i;
+    if (!d) return LQ_ERR_INVALID_ARG;
+    if (!d->server_url) return lq__create_fail(d, LQ_ERR_INVALID_ARG, "desc.server_url is required");
+    if (!d->application_id) return lq__create_fail(d, LQ_ERR_INVALID_ARG, "desc.application_id is required");
+    if (d->num_extra_headers < 0 || (d->num_extra_headers && !d->extra_headers))
+        return lq__create_fail(d, LQ_ERR_INVALID_ARG, "desc.num_extra_headers is %d with extra_headers %s",
+                               d->num_extra_headers, d->extra_headers ? "set" : "NULL");
+    if (!d->allocator.alloc != !d->allocator.free)
+        return lq__create_fail(d, LQ_ERR_INVALID_ARG, "desc.allocator needs both alloc and free");
+#ifdef LQ_NO_SOCKETS
+    if (!d->random) return lq__create_fail(d, LQ_ERR_INVALID_ARG, "desc.random is required with LQ_NO_SOCKETS");
+#endif
+    r = lq_url_parse(d->server_url, url);
+    if (r != LQ_OK) return lq__create_fail(d, r, "desc.server_url \"%.200s\": %s", d->server_url, url->error);
+#if !defined(LQ_NO_SOCKETS) && !defined(LQ__TLS_BACKEND)
+    if (url->tls && !(d->transport && d->transport->tls))
+        return lq__create_fail(d, LQ_ERR_TLS_UNAVAILABLE, "%.200s needs TLS: define LQ_USE_MBEDTLS, or give a "
+                               "desc.transport that does TLS (tls = true)", d->server_url);
+#endif
+    for (i = 0; i < d->num_extra_headers; i++)
+        if (!d->extra_headers[i] || !lq__header_ok(d->extra_headers[i]))
+            return lq__create_fail(d, LQ_ERR_INVALID_ARG, "desc.extra_headers[%d] is not a \"Name: value\" header "
+                                   "of printable text, or names one the library sets", i);
+    return LQ_OK;
+}
+
+/* Copies the desc's strings; a failure names the field. */
+static lq_result lq__copy_strings(lq_client *c, const lq_desc *d) {
+    struct { const char *name, *src; char **dst; } f[9];
+    lq_result r = LQ_OK;
+    int i, n = 0;
+#define LQ__FIELD(field, to) f[n].name = #field; f[n].src = d->field; f[n].dst = &c->to; n++;
+    LQ__FIELD(server_url, url_text) LQ__FIELD(application_id, application_id)
+    LQ__FIELD(javascript_key, javascript_key) LQ__FIELD(client_key, client_key)
+    LQ__FIELD(master_key, master_key) LQ__FIELD(session_token, session_token)
+    LQ__FIELD(installation_id, installation_id)
+#ifndef LQ_NO_SOCKETS
+    LQ__FIELD(tls_ca_file, tls_ca_file) LQ__FIELD(tls_ca_pem, tls_ca_pem)
+#endif
+#undef LQ__FIELD
+    for (i = 0; i < n && r == LQ_OK; i++) {
+        r = lq__copy_str(c, f[i].dst, f[i].src);
+        if (r == LQ_ERR_UTF8) return lq__create_fail(d, r, "desc.%s is not UTF-8", f[i].name);
+    }
+    return r;
+}
+
 lq_result lq_client_create(const lq_desc *d, lq_client **out) {
     lq_client *c;
     lq_allocator a;
     lq_result r;
     lq_url url;
+    uint32_t tag = 0;
     int i;
-    if (!out) return LQ_ERR_INVALID_ARG;
+    if (!out) return lq__create_fail(d, LQ_ERR_INVALID_ARG, "lq_client_create: out is NULL");
     *out = NULL;
-    if (!d || !d->application_id || !d->server_url || d->num_extra_headers < 0 ||
-        (d->num_extra_headers && !d->extra_headers) || (!d->allocator.alloc != !d->allocator.free))
-        return LQ_ERR_INVALID_ARG;
-#ifdef LQ_NO_SOCKETS
-    if (!d->random) return LQ_ERR_INVALID_ARG;              /* the core has no random source of its own */
-#endif
-    r = lq_url_parse(d->server_url, &url);
+    r = lq__desc_check(d, &url);
     if (r != LQ_OK) return r;
-#if !defined(LQ_USE_MBEDTLS)
-    if (url.tls && !d->transport) return LQ_ERR_TLS_UNAVAILABLE;
-#endif
-    for (i = 0; i < d->num_extra_headers; i++)
-        if (!d->extra_headers[i] || !lq__header_ok(d->extra_headers[i])) return LQ_ERR_INVALID_ARG;
     a.alloc = d->allocator.alloc ? d->allocator.alloc : lq__default_alloc;
     a.free = d->allocator.free ? d->allocator.free : lq__default_free;
     a.user_data = d->allocator.alloc ? d->allocator.user_data : NULL;
     c = (lq_client *)lq__alloc(&a, sizeof *c);
-    if (!c) return LQ_ERR_NOMEM;
+    if (!c) return lq__create_fail(d, LQ_ERR_NOMEM, "out of memory for the client");
     memset(c, 0, sizeof *c);
     c->a = a;
     c->on_event = d->on_event;
@@ -3310,13 +3411,15 @@ lq_result lq_client_create(const lq_desc *d, lq_client **out) {
     c->tls_insecure = d->tls_insecure_skip_verify_for_tests_only;
     if (!c->random) c->random = lq__os_random;
 #endif
+    if (!c->random(&tag, sizeof tag, c->user_data)) tag = 0x5A;
+    c->tag = (tag % 255u + 1u) << 24;                       /* a top byte of 1..255 */
     c->use_fields = d->use_fields;
     c->no_reconnect = d->no_reconnect;
-    c->connect_timeout_ms = d->connect_timeout_ms ? d->connect_timeout_ms : 10000;
-    c->dead_link_ms = d->dead_link_ms ? d->dead_link_ms : 30000;
+    c->connect_timeout_ms = d->connect_timeout_ms ? d->connect_timeout_ms : LQ_DEFAULT_CONNECT_TIMEOUT_MS;
+    c->dead_link_ms = d->dead_link_ms ? d->dead_link_ms : LQ_DEFAULT_DEAD_LINK_MS;
     c->ping_interval_ms = d->ping_interval_ms;
-    c->close_timeout_ms = d->close_timeout_ms ? d->close_timeout_ms : 2000;
-    c->max_delay_ms = d->max_reconnect_delay_ms ? d->max_reconnect_delay_ms : 30000;
+    c->close_timeout_ms = d->close_timeout_ms ? d->close_timeout_ms : LQ_DEFAULT_CLOSE_TIMEOUT_MS;
+    c->max_delay_ms = d->max_reconnect_delay_ms ? d->max_reconnect_delay_ms : LQ_DEFAULT_MAX_RECONNECT_DELAY_MS;
     c->max_message = d->max_message_bytes ? d->max_message_bytes : LQ_DEFAULT_MAX_MESSAGE_BYTES;
     c->max_handshake = d->max_handshake_bytes ? d->max_handshake_bytes : LQ_DEFAULT_MAX_HANDSHAKE_BYTES;
     c->max_outgoing = d->max_outgoing_bytes ? d->max_outgoing_bytes : LQ_DEFAULT_MAX_OUTGOING_BYTES;
@@ -3329,13 +3432,7 @@ lq_result lq_client_create(const lq_desc *d, lq_client **out) {
     c->out.limit = c->max_outgoing;
     c->tmp.limit = c->max_outgoing;
     c->next_id = 1;
-    r = lq__copy_str(c, &c->url_text, d->server_url);
-    if (r == LQ_OK) r = lq__copy_str(c, &c->application_id, d->application_id);
-    if (r == LQ_OK) r = lq__copy_str(c, &c->javascript_key, d->javascript_key);
-    if (r == LQ_OK) r = lq__copy_str(c, &c->client_key, d->client_key);
-    if (r == LQ_OK) r = lq__copy_str(c, &c->master_key, d->master_key);
-    if (r == LQ_OK) r = lq__copy_str(c, &c->session_token, d->session_token);
-    if (r == LQ_OK) r = lq__copy_str(c, &c->installation_id, d->installation_id);
+    r = lq__copy_strings(c, d);
     if (r == LQ_OK && d->num_extra_headers) {
         lq__buf h;
         memset(&h, 0, sizeof h);
@@ -3349,21 +3446,21 @@ lq_result lq_client_create(const lq_desc *d, lq_client **out) {
         r = h.err;
         if (r == LQ_OK) c->extra_headers = h.data;
         else lq__buf_free(&h);
+        if (r == LQ_ERR_LIMIT) lq__create_fail(d, r, "desc.extra_headers are over max_handshake_bytes");
     }
     if (r == LQ_OK) r = lq_url_parse(c->url_text, &c->url);
 #ifndef LQ_NO_SOCKETS
-    if (r == LQ_OK) r = lq__copy_str(c, &c->tls_ca_file, d->tls_ca_file);
-    if (r == LQ_OK) r = lq__copy_str(c, &c->tls_ca_pem, d->tls_ca_pem);
     if (r == LQ_OK) r = lq__transport_setup(c, d);
 #endif
     if (r != LQ_OK) {
+        if (r == LQ_ERR_NOMEM) lq__create_fail(d, r, "out of memory");
+        else if (c->errmsg[0]) lq__create_fail(d, r, "%s", c->errmsg);
         lq_client_destroy(c);
         return r;
     }
     *out = c;
     return LQ_OK;
 }
-
 
 void lq_client_destroy(lq_client *c) {
     int i;
@@ -3409,23 +3506,24 @@ static lq_result lq__make_body(lq_client *c, const lq_query *q, char **body, siz
     return LQ_OK;
 }
 
-lq_result lq_subscribe(lq_client *c, const lq_query *q, lq_subscription **out) {
-    lq_subscription *s;
+lq_result lq_subscribe(lq_client *c, const lq_query *q, lq_sub *out) {
+    lq__sub *s;
     lq_result r;
-    if (out) *out = NULL;
+    if (out) out->id = 0;
     if (!c || !q) return LQ_ERR_INVALID_ARG;
     if (c->state == LQ_STATE_DISCONNECTED) return LQ_ERR_STATE;
+    if ((uint32_t)c->next_id == c->tag) c->next_id++;       /* its handle would be 0 */
     if (c->nsubs >= c->max_subs || c->next_id == INT32_MAX) return LQ_ERR_LIMIT;
     if (c->nsubs == c->capsubs) {
         int cap = c->capsubs ? c->capsubs * 2 : 8;
-        lq_subscription **n = (lq_subscription **)lq__alloc(&c->a, (size_t)cap * sizeof *n);
+        lq__sub **n = (lq__sub **)lq__alloc(&c->a, (size_t)cap * sizeof *n);
         if (!n) return LQ_ERR_NOMEM;
         if (c->nsubs) memcpy(n, c->subs, (size_t)c->nsubs * sizeof *n);
         lq__free(&c->a, c->subs);
         c->subs = n;
         c->capsubs = cap;
     }
-    s = (lq_subscription *)lq__alloc(&c->a, sizeof *s);
+    s = (lq__sub *)lq__alloc(&c->a, sizeof *s);
     if (!s) return LQ_ERR_NOMEM;
     memset(s, 0, sizeof *s);
     r = lq__make_body(c, q, &s->body, &s->body_len);
@@ -3438,23 +3536,35 @@ lq_result lq_subscribe(lq_client *c, const lq_query *q, lq_subscription **out) {
     s->state = LQ__S_DEAD;                                  /* so that lq__sub_set counts it */
     c->subs[c->nsubs++] = s;
     lq__sub_set(c, s, LQ__S_PENDING);
-    if (out) *out = s;
+    if (out) *out = lq__handle(c, s);
     lq__pump(c);
     return LQ_OK;
 }
 
-static lq_subscription *lq__live_sub(lq_client *c, lq_subscription *s) {
+/* The subscription a handle names, until its UNSUBSCRIBED has been reported; NULL for any other
+   handle. Only the number is used: nothing the caller holds is dereferenced. */
+static lq__sub *lq__sub_find(const lq_client *c, lq_sub h) {
+    uint32_t id;
     int i;
-    if (!c || !s) return NULL;
-    i = lq__sub_index(c, s->id);
-    if (i < 0 || c->subs[i] != s || s->state == LQ__S_DEAD || s->state == LQ__S_UNSUB || s->state == LQ__S_UNSUB_SENT ||
+    if (!c || !h.id) return NULL;
+    id = h.id ^ c->tag;
+    if (id < 1 || id > (uint32_t)INT32_MAX) return NULL;
+    i = lq__sub_index(c, (int32_t)id);
+    return i < 0 ? NULL : c->subs[i];
+}
+
+/* ... and still open to lq_unsubscribe and lq_update. */
+static lq__sub *lq__live_sub(const lq_client *c, lq_sub h) {
+    lq__sub *s = lq__sub_find(c, h);
+    if (!s || s->state == LQ__S_DEAD || s->state == LQ__S_UNSUB || s->state == LQ__S_UNSUB_SENT ||
         s->after == LQ__AFTER_UNSUB)
         return NULL;
     return s;
 }
 
-lq_result lq_unsubscribe(lq_client *c, lq_subscription *s) {
-    if (!lq__live_sub(c, s)) return LQ_ERR_INVALID_ARG;
+lq_result lq_unsubscribe(lq_client *c, lq_sub h) {
+    lq__sub *s = lq__live_sub(c, h);
+    if (!s) return LQ_ERR_INVALID_ARG;
     /* The server knows the id only if a subscribe went out on this link. */
     if (c->link == LQ__L_OPEN && s->state == LQ__S_SENT)
         s->after = LQ__AFTER_UNSUB;
@@ -3466,11 +3576,12 @@ lq_result lq_unsubscribe(lq_client *c, lq_subscription *s) {
     return LQ_OK;
 }
 
-lq_result lq_update(lq_client *c, lq_subscription *s, const lq_query *q) {
+lq_result lq_update(lq_client *c, lq_sub h, const lq_query *q) {
+    lq__sub *s = lq__live_sub(c, h);
     char *body;
     size_t len;
     lq_result r;
-    if (!lq__live_sub(c, s) || !q) return LQ_ERR_INVALID_ARG;
+    if (!s || !q) return LQ_ERR_INVALID_ARG;
     r = lq__make_body(c, q, &body, &len);
     if (r != LQ_OK) return r;
     lq__free(&c->a, s->body);
@@ -3487,13 +3598,25 @@ lq_result lq_update(lq_client *c, lq_subscription *s, const lq_query *q) {
     return LQ_OK;
 }
 
+bool lq_sub_valid(const lq_client *c, lq_sub h) { return lq__sub_find(c, h) != NULL; }
+
+void *lq_sub_user_data(const lq_client *c, lq_sub h) {
+    lq__sub *s = lq__sub_find(c, h);
+    return s ? s->user_data : NULL;
+}
+
+lq_result lq_sub_set_user_data(lq_client *c, lq_sub h, void *user_data) {
+    lq__sub *s = lq__sub_find(c, h);
+    if (!s) return LQ_ERR_INVALID_ARG;
+    s->user_data = user_data;
+    return LQ_OK;
+}
+
 lq_state lq_client_state(const lq_client *c) { return c ? c->state : LQ_STATE_DISCONNECTED; }
 const char *lq_client_id(const lq_client *c) { return c ? c->client_id : ""; }
 void *lq_client_user_data(const lq_client *c) { return c ? c->user_data : NULL; }
 const char *lq_error_message(const lq_client *c) { return c ? c->errmsg : ""; }
 int lq_error_detail(const lq_client *c) { return c ? c->errdetail : 0; }
-int32_t lq_subscription_id(const lq_subscription *s) { return s ? s->id : 0; }
-void *lq_subscription_user_data(const lq_subscription *s) { return s ? s->user_data : NULL; }
 const lq_url *lq_client_url(const lq_client *c) { return c ? &c->url : NULL; }
 
 int lq_subscription_count(const lq_client *c) {
@@ -3672,6 +3795,13 @@ void lq_transport_error(lq_client *c, int detail, const char *message) {
 
 /* >>tcp: the built-in transport ------------------------------------------------------------------ */
 
+/* One connection: the addresses of the host, tried in turn. */
+typedef struct lq__tcp {
+    lq__socket fd;
+    struct addrinfo *addrs, *next;
+    int err;
+} lq__tcp;
+
 /* The URL's host as a C string (the parser bounds it to 253 characters). */
 static void lq__host_cstr(const lq_url *u, char out[256]) {
     size_t n = u->host_len < 255 ? u->host_len : 255;
@@ -3679,20 +3809,19 @@ static void lq__host_cstr(const lq_url *u, char out[256]) {
     out[n] = 0;
 }
 
-static void lq__tcp_close(lq_client *c, void *self) {
-    lq__tcp *t = (lq__tcp *)self;
-    (void)c;
+static void lq__tcp_close(lq_client *c, void *self, void *conn) {
+    lq__tcp *t = (lq__tcp *)conn;
+    (void)self;
+    if (!t) return;
     if (t->fd != LQ__BAD_SOCKET) lq__closesocket(t->fd);
-    t->fd = LQ__BAD_SOCKET;
-    if (t->addrs) freeaddrinfo((struct addrinfo *)t->addrs);
-    t->addrs = t->next = NULL;
-    t->started = false;
+    if (t->addrs) freeaddrinfo(t->addrs);
+    lq__free(&c->a, t);
 }
 
 /* Starts a non-blocking connect to the next address; false when none is left. */
 static bool lq__tcp_try_next(lq__tcp *t) {
     struct addrinfo *ai;
-    while ((ai = (struct addrinfo *)t->next) != NULL) {
+    while ((ai = t->next) != NULL) {
         lq__socket fd;
         int one = 1;
         t->next = ai->ai_next;
@@ -3718,62 +3847,73 @@ static int lq__tcp_fail(lq_client *c, lq__tcp *t, const lq_url *url) {
     lq__host_cstr(url, host);
     lq__set_error(c, t->err, "cannot connect to %s port %u: %s", host, (unsigned)url->port,
                   lq__sock_strerror(t->err, tmp, sizeof tmp));
-    lq__tcp_close(c, t);
     return LQ_ERR_CONNECT;
 }
 
-/* Resolves (the one blocking call, unless desc.resolve answers), then connects without blocking. */
-static int lq__tcp_connect(lq_client *c, void *self, const lq_url *url) {
-    lq__tcp *t = (lq__tcp *)self;
-    struct pollfd pfd;
-    int err = 0;
-    lq__socklen len = sizeof err;
-    if (!t->started) {
-        struct addrinfo hints, *res = NULL;
-        char host[256], numeric[64], port[8];
-        const char *name = host;
-        int rc;
-        lq__host_cstr(url, host);
-        snprintf(port, sizeof port, "%u", (unsigned)url->port);
-        memset(&hints, 0, sizeof hints);
-        hints.ai_family = AF_UNSPEC;
-        hints.ai_socktype = SOCK_STREAM;
-        if (c->resolve && c->resolve(host, numeric, sizeof numeric, c->user_data)) {
-            numeric[sizeof numeric - 1] = 0;
-            name = numeric;
-            hints.ai_flags = AI_NUMERICHOST;
-        }
-        rc = getaddrinfo(name, port, &hints, &res);
-        if (rc != 0 || !res) {
-            lq__set_error(c, rc, "cannot resolve %s: %s", host, gai_strerror(rc));
-            return LQ_ERR_DNS;
-        }
-        t->started = true;
-        t->addrs = t->next = res;
-        t->err = 0;
-        if (!lq__tcp_try_next(t)) return lq__tcp_fail(c, t, url);
-        return LQ_IO_WANT_WRITE;
+/* Resolves (the one blocking call, unless desc.resolve answers) and starts the first connect. */
+static int lq__tcp_start(lq_client *c, lq__tcp *t, const lq_url *url) {
+    struct addrinfo hints, *res = NULL;
+    char host[256], numeric[64], port[8];
+    const char *name = host;
+    int rc;
+    lq__host_cstr(url, host);
+    snprintf(port, sizeof port, "%u", (unsigned)url->port);
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    if (c->resolve && c->resolve(host, numeric, sizeof numeric, c->user_data)) {
+        numeric[sizeof numeric - 1] = 0;
+        name = numeric;
+        hints.ai_flags = AI_NUMERICHOST;
     }
+    rc = getaddrinfo(name, port, &hints, &res);
+    if (rc != 0 || !res) {
+        lq__set_error(c, rc, "cannot resolve %s: %s", host, gai_strerror(rc));
+        return LQ_ERR_DNS;
+    }
+    t->addrs = t->next = res;
+    if (!lq__tcp_try_next(t)) return lq__tcp_fail(c, t, url);
+    return LQ_IO_WANT_WRITE;
+}
+
+/* Has the connect under way finished? */
+static bool lq__tcp_writable(lq__socket fd) {
 #if defined(_WIN32)
-    {   /* WSAPoll of older Windows never reports a failed connect: select's exception set does */
-        fd_set w, e;
-        struct timeval zero = {0, 0};
-        (void)pfd;
-        FD_ZERO(&w);
-        FD_ZERO(&e);
-        FD_SET(t->fd, &w);
-        FD_SET(t->fd, &e);
-        if (select(0, NULL, &w, &e, &zero) <= 0) return LQ_IO_WANT_WRITE;
-    }
+    /* WSAPoll of older Windows never reports a failed connect: select's exception set does */
+    fd_set w, e;
+    struct timeval zero = {0, 0};
+    FD_ZERO(&w);
+    FD_ZERO(&e);
+    FD_SET(fd, &w);
+    FD_SET(fd, &e);
+    return select(0, NULL, &w, &e, &zero) > 0;
 #else
-    pfd.fd = t->fd;
+    struct pollfd pfd;
+    pfd.fd = fd;
     pfd.events = POLLOUT;
     pfd.revents = 0;
-    if (lq__poll(&pfd, 1, 0) <= 0) return LQ_IO_WANT_WRITE;
+    return lq__poll(&pfd, 1, 0) > 0;
 #endif
+}
+
+static int lq__tcp_connect(lq_client *c, void *self, void **conn, const lq_url *url) {
+    lq__tcp *t = (lq__tcp *)*conn;
+    int err = 0;
+    lq__socklen len = sizeof err;
+    (void)self;
+    if (!t) {
+        t = (lq__tcp *)lq__alloc(&c->a, sizeof *t);
+        if (!t) { lq__set_error(c, 0, "out of memory for a connection"); return LQ_ERR_NOMEM; }
+        memset(t, 0, sizeof *t);
+        t->fd = LQ__BAD_SOCKET;
+        *conn = t;
+        return lq__tcp_start(c, t, url);
+    }
+    if (t->fd == LQ__BAD_SOCKET) return lq__tcp_fail(c, t, url);
+    if (!lq__tcp_writable(t->fd)) return LQ_IO_WANT_WRITE;
     if (getsockopt(t->fd, SOL_SOCKET, SO_ERROR, (char *)&err, &len) < 0) err = lq__sock_errno();
     if (err == 0) {
-        freeaddrinfo((struct addrinfo *)t->addrs);
+        freeaddrinfo(t->addrs);
         t->addrs = t->next = NULL;
         return LQ_OK;
     }
@@ -3784,9 +3924,10 @@ static int lq__tcp_connect(lq_client *c, void *self, const lq_url *url) {
     return LQ_IO_WANT_WRITE;
 }
 
-static long lq__tcp_send(lq_client *c, void *self, const void *buf, size_t n) {
-    lq__tcp *t = (lq__tcp *)self;
+static long lq__tcp_send(lq_client *c, void *self, void *conn, const void *buf, size_t n) {
+    lq__tcp *t = (lq__tcp *)conn;
     char tmp[64];
+    (void)self;
     if (n > 1u << 30) n = 1u << 30;
     for (;;) {
         long w = (long)send(t->fd, (const char *)buf, (lq__iolen)n, LQ__SEND_FLAGS);
@@ -3800,9 +3941,10 @@ static long lq__tcp_send(lq_client *c, void *self, const void *buf, size_t n) {
     }
 }
 
-static long lq__tcp_recv(lq_client *c, void *self, void *buf, size_t n) {
-    lq__tcp *t = (lq__tcp *)self;
+static long lq__tcp_recv(lq_client *c, void *self, void *conn, void *buf, size_t n) {
+    lq__tcp *t = (lq__tcp *)conn;
     char tmp[64];
+    (void)self;
     if (n > 1u << 30) n = 1u << 30;
     for (;;) {
         long r = (long)recv(t->fd, (char *)buf, (lq__iolen)n, 0);
@@ -3817,23 +3959,28 @@ static long lq__tcp_recv(lq_client *c, void *self, void *buf, size_t n) {
 }
 
 /* On Windows a SOCKET is a small handle: it fits the int that poll-style callers use. */
-static int lq__tcp_fd(lq_client *c, void *self) {
-    lq__tcp *t = (lq__tcp *)self;
-    (void)c;
-    return t->fd == LQ__BAD_SOCKET ? -1 : (int)t->fd;
+static int lq__tcp_fd(lq_client *c, void *self, void *conn) {
+    lq__tcp *t = (lq__tcp *)conn;
+    (void)c; (void)self;
+    return !t || t->fd == LQ__BAD_SOCKET ? -1 : (int)t->fd;
 }
 
-static void lq__tcp_transport(lq_client *c, lq_transport *tr) {
-    memset(tr, 0, sizeof *tr);
-    tr->connect = lq__tcp_connect;
-    tr->send = lq__tcp_send;
-    tr->recv = lq__tcp_recv;
-    tr->close = lq__tcp_close;
-    tr->fd = lq__tcp_fd;
-    tr->self = &c->tcp;
-}
+static const lq_transport lq__tcp_transport = {lq__tcp_connect, lq__tcp_send, lq__tcp_recv, NULL, lq__tcp_close,
+                                               lq__tcp_fd, NULL, false};
 
-/* >>tls: mbedTLS over the TCP transport ---------------------------------------------------------- */
+/* >>tls: the seam ---------------------------------------------------------------------------------
+   A TLS backend is one section, selected by LQ__TLS_BACKEND at the top of the implementation. It
+   defines
+       static lq_result lq__tls_new(lq_client *c, const lq_transport *inner, lq_transport *out);
+   which fills *out with a transport that runs TLS over any inner one (the built-in TCP or the
+   caller's): its self is the backend's state for this client (settings, trusted CAs, a copy of
+   inner), its conn one TLS session over one connection of inner. And
+       static void lq__tls_delete(lq_client *c, void *self);
+   which frees that state. The backend reads the client's settings (tls_ca_file, tls_ca_pem,
+   tls_insecure), checks the certificate against url's host, and names its failures through
+   lq__set_error with LQ_ERR_TLS. */
+
+/* >>tls-mbedtls ---------------------------------------------------------------------------------- */
 #ifdef LQ_USE_MBEDTLS
 #include <mbedtls/ssl.h>
 #include <mbedtls/ctr_drbg.h>
@@ -3845,298 +3992,342 @@ static void lq__tcp_transport(lq_client *c, lq_transport *tr) {
 #include <psa/crypto.h>
 #endif
 
-struct lq__tls {
-    mbedtls_ssl_context ssl;
+typedef struct lq__mbed {       /* per client */
+    lq_client *c;
+    lq_transport inner;
     mbedtls_ssl_config conf;
     mbedtls_x509_crt ca;
     mbedtls_ctr_drbg_context drbg;
-    bool configured;            /* conf, ca and drbg are set up (once per client) */
-    bool session;               /* ssl is set up for the current connection */
-    bool tcp_up;
-};
+    bool configured;            /* conf, ca and drbg are set up */
+} lq__mbed;
+
+typedef struct lq__mbed_conn {  /* per connection */
+    lq__mbed *m;
+    void *inner;                /* the inner transport's connection */
+    bool inner_up;
+    bool session;               /* ssl is set up */
+    mbedtls_ssl_context ssl;
+} lq__mbed_conn;
 
 static const char *const lq__ca_paths[] = {
     "/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/ca-bundle.pem",
     "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", "/etc/ssl/cert.pem",
     "/usr/local/share/certs/ca-root-nss.crt", "/usr/local/etc/openssl/cert.pem"};
 
-static int lq__tls_entropy(void *ctx, unsigned char *out, size_t n) {
+static int lq__mbed_entropy(void *ctx, unsigned char *out, size_t n) {
     lq_client *c = (lq_client *)ctx;
     return c->random(out, n, c->user_data) ? 0 : -1;
 }
 
-/* mbedTLS talks to the TCP transport through these. */
-static int lq__tls_bio_send(void *ctx, const unsigned char *buf, size_t n) {
-    lq_client *c = (lq_client *)ctx;
-    long r = lq__tcp_send(c, &c->tcp, buf, n);
+/* mbedTLS talks to the inner transport through these. */
+static int lq__mbed_bio_send(void *ctx, const unsigned char *buf, size_t n) {
+    lq__mbed_conn *k = (lq__mbed_conn *)ctx;
+    long r = k->m->inner.send(k->m->c, k->m->inner.self, k->inner, buf, n);
     if (r == LQ_IO_WANT_WRITE) return MBEDTLS_ERR_SSL_WANT_WRITE;
+    if (r == LQ_IO_WANT_READ) return MBEDTLS_ERR_SSL_WANT_READ;
     return r < 0 ? MBEDTLS_ERR_NET_SEND_FAILED : (int)r;
 }
 
-static int lq__tls_bio_recv(void *ctx, unsigned char *buf, size_t n) {
-    lq_client *c = (lq_client *)ctx;
-    long r = lq__tcp_recv(c, &c->tcp, buf, n);
+static int lq__mbed_bio_recv(void *ctx, unsigned char *buf, size_t n) {
+    lq__mbed_conn *k = (lq__mbed_conn *)ctx;
+    long r = k->m->inner.recv(k->m->c, k->m->inner.self, k->inner, buf, n);
     if (r == LQ_IO_WANT_READ) return MBEDTLS_ERR_SSL_WANT_READ;
+    if (r == LQ_IO_WANT_WRITE) return MBEDTLS_ERR_SSL_WANT_WRITE;
     return r < 0 ? MBEDTLS_ERR_NET_RECV_FAILED : (int)r;
 }
 
-static int lq__tls_fail(lq_client *c, int rc, const char *what) {
+static int lq__mbed_fail(lq_client *c, int rc, const char *what) {
     char buf[160];
     mbedtls_strerror(rc, buf, sizeof buf);
     lq__set_error(c, rc, "TLS %s failed: %s (-0x%04x)", what, buf, (unsigned)-rc);
     return LQ_ERR_TLS;
 }
 
-static int lq__tls_configure(lq_client *c, struct lq__tls *t) {
+static int lq__mbed_load_ca(lq_client *c, lq__mbed *m) {
     int rc, i;
+    if (c->tls_ca_pem) {
+        rc = mbedtls_x509_crt_parse(&m->ca, (const unsigned char *)c->tls_ca_pem, strlen(c->tls_ca_pem) + 1);
+        return rc < 0 ? lq__mbed_fail(c, rc, "CA PEM parsing") : LQ_OK;
+    }
+    if (c->tls_ca_file) {
+        rc = mbedtls_x509_crt_parse_file(&m->ca, c->tls_ca_file);
+        return rc < 0 ? lq__mbed_fail(c, rc, "CA file loading") : LQ_OK;
+    }
+    for (i = 0, rc = -1; i < (int)(sizeof lq__ca_paths / sizeof lq__ca_paths[0]) && rc < 0; i++)
+        rc = mbedtls_x509_crt_parse_file(&m->ca, lq__ca_paths[i]);     /* a missing file just fails */
+    if (rc >= 0) return LQ_OK;
+    lq__set_error(c, 0, "no system CA bundle found: set desc.tls_ca_file");
+    return LQ_ERR_TLS;
+}
+
+static int lq__mbed_configure(lq_client *c, lq__mbed *m) {
+    int rc;
 #if MBEDTLS_VERSION_NUMBER >= 0x03000000
     if (psa_crypto_init() != PSA_SUCCESS) { lq__set_error(c, 0, "psa_crypto_init failed"); return LQ_ERR_TLS; }
 #endif
-    mbedtls_ssl_config_init(&t->conf);
-    mbedtls_x509_crt_init(&t->ca);
-    mbedtls_ctr_drbg_init(&t->drbg);
-    rc = mbedtls_ctr_drbg_seed(&t->drbg, lq__tls_entropy, c, (const unsigned char *)"livequery.h", 11);
-    if (rc) return lq__tls_fail(c, rc, "random generator seeding");
-    rc = mbedtls_ssl_config_defaults(&t->conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
-    if (rc) return lq__tls_fail(c, rc, "configuration");
-    mbedtls_ssl_conf_rng(&t->conf, mbedtls_ctr_drbg_random, &t->drbg);
+    mbedtls_ssl_config_init(&m->conf);
+    mbedtls_x509_crt_init(&m->ca);
+    mbedtls_ctr_drbg_init(&m->drbg);
+    rc = mbedtls_ctr_drbg_seed(&m->drbg, lq__mbed_entropy, c, (const unsigned char *)"livequery.h", 11);
+    if (rc) return lq__mbed_fail(c, rc, "random generator seeding");
+    rc = mbedtls_ssl_config_defaults(&m->conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
+    if (rc) return lq__mbed_fail(c, rc, "configuration");
+    mbedtls_ssl_conf_rng(&m->conf, mbedtls_ctr_drbg_random, &m->drbg);
     if (c->tls_insecure) {
-        mbedtls_ssl_conf_authmode(&t->conf, MBEDTLS_SSL_VERIFY_NONE);
+        mbedtls_ssl_conf_authmode(&m->conf, MBEDTLS_SSL_VERIFY_NONE);
         lq__logf(c, LQ_LOG_WARN, "TLS certificate verification is OFF (tls_insecure_skip_verify_for_tests_only)");
         return LQ_OK;
     }
-    mbedtls_ssl_conf_authmode(&t->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
-    if (c->tls_ca_pem) {
-        rc = mbedtls_x509_crt_parse(&t->ca, (const unsigned char *)c->tls_ca_pem, strlen(c->tls_ca_pem) + 1);
-        if (rc < 0) return lq__tls_fail(c, rc, "CA PEM parsing");
-    } else if (c->tls_ca_file) {
-        rc = mbedtls_x509_crt_parse_file(&t->ca, c->tls_ca_file);
-        if (rc < 0) return lq__tls_fail(c, rc, "CA file loading");
-    } else {
-        for (i = 0, rc = -1; i < (int)(sizeof lq__ca_paths / sizeof lq__ca_paths[0]) && rc < 0; i++)
-            rc = mbedtls_x509_crt_parse_file(&t->ca, lq__ca_paths[i]);     /* a missing file just fails */
-        if (rc < 0) {
-            lq__set_error(c, 0, "no system CA bundle found: set desc.tls_ca_file");
-            return LQ_ERR_TLS;
-        }
-    }
-    mbedtls_ssl_conf_ca_chain(&t->conf, &t->ca, NULL);
+    mbedtls_ssl_conf_authmode(&m->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+    rc = lq__mbed_load_ca(c, m);
+    if (rc != LQ_OK) return rc;
+    mbedtls_ssl_conf_ca_chain(&m->conf, &m->ca, NULL);
     return LQ_OK;
 }
 
-static void lq__tls_unconfigure(struct lq__tls *t) {
-    mbedtls_ssl_config_free(&t->conf);
-    mbedtls_x509_crt_free(&t->ca);
-    mbedtls_ctr_drbg_free(&t->drbg);
-    t->configured = false;
+static void lq__mbed_unconfigure(lq__mbed *m) {
+    mbedtls_ssl_config_free(&m->conf);
+    mbedtls_x509_crt_free(&m->ca);
+    mbedtls_ctr_drbg_free(&m->drbg);
+    m->configured = false;
 }
 
-static void lq__tls_close(lq_client *c, void *self) {
-    struct lq__tls *t = (struct lq__tls *)self;
-    if (t->session) {
-        if (t->tcp_up) mbedtls_ssl_close_notify(&t->ssl);
-        mbedtls_ssl_free(&t->ssl);
+static void lq__mbed_close(lq_client *c, void *self, void *conn) {
+    lq__mbed *m = (lq__mbed *)self;
+    lq__mbed_conn *k = (lq__mbed_conn *)conn;
+    if (!k) return;
+    if (k->session) {
+        if (k->inner_up) mbedtls_ssl_close_notify(&k->ssl);
+        mbedtls_ssl_free(&k->ssl);
     }
-    t->session = false;
-    t->tcp_up = false;
-    lq__tcp_close(c, &c->tcp);
+    if (m->inner.close) m->inner.close(c, m->inner.self, k->inner);
+    lq__free(&c->a, k);
 }
 
-static int lq__tls_connect(lq_client *c, void *self, const lq_url *url) {
-    struct lq__tls *t = (struct lq__tls *)self;
+static int lq__mbed_verify_failed(lq_client *c, lq__mbed_conn *k, const char *host) {
+    char why[200];
+    uint32_t flags = mbedtls_ssl_get_verify_result(&k->ssl);
+    int n = mbedtls_x509_crt_verify_info(why, sizeof why, "", flags), i;
+    while (n > 0 && (why[n - 1] == '\n' || why[n - 1] == ' ')) why[--n] = 0;
+    for (i = 0; why[i]; i++) if (why[i] == '\n') why[i] = ';';
+    lq__set_error(c, (int)flags, "TLS certificate rejected: %s (host %s)", why, host);
+    return LQ_ERR_TLS;
+}
+
+static int lq__mbed_connect(lq_client *c, void *self, void **conn, const lq_url *url) {
+    lq__mbed *m = (lq__mbed *)self;
+    lq__mbed_conn *k = (lq__mbed_conn *)*conn;
     char host[256];
     int rc;
-    if (!t->configured) {                       /* a failed setup is retried whole on the next attempt */
-        rc = lq__tls_configure(c, t);
-        if (rc != LQ_OK) { lq__tls_unconfigure(t); return rc; }
-        t->configured = true;
+    if (!k) {
+        k = (lq__mbed_conn *)lq__alloc(&c->a, sizeof *k);
+        if (!k) { lq__set_error(c, 0, "out of memory for a TLS connection"); return LQ_ERR_NOMEM; }
+        memset(k, 0, sizeof *k);
+        k->m = m;
+        *conn = k;
     }
-    if (!t->tcp_up) {
-        rc = lq__tcp_connect(c, &c->tcp, url);
+    if (!m->configured) {                       /* a failed setup is retried whole on the next attempt */
+        rc = lq__mbed_configure(c, m);
+        if (rc != LQ_OK) { lq__mbed_unconfigure(m); return rc; }
+        m->configured = true;
+    }
+    if (!k->inner_up) {
+        rc = m->inner.connect(c, m->inner.self, &k->inner, url);
         if (rc != LQ_OK) return rc;
-        t->tcp_up = true;
+        k->inner_up = true;
     }
     lq__host_cstr(url, host);
-    if (!t->session) {
-        mbedtls_ssl_init(&t->ssl);
-        t->session = true;
-        if ((rc = mbedtls_ssl_setup(&t->ssl, &t->conf)) != 0) return lq__tls_fail(c, rc, "setup");
-        if ((rc = mbedtls_ssl_set_hostname(&t->ssl, host)) != 0) return lq__tls_fail(c, rc, "host name");
-        mbedtls_ssl_set_bio(&t->ssl, c, lq__tls_bio_send, lq__tls_bio_recv, NULL);
+    if (!k->session) {
+        mbedtls_ssl_init(&k->ssl);
+        k->session = true;
+        if ((rc = mbedtls_ssl_setup(&k->ssl, &m->conf)) != 0) return lq__mbed_fail(c, rc, "setup");
+        if ((rc = mbedtls_ssl_set_hostname(&k->ssl, host)) != 0) return lq__mbed_fail(c, rc, "host name");
+        mbedtls_ssl_set_bio(&k->ssl, k, lq__mbed_bio_send, lq__mbed_bio_recv, NULL);
     }
-    rc = mbedtls_ssl_handshake(&t->ssl);
+    rc = mbedtls_ssl_handshake(&k->ssl);
     if (rc == MBEDTLS_ERR_SSL_WANT_READ) return LQ_IO_WANT_READ;
     if (rc == MBEDTLS_ERR_SSL_WANT_WRITE) return LQ_IO_WANT_WRITE;
-    if (rc == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
-        char why[200];
-        uint32_t flags = mbedtls_ssl_get_verify_result(&t->ssl);
-        int n = mbedtls_x509_crt_verify_info(why, sizeof why, "", flags);
-        while (n > 0 && (why[n - 1] == '\n' || why[n - 1] == ' ')) why[--n] = 0;
-        for (rc = 0; why[rc]; rc++) if (why[rc] == '\n') why[rc] = ';';
-        lq__set_error(c, (int)flags, "TLS certificate rejected: %s (host %s)", why, host);
-        return LQ_ERR_TLS;
-    }
-    if (rc) return lq__tls_fail(c, rc, "handshake");
-    return LQ_OK;
+    if (rc == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) return lq__mbed_verify_failed(c, k, host);
+    return rc ? lq__mbed_fail(c, rc, "handshake") : LQ_OK;
 }
 
-static long lq__tls_send(lq_client *c, void *self, const void *buf, size_t n) {
-    struct lq__tls *t = (struct lq__tls *)self;
+static long lq__mbed_send(lq_client *c, void *self, void *conn, const void *buf, size_t n) {
+    lq__mbed_conn *k = (lq__mbed_conn *)conn;
     int rc;
-    if (n > 16384) n = 16384;                               /* one record; lq__tr_write repeats n */
-    rc = mbedtls_ssl_write(&t->ssl, (const unsigned char *)buf, n);
+    (void)self;
+    if (n > 16384) n = 16384;                               /* one record; the caller repeats n */
+    rc = mbedtls_ssl_write(&k->ssl, (const unsigned char *)buf, n);
     if (rc == MBEDTLS_ERR_SSL_WANT_READ) return LQ_IO_WANT_READ;
     if (rc == MBEDTLS_ERR_SSL_WANT_WRITE) return LQ_IO_WANT_WRITE;
-    if (rc < 0) return lq__tls_fail(c, rc, "write");
+    if (rc < 0) return lq__mbed_fail(c, rc, "write");
     return rc;
 }
 
-static long lq__tls_recv(lq_client *c, void *self, void *buf, size_t n) {
-    struct lq__tls *t = (struct lq__tls *)self;
-    int rc = mbedtls_ssl_read(&t->ssl, (unsigned char *)buf, n);
+static long lq__mbed_recv(lq_client *c, void *self, void *conn, void *buf, size_t n) {
+    lq__mbed_conn *k = (lq__mbed_conn *)conn;
+    int rc = mbedtls_ssl_read(&k->ssl, (unsigned char *)buf, n);
+    (void)self;
 #ifdef MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET
     /* TLS 1.3 servers send tickets after the handshake (Node sends two): read on past them, a
        few at a time, so data behind them is not left for the next lq_step */
     {
         int tickets = 0;
         while (rc == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET && ++tickets < 8)
-            rc = mbedtls_ssl_read(&t->ssl, (unsigned char *)buf, n);
+            rc = mbedtls_ssl_read(&k->ssl, (unsigned char *)buf, n);
         if (rc == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) return LQ_IO_WANT_READ;
     }
 #endif
     if (rc == MBEDTLS_ERR_SSL_WANT_READ) return LQ_IO_WANT_READ;
     if (rc == MBEDTLS_ERR_SSL_WANT_WRITE) return LQ_IO_WANT_WRITE;
     if (rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) return 0;
-    if (rc < 0) return lq__tls_fail(c, rc, "read");
+    if (rc < 0) return lq__mbed_fail(c, rc, "read");
     return rc;
 }
 
-static size_t lq__tls_pending(lq_client *c, void *self) {
-    struct lq__tls *t = (struct lq__tls *)self;
-    (void)c;
-    if (!t->session) return 0;
-    return mbedtls_ssl_get_bytes_avail(&t->ssl) + (size_t)mbedtls_ssl_check_pending(&t->ssl);
+static size_t lq__mbed_pending(lq_client *c, void *self, void *conn) {
+    lq__mbed_conn *k = (lq__mbed_conn *)conn;
+    (void)c; (void)self;
+    if (!k || !k->session) return 0;
+    return mbedtls_ssl_get_bytes_avail(&k->ssl) + (size_t)mbedtls_ssl_check_pending(&k->ssl);
 }
 
-static int lq__tls_fd(lq_client *c, void *self) { (void)self; return lq__tcp_fd(c, &c->tcp); }
+static int lq__mbed_fd(lq_client *c, void *self, void *conn) {
+    lq__mbed *m = (lq__mbed *)self;
+    lq__mbed_conn *k = (lq__mbed_conn *)conn;
+    return k && m->inner.fd ? m->inner.fd(c, m->inner.self, k->inner) : -1;
+}
 
-static lq_result lq__tls_transport(lq_client *c, lq_transport *tr) {
-    struct lq__tls *t = (struct lq__tls *)lq__alloc(&c->a, sizeof *t);
-    if (!t) return LQ_ERR_NOMEM;
-    memset(t, 0, sizeof *t);
-    c->tls = t;
-    memset(tr, 0, sizeof *tr);
-    tr->connect = lq__tls_connect;
-    tr->send = lq__tls_send;
-    tr->recv = lq__tls_recv;
-    tr->pending = lq__tls_pending;
-    tr->close = lq__tls_close;
-    tr->fd = lq__tls_fd;
-    tr->self = t;
+static lq_result lq__tls_new(lq_client *c, const lq_transport *inner, lq_transport *out) {
+    lq__mbed *m = (lq__mbed *)lq__alloc(&c->a, sizeof *m);
+    if (!m) return LQ_ERR_NOMEM;
+    memset(m, 0, sizeof *m);
+    m->c = c;
+    m->inner = *inner;
+    memset(out, 0, sizeof *out);
+    out->connect = lq__mbed_connect;
+    out->send = lq__mbed_send;
+    out->recv = lq__mbed_recv;
+    out->pending = lq__mbed_pending;
+    out->close = lq__mbed_close;
+    out->fd = lq__mbed_fd;
+    out->self = m;
+    out->tls = true;
     return LQ_OK;
 }
 
-static void lq__tls_free(lq_client *c) {
-    struct lq__tls *t = c->tls;
-    if (!t) return;
-    lq__tls_close(c, t);
-    if (t->configured) lq__tls_unconfigure(t);
-    lq__free(&c->a, t);
-    c->tls = NULL;
+static void lq__tls_delete(lq_client *c, void *self) {
+    lq__mbed *m = (lq__mbed *)self;
+    if (m->configured) lq__mbed_unconfigure(m);
+    lq__free(&c->a, m);
 }
 #endif /* LQ_USE_MBEDTLS */
 
-/* >>step ------------------------------------------------------------------------------------------ */
+/* >>step: the socket layer, on the public core alone -------------------------------------------- */
 
 static lq_result lq__transport_setup(lq_client *c, const lq_desc *d) {
-    c->tcp.fd = LQ__BAD_SOCKET;
-    if (!lq__net_init()) return LQ_ERR_IO;
+    if (!lq__net_init()) { lq__set_error(c, lq__sock_errno(), "the socket library did not start"); return LQ_ERR_IO; }
     c->net_init = true;
-    if (d->transport) {
-        c->tr = *d->transport;
-        return LQ_OK;
+    c->tr = d->transport ? *d->transport : lq__tcp_transport;
+#ifdef LQ__TLS_BACKEND
+    if (c->url.tls && !c->tr.tls) {
+        lq_transport inner = c->tr;
+        lq_result r = lq__tls_new(c, &inner, &c->tr);
+        if (r != LQ_OK) return r;
+        c->tls = c->tr.self;
     }
-#ifdef LQ_USE_MBEDTLS
-    if (c->url.tls) return lq__tls_transport(c, &c->tr);
 #endif
-    lq__tcp_transport(c, &c->tr);
     return LQ_OK;
 }
 
+static void lq__conn_close(lq_client *c, lq__conn *k) {
+    if (k->active && c->tr.close) c->tr.close(c, c->tr.self, k->state);
+    memset(k, 0, sizeof *k);
+}
+
 static void lq__transport_free(lq_client *c) {
-    if (c->tr_active && c->tr.close) c->tr.close(c, c->tr.self);
-    c->tr_active = false;
+    lq__conn_close(c, &c->ws);
     lq__free(&c->a, c->rbig);
     c->rbig = NULL;
-#ifdef LQ_USE_MBEDTLS
-    lq__tls_free(c);
+#ifdef LQ__TLS_BACKEND
+    if (c->tls) lq__tls_delete(c, c->tls);
+    c->tls = NULL;
 #endif
     if (c->net_init) lq__net_done();
     c->net_init = false;
 }
 
-static void lq__tr_close(lq_client *c) {
-    if (c->tr_active && c->tr.close) c->tr.close(c, c->tr.self);
-    c->tr_active = c->tr_up = false;
-    c->tr_blocked = 0;
-    c->want = 0;
+static int lq__want(long rc) { return rc == LQ_IO_WANT_READ ? LQ_WANT_READ : LQ_WANT_WRITE; }
+
+/* A transport call failed (or the stream ended: rc 0): close it and tell the core. */
+static void lq__conn_fail(lq_client *c, lq__conn *k, long rc, uint64_t now) {
+    lq_result why = rc == 0 ? LQ_OK : (lq_result)rc;
+    lq__conn_close(c, k);
+    lq_core_closed(c, why, lq_error_detail(c), now);
 }
 
-/* A transport call failed: close it and tell the core. */
-static void lq__tr_fail(lq_client *c, long rc, uint64_t now) {
-    lq_result why = rc == 0 ? LQ_OK : (lq_result)rc;
-    lq__tr_close(c);
-    lq_core_closed(c, why, c->errdetail, now);
+static void lq__conn_connect(lq_client *c, lq__conn *k, uint64_t now) {
+    int rc;
+    k->active = true;
+    rc = c->tr.connect(c, c->tr.self, &k->state, lq_client_url(c));
+    if (rc == LQ_OK) {
+        k->up = true;
+        lq_core_opened(c, now);
+    } else if (rc == LQ_IO_WANT_READ || rc == LQ_IO_WANT_WRITE) {
+        k->want = lq__want(rc);
+    } else {
+        lq__conn_fail(c, k, rc, now);
+    }
 }
 
 /* Sends what the core has; false when the transport failed. */
-static bool lq__tr_write(lq_client *c, uint64_t now) {
+static bool lq__conn_write(lq_client *c, lq__conn *k, uint64_t now) {
     for (;;) {
         size_t n;
         const void *p = lq_core_peek(c, &n);
         long w;
         if (!n) return true;
         if (n > 1u << 30) n = 1u << 30;
-        if (c->tr_blocked && n > c->tr_blocked) n = c->tr_blocked;   /* a retry: the same bytes */
-        w = c->tr.send(c, c->tr.self, p, n);
+        if (k->blocked && n > k->blocked) n = k->blocked;   /* a retry: the same bytes */
+        w = c->tr.send(c, c->tr.self, k->state, p, n);
         if (w == LQ_IO_WANT_WRITE || w == LQ_IO_WANT_READ) {
-            c->tr_blocked = n;
-            c->tr_blocked_read = w == LQ_IO_WANT_READ;
-            c->want |= w == LQ_IO_WANT_READ ? LQ_WANT_READ : LQ_WANT_WRITE;
+            k->blocked = n;
+            k->blocked_read = w == LQ_IO_WANT_READ;
+            k->want |= lq__want(w);
             return true;
         }
-        c->tr_blocked = 0;
-        if (w < 0) { lq__tr_fail(c, w, now); return false; }
+        k->blocked = 0;
+        if (w < 0) { lq__conn_fail(c, k, w, now); return false; }
         lq_core_consume(c, (size_t)w);
     }
 }
 
-/* Reads what the transport has (bounded, so one busy link cannot starve the caller's loop). On an
-   open WebSocket (never for the handshake, which max_handshake_bytes bounds), a read that fills
-   rbuf means more is waiting: the next ones go to the larger rbig, which lq__tr_rbig_idle gives
-   back once the link has calmed down. */
-static bool lq__tr_read(lq_client *c, uint64_t now) {
+/* Reads what the transport has (bounded, so one busy link cannot starve the caller's loop). Once
+   connected (never for the handshake, which max_handshake_bytes bounds), a read that fills rbuf
+   means more is waiting: the next ones go to the larger rbig, which lq__rbig_idle gives back once
+   the link has calmed down. */
+static bool lq__conn_read(lq_client *c, lq__conn *k, uint64_t now) {
     int rounds;
-    for (rounds = 0; rounds < 16 && c->tr_up; rounds++) {
+    for (rounds = 0; rounds < 16 && k->up; rounds++) {
         unsigned char *buf = c->rbig ? c->rbig : c->rbuf;
         size_t cap = c->rbig ? (size_t)LQ_READ_BUFFER_MAX : sizeof c->rbuf;
-        long r = c->tr.recv(c, c->tr.self, buf, cap);
-        if (r == LQ_IO_WANT_READ || r == LQ_IO_WANT_WRITE) { c->want |= r == LQ_IO_WANT_READ ? LQ_WANT_READ : LQ_WANT_WRITE; return true; }
-        if (r <= 0) { lq__tr_fail(c, r, now); return false; }      /* 0: the server closed the stream */
+        long r = c->tr.recv(c, c->tr.self, k->state, buf, cap);
+        if (r == LQ_IO_WANT_READ || r == LQ_IO_WANT_WRITE) { k->want |= lq__want(r); return true; }
+        if (r <= 0) { lq__conn_fail(c, k, r, now); return false; }      /* 0: the server closed the stream */
         lq_core_feed(c, buf, (size_t)r, now);
         if ((size_t)r > sizeof c->rbuf) {
             c->rbig_used = now;
-        } else if ((size_t)r == cap && !c->rbig && c->link == LQ__L_OPEN && LQ_READ_BUFFER_MAX > LQ_READ_BUFFER_BYTES) {
+        } else if ((size_t)r == cap && !c->rbig && lq_client_state(c) == LQ_STATE_CONNECTED &&
+                   LQ_READ_BUFFER_MAX > LQ_READ_BUFFER_BYTES) {
             c->rbig = (unsigned char *)lq__alloc(&c->a, (size_t)LQ_READ_BUFFER_MAX);   /* NULL: rbuf will do */
             c->rbig_used = now;
         }
-        if (lq_core_io(c) == LQ_IO_CLOSE || c->link == LQ__L_IDLE) return true;
+        if (lq_core_io(c) != LQ_IO_NONE) return true;
     }
     return true;
 }
 
 /* Gives rbig back after a second in which no read needed it. */
-static void lq__tr_rbig_idle(lq_client *c, uint64_t now) {
+static void lq__rbig_idle(lq_client *c, uint64_t now) {
     if (c->rbig && now - c->rbig_used >= 1000) {
         lq__free(&c->a, c->rbig);
         c->rbig = NULL;
@@ -4147,61 +4338,53 @@ lq_result lq_step(lq_client *c) {
     uint64_t now;
     int round;
     if (!c) return LQ_ERR_INVALID_ARG;
-    LQ_ASSERT(c->in_callback == 0 && "lq_step inside an event callback");
     now = lq_now_ms();
     lq_core_tick(c, now);
     for (round = 0; round < 4; round++) {
-        int link = c->link;
         lq_io io = lq_core_io(c);
-        c->want = 0;
+        bool was_up = c->ws.up;
+        c->ws.want = 0;
         if (io == LQ_IO_CLOSE) {
-            if (c->tr_up) lq__tr_write(c, now);             /* the last Close frame, if it fits */
-            lq__tr_close(c);
+            if (c->ws.up) lq__conn_write(c, &c->ws, now);   /* the last Close frame, if it fits */
+            lq__conn_close(c, &c->ws);
             lq_core_closed(c, LQ_OK, 0, now);
         } else if (io == LQ_IO_CONNECT) {
-            int rc;
-            c->tr_active = true;
-            rc = c->tr.connect(c, c->tr.self, &c->url);
-            if (rc == LQ_OK) {
-                c->tr_up = true;
-                lq_core_opened(c, now);
-            } else if (rc == LQ_IO_WANT_READ || rc == LQ_IO_WANT_WRITE) {
-                c->want = rc == LQ_IO_WANT_READ ? LQ_WANT_READ : LQ_WANT_WRITE;
-            } else {
-                lq__tr_fail(c, rc, now);
-            }
+            lq__conn_connect(c, &c->ws, now);
         }
-        if (c->tr_up && lq__tr_read(c, now) && c->tr_up) lq__tr_write(c, now);
+        if (c->ws.up && lq__conn_read(c, &c->ws, now) && c->ws.up) lq__conn_write(c, &c->ws, now);
         lq_core_tick(c, now);
-        if (c->link == link && lq_core_io(c) != LQ_IO_CLOSE) break;
+        if (io != LQ_IO_CLOSE && lq_core_io(c) == io && c->ws.up == was_up) break;
     }
-    if (c->tr_up) c->want |= LQ_WANT_READ;
-    lq__tr_rbig_idle(c, now);
-    return c->state == LQ_STATE_DISCONNECTED && c->link == LQ__L_IDLE && !c->report_close ? LQ_ERR_CLOSED : LQ_OK;
+    if (c->ws.up) c->ws.want |= LQ_WANT_READ;
+    lq__rbig_idle(c, now);
+    return lq_core_io(c) == LQ_IO_DONE ? LQ_ERR_CLOSED : LQ_OK;
 }
 
 int lq_fd(const lq_client *c) {
-    if (!c || !c->tr_active || !c->tr.fd) return -1;
-    return c->tr.fd((lq_client *)c, c->tr.self);
+    if (!c || !c->ws.active || !c->tr.fd) return -1;
+    return c->tr.fd((lq_client *)c, c->tr.self, c->ws.state);
 }
 
 int lq_fd_events(const lq_client *c) {
     size_t n;
-    if (!c || !c->tr_active) return 0;
-    if (!c->tr_up) return c->want;
+    if (!c || !c->ws.active) return 0;
+    if (!c->ws.up) return c->ws.want;
     lq_core_peek(c, &n);
-    if (c->tr_blocked && c->tr_blocked_read) n = 0;         /* the send waits for readable, not writable */
-    return c->want | LQ_WANT_READ | (n ? LQ_WANT_WRITE : 0);
+    if (c->ws.blocked && c->ws.blocked_read) n = 0;         /* the send waits for readable, not writable */
+    return c->ws.want | LQ_WANT_READ | (n ? LQ_WANT_WRITE : 0);
 }
 
 int lq_timeout_ms(const lq_client *c) {
+    uint64_t now = lq_now_ms();
     int64_t t;
+    lq_io io;
     if (!c) return -1;
-    t = lq_core_timeout(c, lq_now_ms());
-    if (c->tr_up && c->tr.pending && c->tr.pending((lq_client *)c, c->tr.self)) t = 0;   /* decrypted data waits */
-    if (c->tr_active && !c->tr_up && !c->reap && !c->report_close && !lq__shut_now(c))   /* connecting: */
-        t = lq__min_timer(lq__until(c->connect_deadline, lq_now_ms()), 50);             /* poll SO_ERROR */
-    if (c->tr_active && c->tr.fd && c->tr.fd((lq_client *)c, c->tr.self) < 0) t = lq__min_timer(t, 10);
+    t = lq_core_timeout(c, now);
+    io = lq_core_io(c);
+    if (io == LQ_IO_CLOSE || (io == LQ_IO_CONNECT && !c->ws.active)) t = 0;   /* lq_step has work */
+    if (c->ws.up && c->tr.pending && c->tr.pending((lq_client *)c, c->tr.self, c->ws.state)) t = 0;  /* decrypted data */
+    if (c->ws.active && !c->ws.up) t = lq__min_timer(t, 50);                   /* connecting: poll SO_ERROR */
+    if (c->ws.active && lq_fd(c) < 0) t = lq__min_timer(t, 10);
     return t > 0x7FFFFFFF ? 0x7FFFFFFF : (int)t;
 }
 
