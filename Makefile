@@ -21,7 +21,10 @@ endif
 UNIT     := $(BUILD)/test_json $(BUILD)/test_ws $(BUILD)/test_core
 HOSTILE  := $(BUILD)/test_hostile $(BUILD)/test_alloc $(BUILD)/test_iofaults $(BUILD)/test_conformance
 FUZZ_SECONDS ?= 60
-EXAMPLES := $(BUILD)/lqwatch $(BUILD)/poll_loop $(BUILD)/select_loop $(BUILD)/game_loop $(BUILD)/custom_transport
+EXAMPLES := $(BUILD)/lqwatch $(BUILD)/poll_loop $(BUILD)/select_loop $(BUILD)/game_loop $(BUILD)/custom_transport \
+            $(BUILD)/core_loop
+# The version, from the one place that has it.
+VERSION := $(shell awk '/^.define LQ_VERSION_(MAJOR|MINOR|PATCH) /{v = v s $$3; s = "."} END{print v}' livequery.h)
 
 .PHONY: all test unit hostile fuzz fuzz-short tools compile-check integration portability tls tls3 bench dropin install examples demo clean server-start server-stop
 
@@ -37,6 +40,10 @@ $(BUILD)/%: examples/%.c livequery.h | $(BUILD)
 	$(CC) -std=c99 $(WARN) -O2 -g $< -o $@
 
 $(BUILD)/lqwatch: examples/lqwatch.c livequery.h | $(BUILD)
+	$(CC) -std=c99 $(WARN) -O2 -g $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS)
+
+# custom_transport: mbedTLS over the example's own sockets for wss://, when mbedTLS is there.
+$(BUILD)/custom_transport: examples/custom_transport.c livequery.h | $(BUILD)
 	$(CC) -std=c99 $(WARN) -O2 -g $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS)
 
 $(BUILD)/lqwatch-san: examples/lqwatch.c livequery.h | $(BUILD)
@@ -66,26 +73,10 @@ fuzz-short:
 tools:
 	@CC=$(CC) bash tests/run-tools.sh $(BUILD)
 
-# The header as C99 and C++ with gcc and clang, static in two translation units, core only.
+# The compile matrix: every combination of LQ_NO_SOCKETS, LIVEQUERY_STATIC, LQ_USE_MBEDTLS and
+# LQ_NO_SIMD, as C99 (gcc, clang) and C++ (g++ C++11, clang++ C++17), warnings as errors.
 compile-check: | $(BUILD)
-	@set -e; \
-	printf '#define LIVEQUERY_IMPLEMENTATION\n#include "livequery.h"\nint main(void){return lq_url_parse("ws://x",0) == LQ_OK;}\n' > $(BUILD)/cc_main.c; \
-	printf '#define LIVEQUERY_STATIC\n#define LIVEQUERY_IMPLEMENTATION\n#include "livequery.h"\nint other(void);\nint other(void){return (int)lq_result_str(LQ_OK)[0];}\n' > $(BUILD)/cc_static2.c; \
-	printf '#define LIVEQUERY_STATIC\n#define LIVEQUERY_IMPLEMENTATION\n#include "livequery.h"\nint other(void);\nint main(void){return other() + (int)lq_result_str(LQ_OK)[0];}\n' > $(BUILD)/cc_static1.c; \
-	for cc in "$(CC) -std=c99" "$(CLANG) -std=c99" "$(CC) -std=c11" "$(CLANG) -std=c11"; do \
-	  echo "== $$cc"; $$cc $(WARN) -I. $(BUILD)/cc_main.c -o $(BUILD)/cc_main; \
-	  $$cc $(WARN) -DLQ_NO_SOCKETS -I. $(BUILD)/cc_main.c -o $(BUILD)/cc_core; \
-	  $$cc $(WARN) -I. $(BUILD)/cc_static1.c $(BUILD)/cc_static2.c -o $(BUILD)/cc_static; \
-	done; \
-	for cxx in "$(CXX) -std=c++11" "clang++ -std=c++11" "$(CXX) -std=c++17" "clang++ -std=c++17"; do \
-	  echo "== $$cxx"; $$cxx -x c++ $(CXXWARN) -I. $(BUILD)/cc_main.c -o $(BUILD)/cc_main_cxx; \
-	  $$cxx -x c++ $(CXXWARN) -DLQ_NO_SOCKETS -I. $(BUILD)/cc_main.c -o $(BUILD)/cc_core_cxx; \
-	  $$cxx -x c++ $(CXXWARN) -I. $(BUILD)/cc_static1.c $(BUILD)/cc_static2.c -o $(BUILD)/cc_static_cxx; \
-	done; \
-	if [ "$(HAVE_MBEDTLS)" = 1 ]; then for cc in "$(CC) -std=c99" "$(CLANG) -std=c99" "$(CXX) -x c++ -std=c++11"; do \
-	  echo "== $$cc -DLQ_USE_MBEDTLS"; $$cc $(CXXWARN) -DLQ_USE_MBEDTLS -I. $(BUILD)/cc_main.c -o $(BUILD)/cc_tls $(TLS_LIBS); \
-	done; fi; \
-	echo "compile-check: ok"
+	@CC=$(CC) CLANG=$(CLANG) CXX=$(CXX) bash tests/run-compile.sh $(BUILD)
 
 # A real Parse Server (npm, on a throwaway PostgreSQL cluster, 127.0.0.1 only).
 server-start:
@@ -127,7 +118,7 @@ install: $(BUILD)/lqwatch
 	printf '%s\n' 'prefix=$(PREFIX)' 'includedir=$${prefix}/include' 'tls_cflags=-DLQ_USE_MBEDTLS' \
 	  'tls_libs=-lmbedtls -lmbedx509 -lmbedcrypto' '' 'Name: livequery' \
 	  'Description: Parse LiveQuery client in one C header (define LIVEQUERY_IMPLEMENTATION in one file)' \
-	  'Version: 0.1.0' 'Cflags: -I$${includedir}' > "$$d/lib/pkgconfig/livequery.pc"; \
+	  'Version: $(VERSION)' 'Cflags: -I$${includedir}' > "$$d/lib/pkgconfig/livequery.pc"; \
 	printf '%s\n' '# find_package(livequery): livequery::livequery, and livequery::livequery_mbedtls for wss://' \
 	  'get_filename_component(_lq_prefix "$${CMAKE_CURRENT_LIST_DIR}/../../.." ABSOLUTE)' \
 	  'if(NOT TARGET livequery::livequery)' \
@@ -137,8 +128,8 @@ install: $(BUILD)/lqwatch
 	  '  add_library(livequery::livequery_mbedtls INTERFACE IMPORTED)' \
 	  '  set_target_properties(livequery::livequery_mbedtls PROPERTIES INTERFACE_COMPILE_DEFINITIONS LQ_USE_MBEDTLS' \
 	  '    INTERFACE_LINK_LIBRARIES "livequery::livequery;mbedtls;mbedx509;mbedcrypto")' \
-	  'endif()' 'set(livequery_VERSION 0.1.0)' > "$$d/lib/cmake/livequery/livequery-config.cmake"; \
-	printf '%s\n' 'set(PACKAGE_VERSION 0.1.0)' 'if(PACKAGE_FIND_VERSION VERSION_GREATER PACKAGE_VERSION)' \
+	  'endif()' 'set(livequery_VERSION $(VERSION))' > "$$d/lib/cmake/livequery/livequery-config.cmake"; \
+	printf '%s\n' 'set(PACKAGE_VERSION $(VERSION))' 'if(PACKAGE_FIND_VERSION VERSION_GREATER PACKAGE_VERSION)' \
 	  '  set(PACKAGE_VERSION_COMPATIBLE FALSE)' 'else()' '  set(PACKAGE_VERSION_COMPATIBLE TRUE)' 'endif()' \
 	  > "$$d/lib/cmake/livequery/livequery-config-version.cmake"; \
 	echo "installed livequery.h, lqwatch, livequery.pc and the CMake package under $$d"

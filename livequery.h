@@ -1,4 +1,4 @@
-/* livequery.h - v0.1.0 - a Parse LiveQuery client in one C header.
+/* livequery.h - a Parse LiveQuery client in one C header (version: LQ_VERSION_* below).
 
     Do this:
         #define LIVEQUERY_IMPLEMENTATION
@@ -29,16 +29,21 @@
             lq_query q = {0};
             q.class_name = "GameScore";
             q.where = "{\"score\":{\"$gt\":1000}}";
-            lq_subscribe(c, &q, NULL);             (queued until connected)
+            lq_sub sub;
+            lq_subscribe(c, &q, &sub);              (queued until connected)
             for (;;) lq_wait(c, 1000);               (or lq_step(c) in your own loop)
         }
 
     CONFIGURATION (macros, all optional)
         LIVEQUERY_STATIC    make every function static (several copies in one program)
         LQ_ASSERT(x)        your assert (default: assert from <assert.h>)
-        LQ_NO_SOCKETS       build only the I/O-free core: bring your own transport (lq_core_*)
-        LQ_USE_MBEDTLS      wss:// through mbedTLS (link -lmbedtls -lmbedx509 -lmbedcrypto)
-        LQ_DEFAULT_*        default limits, see LIMITS
+        LQ_NO_SOCKETS       build only the I/O-free core: bring your own I/O (see CORE)
+        LQ_USE_MBEDTLS      the TLS backend for wss:// (link -lmbedtls -lmbedx509 -lmbedcrypto)
+        LQ_DEFAULT_*        defaults of the desc's limits (see LIMITS) and timers:
+                            LQ_DEFAULT_CONNECT_TIMEOUT_MS (10000), LQ_DEFAULT_DEAD_LINK_MS (30000),
+                            LQ_DEFAULT_CLOSE_TIMEOUT_MS (2000), LQ_DEFAULT_MAX_RECONNECT_DELAY_MS (30000)
+        LQ_WHERE_MAX        terms in one lq_where (32). It sizes the public struct lq_where: every
+                            translation unit of a program must see the same value
         LQ_READ_BUFFER_BYTES  bytes lq_step reads per recv (8192, inside the client struct)
         LQ_READ_BUFFER_MAX  a busy link reads into a heap buffer of this size instead (65536): it
                             is taken when a read fills the small one and given back at the first
@@ -59,34 +64,72 @@
     EVENTS
         desc.on_event is called from inside lq_step() (or lq_core_* calls) on the caller's thread.
         lq_event holds borrowed pointers, valid only until the callback returns. Inside a callback
-        you may call lq_subscribe, lq_unsubscribe, lq_update and lq_close; not lq_client_destroy.
+        you may call lq_subscribe, lq_unsubscribe, lq_update and lq_close; not lq_client_destroy,
+        lq_step or lq_core_*.
         Client:        OPEN (server said connected), CLOSE (link lost or closed, close code),
                        ERROR (code, message, fatal), RECONNECTING (attempt, delay_ms).
         Subscription:  SUBSCRIBED (resubscribe is true after a reconnect: events may have been
                        missed, re-query if you need them), CREATE, ENTER, UPDATE, LEAVE, DELETE
                        (object, and original when the server sent one), ERROR (ev->sub set),
-                       UNSUBSCRIBED (the subscription is gone; its handle dies after the callback).
+                       UNSUBSCRIBED (the subscription is gone: its handle is invalid once the
+                       callback returns).
+        Subscriptions are value handles (lq_sub): keep them as long as you like. The server may end
+        one at any time (a rejected session token, a bad query); after its UNSUBSCRIBED event every
+        function given the handle answers LQ_ERR_INVALID_ARG (lq_sub_valid: false), as it does for a
+        handle that was never valid or that another client made. Handles are never reused.
+
+    CORE
+        Under lq_step lies an I/O-free core that touches no socket, clock or random source; lq_step
+        is built on the calls below and nothing else, so a program with I/O of its own (LQ_NO_SOCKETS,
+        a platform's sockets, TLS of its own) can do all it does (examples/core_loop.c):
+            io = lq_core_io(c)     LQ_IO_CONNECT: have a connection to lq_client_url(c) under way
+                                   (start one if you have none) and call lq_core_opened(c, now) when
+                                   it is up (a failed one: lq_core_closed(c, LQ_ERR_CONNECT, errno, now));
+                                   LQ_IO_CLOSE: close it, then lq_core_closed(c, LQ_OK, 0, now);
+                                   LQ_IO_DONE: the client is finished (after lq_close or a fatal
+                                   error, every event reported); LQ_IO_NONE: nothing to do.
+            lq_core_feed(c, bytes, n, now)          what arrived (EOF: lq_core_closed(c, LQ_OK, 0, now))
+            p = lq_core_peek(c, &n); ... lq_core_consume(c, sent)     what to send
+            lq_core_timeout(c, now)                 ms until the next timer (the connect deadline
+                                                    included), -1 none; then lq_core_tick(c, now)
+        Ask lq_core_io again after every call: any of them may change it. "now" is any monotonic
+        millisecond clock. With LQ_NO_SOCKETS, desc.random is required.
 
     MEMORY
         Every allocation goes through desc.allocator (default malloc/free). Buffers grow to the
         largest message seen and are then reused: no allocation per event in steady state.
 
     ERRORS
-        Functions return lq_result: LQ_OK (0) or a negative code; lq_result_str() names it and
-        lq_error_message(c) tells the detail of the client's last failure.
+        Functions return lq_result: LQ_OK (0) or a negative code; lq_result_str() names it.
+        lq_client_create says why it failed through desc.log (LQ_LOG_ERROR). On a client,
+        lq_error_message(c) tells the last failure in words and lq_error_detail(c) its number:
+            LQ_ERR_IO, LQ_ERR_CONNECT      errno (Winsock: WSAGetLastError()) of the failed call
+            LQ_ERR_DNS                     the getaddrinfo() code (gai_strerror names it)
+            LQ_ERR_TLS                     mbedTLS: the negative error code, or for a rejected
+                                           certificate the verify flags (MBEDTLS_X509_BADCERT_*)
+            LQ_ERR_HANDSHAKE               the HTTP status when the server answered other than 101,
+                                           else 0 (101 for a bad 101 response)
+            LQ_ERR_PROTOCOL, LQ_ERR_UTF8   the offending close code or opcode, else 0
+            LQ_ERR_SERVER                  the server's error code (as ev->error_code)
+            anything else (TIMEOUT, LIMIT, NOMEM, JSON)   0
+        A transport of your own sets both with lq_transport_error(c, detail, message).
 
     TLS
-        #define LQ_USE_MBEDTLS (mbedTLS 2.28 or 3.x) for wss:// and https:// URLs; without it they give
-        LQ_ERR_TLS_UNAVAILABLE unless desc.transport brings its own TLS. The certificate chain is
-        verified against the system CA bundle, or desc.tls_ca_file / desc.tls_ca_pem, and the host
-        name is checked (mbedTLS 2.28 matches DNS names and CN only: for an IP URL the certificate
-        must name the IP as a DNS name). Only tls_insecure_skip_verify_for_tests_only turns the
-        check off. mbedTLS allocates with its own calloc, not desc.allocator.
+        The TLS backend wraps any transport that carries plain bytes: the built-in TCP or your
+        desc.transport (examples/custom_transport.c runs mbedTLS over sockets of its own). One is
+        compiled in with LQ_USE_MBEDTLS (mbedTLS 2.28 or 3.x); without one, wss:// and https://
+        URLs need a desc.transport that does TLS itself (tls = true), else lq_client_create gives
+        LQ_ERR_TLS_UNAVAILABLE. With LQ_NO_SOCKETS the program brings its TLS in its own I/O. The
+        certificate chain is verified against the system CA bundle, or desc.tls_ca_file /
+        desc.tls_ca_pem, and the host name is checked (mbedTLS 2.28 matches DNS names and CN only:
+        for an IP URL the certificate must name the IP as a DNS name). Only
+        tls_insecure_skip_verify_for_tests_only turns the check off. mbedTLS allocates with its own
+        calloc, not desc.allocator.
 
     THREADS
         A client belongs to one thread. There is no global state.
 
-    LIMITS (desc fields; 0 means the default)
+    LIMITS (desc fields; 0 means the default, LQ_DEFAULT_* at compile time)
         max_message_bytes   16 MiB    largest server message (fragments included); over: close 1009.
                                       Parsing needs up to 8 more bytes per byte for JSON tokens
                                       while a message is handled; memory past 1 MiB is returned
@@ -112,9 +155,13 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-#define LQ_VERSION_MAJOR 0
-#define LQ_VERSION_MINOR 1
+/* The version: the one place that has it (the Makefile and CMakeLists.txt read these lines). */
+#define LQ_VERSION_MAJOR 1
+#define LQ_VERSION_MINOR 0
 #define LQ_VERSION_PATCH 0
+#define LQ__STR2(x) #x
+#define LQ__STR(x) LQ__STR2(x)
+#define LQ_VERSION_STRING LQ__STR(LQ_VERSION_MAJOR) "." LQ__STR(LQ_VERSION_MINOR) "." LQ__STR(LQ_VERSION_PATCH)
 
 #ifndef LQ_API
 #if defined(LIVEQUERY_STATIC) && (defined(__GNUC__) || defined(__clang__))
@@ -2267,7 +2314,10 @@ static lq_result lq__ws_frame(lq_client *c, int opcode, const void *payload, siz
     memcpy(h + hn, mask, 4);
     hn += 4;
     r = lq__buf_reserve(&c->out, hn + n);
-    if (r != LQ_OK) return r;
+    if (r != LQ_OK) {
+        c->out.err = LQ_OK;                                 /* a queue: what is in it still goes out */
+        return r;
+    }
     memcpy(c->out.data + c->out.len, h, hn);
     for (i = 0; i < n; i++) c->out.data[c->out.len + hn + i] = (char)(p[i] ^ mask[i & 3]);
     c->out.len += hn + n;
@@ -2292,6 +2342,15 @@ static void lq__ws_fail(lq_client *c, int code, lq_result why) {
     } else if (c->link == LQ__L_HANDSHAKE || c->link == LQ__L_CONNECT) {
         c->link = LQ__L_SHUT;
     }
+}
+
+/* The server broke RFC 6455: say how, then fail with a Close of code. */
+static void lq__ws_violation(lq_client *c, int code, lq_result why, int detail, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    lq__vset_error(c, detail, fmt, ap);
+    va_end(ap);
+    lq__ws_fail(c, code, why);
 }
 
 static bool lq__close_code_valid(int code) {
@@ -2320,11 +2379,11 @@ static void lq__ws_control(lq_client *c) {
         if (c->link == LQ__L_OPEN) lq__ws_frame(c, 10, f->ctl, f->ctl_len);
     } else if (f->opcode == 8) {                            /* close */
         int code = 1005;
-        if (f->ctl_len == 1) { lq__set_error(c, 0, "Close frame with a 1-byte body"); lq__ws_fail(c, 1002, LQ_ERR_PROTOCOL); return; }
+        if (f->ctl_len == 1) { lq__ws_violation(c, 1002, LQ_ERR_PROTOCOL, 0, "Close frame with a 1-byte body"); return; }
         if (f->ctl_len >= 2) {
             code = f->ctl[0] << 8 | f->ctl[1];
-            if (!lq__close_code_valid(code)) { lq__set_error(c, code, "invalid close code %d from the server", code); lq__ws_fail(c, 1002, LQ_ERR_PROTOCOL); return; }
-            if (!lq__utf8_valid(f->ctl + 2, f->ctl_len - 2)) { lq__set_error(c, code, "Close reason is not UTF-8"); lq__ws_fail(c, 1007, LQ_ERR_UTF8); return; }
+            if (!lq__close_code_valid(code)) { lq__ws_violation(c, 1002, LQ_ERR_PROTOCOL, code, "invalid close code %d from the server", code); return; }
+            if (!lq__utf8_valid(f->ctl + 2, f->ctl_len - 2)) { lq__ws_violation(c, 1007, LQ_ERR_UTF8, code, "Close reason is not UTF-8"); return; }
         }
         c->got_close = true;
         c->close_code = code;
@@ -2351,12 +2410,12 @@ static size_t lq__ws_read(lq_client *c, const unsigned char *p, size_t n) {
             if (f->hdr_have < 2) break;
             op = f->hdr[0] & 0x0F;
             len7 = f->hdr[1] & 0x7Fu;
-            if (f->hdr[0] & 0x70) { lq__set_error(c, 0, "frame with RSV bits set"); lq__ws_fail(c, 1002, LQ_ERR_PROTOCOL); break; }
-            if (f->hdr[1] & 0x80) { lq__set_error(c, 0, "masked frame from the server"); lq__ws_fail(c, 1002, LQ_ERR_PROTOCOL); break; }
-            if ((op >= 3 && op <= 7) || op >= 11) { lq__set_error(c, op, "unknown opcode %d", op); lq__ws_fail(c, 1002, LQ_ERR_PROTOCOL); break; }
-            if (op >= 8 && (!(f->hdr[0] & 0x80) || len7 > 125)) { lq__set_error(c, op, "fragmented or oversized control frame"); lq__ws_fail(c, 1002, LQ_ERR_PROTOCOL); break; }
-            if (op == 0 && !f->msg_opcode) { lq__set_error(c, 0, "continuation frame with no message open"); lq__ws_fail(c, 1002, LQ_ERR_PROTOCOL); break; }
-            if ((op == 1 || op == 2) && f->msg_opcode) { lq__set_error(c, op, "new message inside a fragmented one"); lq__ws_fail(c, 1002, LQ_ERR_PROTOCOL); break; }
+            if (f->hdr[0] & 0x70) { lq__ws_violation(c, 1002, LQ_ERR_PROTOCOL, 0, "frame with RSV bits set"); break; }
+            if (f->hdr[1] & 0x80) { lq__ws_violation(c, 1002, LQ_ERR_PROTOCOL, 0, "masked frame from the server"); break; }
+            if ((op >= 3 && op <= 7) || op >= 11) { lq__ws_violation(c, 1002, LQ_ERR_PROTOCOL, op, "unknown opcode %d", op); break; }
+            if (op >= 8 && (!(f->hdr[0] & 0x80) || len7 > 125)) { lq__ws_violation(c, 1002, LQ_ERR_PROTOCOL, op, "fragmented or oversized control frame"); break; }
+            if (op == 0 && !f->msg_opcode) { lq__ws_violation(c, 1002, LQ_ERR_PROTOCOL, 0, "continuation frame with no message open"); break; }
+            if ((op == 1 || op == 2) && f->msg_opcode) { lq__ws_violation(c, 1002, LQ_ERR_PROTOCOL, op, "new message inside a fragmented one"); break; }
             if (len7 == 126) need = 4; else if (len7 == 127) need = 10;
             while (f->hdr_have < need && used < n) f->hdr[f->hdr_have++] = p[used++];
             if (f->hdr_have < need) break;
@@ -2365,7 +2424,7 @@ static size_t lq__ws_read(lq_client *c, const unsigned char *p, size_t n) {
             else {
                 len = 0;
                 for (i = 0; i < 8; i++) len = len << 8 | f->hdr[2 + i];
-                if (len >> 63) { lq__set_error(c, 0, "64-bit frame length with the top bit set"); lq__ws_fail(c, 1002, LQ_ERR_PROTOCOL); break; }
+                if (len >> 63) { lq__ws_violation(c, 1002, LQ_ERR_PROTOCOL, 0, "64-bit frame length with the top bit set"); break; }
             }
             f->opcode = (uint8_t)op;
             f->fin = (f->hdr[0] & 0x80) != 0;
@@ -2375,8 +2434,7 @@ static size_t lq__ws_read(lq_client *c, const unsigned char *p, size_t n) {
             if (op < 8) {
                 if (op) { f->msg_opcode = (uint8_t)op; f->utf8 = 0; lq__buf_clear(&c->msg); }
                 if (len > (uint64_t)(c->max_message - c->msg.len)) {
-                    lq__set_error(c, 0, "message over max_message_bytes (%lu)", (unsigned long)c->max_message);
-                    lq__ws_fail(c, 1009, LQ_ERR_LIMIT);
+                    lq__ws_violation(c, 1009, LQ_ERR_LIMIT, 0, "message over max_message_bytes (%lu)", (unsigned long)c->max_message);
                     break;
                 }
                 if (op == 1 && f->fin && len <= (uint64_t)(n - used) && c->link == LQ__L_OPEN) {
@@ -2390,8 +2448,7 @@ static size_t lq__ws_read(lq_client *c, const unsigned char *p, size_t n) {
                     continue;
                 }
                 if (lq__buf_reserve(&c->msg, (size_t)len) != LQ_OK) {
-                    lq__set_error(c, 0, "out of memory for a %lu-byte message", (unsigned long)len);
-                    lq__ws_fail(c, 1011, LQ_ERR_NOMEM);
+                    lq__ws_violation(c, 1011, LQ_ERR_NOMEM, 0, "out of memory for a %lu-byte message", (unsigned long)len);
                     break;
                 }
             }
@@ -2405,7 +2462,7 @@ static size_t lq__ws_read(lq_client *c, const unsigned char *p, size_t n) {
             } else {
                 if (f->msg_opcode == 1) {
                     f->utf8 = lq__utf8_step(f->utf8, p + used, take);
-                    if (f->utf8 == LQ__UTF8_REJECT) { lq__set_error(c, 0, "text message is not UTF-8"); lq__ws_fail(c, 1007, LQ_ERR_UTF8); break; }
+                    if (f->utf8 == LQ__UTF8_REJECT) { lq__ws_violation(c, 1007, LQ_ERR_UTF8, 0, "text message is not UTF-8"); break; }
                 }
                 memcpy(c->msg.data + c->msg.len, p + used, take);
                 c->msg.len += take;
@@ -2419,7 +2476,7 @@ static size_t lq__ws_read(lq_client *c, const unsigned char *p, size_t n) {
         else if (f->fin) {
             int op = f->msg_opcode;
             f->msg_opcode = 0;
-            if (op == 1 && f->utf8 != 0) { lq__set_error(c, 0, "text message ends inside a UTF-8 sequence"); lq__ws_fail(c, 1007, LQ_ERR_UTF8); break; }
+            if (op == 1 && f->utf8 != 0) { lq__ws_violation(c, 1007, LQ_ERR_UTF8, 0, "text message ends inside a UTF-8 sequence"); break; }
             if (c->link != LQ__L_OPEN) continue;            /* after our Close: discard data */
             if (op == 1) lq__on_message(c, c->msg.data, c->msg.len);
             else lq__logf(c, LQ_LOG_WARN, "binary message ignored (%lu bytes)", (unsigned long)c->msg.len);
@@ -2457,7 +2514,7 @@ static lq_result lq__hs_request(lq_client *c) {
     if (c->extra_headers) lq__buf_puts(b, c->extra_headers);
     lq__buf_puts(b, "\r\n");
     if (b->err != LQ_OK) return b->err;
-    lq__buf_put(&c->out, b->data, b->len);
+    lq__buf_put(&c->out, b->data, b->len);              /* into an empty queue: a fresh link */
     return c->out.err;
 }
 
@@ -4418,7 +4475,15 @@ lq_result lq_wait(lq_client *c, int max_ms) {
 
 /*
     REVISION HISTORY
-        0.1.0  first version: the I/O-free core, POSIX sockets, ws:// only.
+        1.0.0  (2026-12) API 1.0: subscriptions are value handles (lq_sub); transports carry a
+               per-connection state and say whether they do TLS; one TLS seam (mbedTLS over any
+               transport); the core's contract is complete (LQ_IO_DONE, the connect deadline in
+               lq_core_timeout) and lq_step uses it alone; lq_json_parse counts (tokens NULL);
+               create failures are said through desc.log; LQ_DEFAULT_* timers; the socket
+               declarations are left out with LQ_NO_SOCKETS.
+        0.1.0  first version: the I/O-free core, POSIX sockets, ws://; later, under the same
+               number: wss:// (mbedTLS 2.28 and 3.6), Windows, 32-bit and big-endian, the
+               hostile-peer and fuzz suites, a read buffer that grows under load.
 
     LICENSE (MIT)
     Copyright (c) 2026 the livequery.h authors

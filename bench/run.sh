@@ -94,11 +94,12 @@ say "1. ingest: $ROUNDS rounds of counting reader / livequery.h / Parse JS SDK"
 declare -A RATE CPU
 run_ingest() {  # name cmd... -> appends "rate cpu_s_per_M allocs_per_event" to $B/ingest.NAME
   local name="$1"; shift
-  local line n secs cpu allocs
+  local line n secs cpu allocs sys
   line="$(timeout 300 "$@" 2>>"$LOG")" || die "$name failed"
   echo "$name: $line" >>"$LOG"
   n="$(kv "$line" events)"; secs="$(kv "$line" secs)"; cpu="$(kv "$line" cpu)"; allocs="$(kv "$line" allocs)"
-  echo "$(calc %.0f "($n - 1) / $secs") $(calc %.4f "$cpu / ($n - 1) * 1e6") $allocs $n $(kv "$line" rss_kb) $(calc %.4f "$(kv "$line" sys) / ($n - 1) * 1e6") $(kv "$line" heap)" >>"$B/ingest.$name"
+  sys="$(kv "$line" sys)"                     # the SDK's line has no kernel time: 0, not an awk error
+  echo "$(calc %.0f "($n - 1) / $secs") $(calc %.4f "$cpu / ($n - 1) * 1e6") $allocs $n $(kv "$line" rss_kb) $(calc %.4f "${sys:-0} / ($n - 1) * 1e6") $(kv "$line" heap)" >>"$B/ingest.$name"
 }
 rm -f "$B"/ingest.*
 for r in $(seq "$ROUNDS"); do

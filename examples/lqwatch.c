@@ -30,6 +30,12 @@ typedef struct watch {
 } watch;
 
 static volatile sig_atomic_t stop_signal;
+static char create_error[320];                  /* why lq_client_create failed, from desc.log */
+
+static void on_log(lq_log_level level, const char *message, void *user) {
+    (void)user;
+    if (level == LQ_LOG_ERROR) snprintf(create_error, sizeof create_error, "%s", message);
+}
 static void on_signal(int sig) { stop_signal = sig; }
 
 static void put_json_string(const char *s) {
@@ -179,11 +185,11 @@ int main(int argc, char **argv) {
     if (!desc.application_id) return fail_usage("no application id: give -a ID or set PARSE_APP_ID");
     desc.on_event = on_event;
     desc.user_data = &w;
+    desc.log = on_log;
     r = lq_client_create(&desc, &c);
+    desc.log = NULL;
     if (r != LQ_OK) {
-        lq_url u;
-        if (r == LQ_ERR_URL && lq_url_parse(desc.server_url, &u) != LQ_OK) fprintf(stderr, "lqwatch: bad server URL: %s\n", u.error);
-        else fprintf(stderr, "lqwatch: %s\n", lq_result_str(r));
+        fprintf(stderr, "lqwatch: %s\n", create_error[0] ? create_error : lq_result_str(r));
         return r == LQ_ERR_TLS_UNAVAILABLE ? 2 : 1;
     }
     q.class_name = cls;

@@ -332,9 +332,10 @@ check "lqwatch --watch: one update line for the watched field" jcheck "$WORK/wat
   "$idw"
 
 # ---------------------------------------------------------------- the examples
-# Each example subscribes to GameScore and exits 0 after the first delete it sees.
+# Each example subscribes to GameScore and exits 0 after the first delete it sees. core_loop drives
+# the I/O-free core over sockets of its own (no lq_step).
 echo "== examples"
-for ex in poll_loop select_loop game_loop custom_transport; do
+for ex in poll_loop select_loop game_loop custom_transport core_loop; do
   [[ -x "$BUILD/$ex" ]] || { [[ "$ex" == custom_transport ]] && continue; fail "example $ex is not built"; continue; }
   timeout -k 2 40 "$BUILD/$ex" </dev/null >"$WORK/$ex.out" 2>"$WORK/$ex.err" &
   expid=$!

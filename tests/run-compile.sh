@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The compile matrix: livequery.h built clean (warnings are errors) in every combination of
+# LQ_NO_SOCKETS, LIVEQUERY_STATIC (two translation units with static copies, linked together),
+# LQ_USE_MBEDTLS and LQ_NO_SIMD, as C99 (gcc, clang) and C++ (g++ C++11, clang++ C++17).
+# LQ_NO_SOCKETS with LQ_USE_MBEDTLS must stop at its #error with the hint.
+# Usage: tests/run-compile.sh BUILD_DIR   (CC, CLANG, CXX, CLANGXX may override the compilers)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+out="${1:-build}/compile"
+mkdir -p "$out"
+CC="${CC:-cc}" CLANG="${CLANG:-clang}" CXX="${CXX:-g++}" CLANGXX="${CLANGXX:-clang++}"
+WARN="-Wall -Wextra -pedantic -Wshadow -Wconversion -Wsign-conversion -Wundef -Werror"
+CWARN="$WARN -Wstrict-prototypes -Wmissing-prototypes"
+have_mbedtls=0
+[[ -f /usr/include/mbedtls/ssl.h || -n "${MBEDTLS_CFLAGS:-}" ]] && have_mbedtls=1
+TLS_LIBS="-lmbedtls -lmbedx509 -lmbedcrypto"
+
+# One translation unit uses the core and, when there, the socket layer; the second (static builds)
+# has its own copy of everything.
+cat > "$out/main.c" <<'C'
+#define LIVEQUERY_IMPLEMENTATION
+#include "livequery.h"
+int other(void);
+int main(void) {
+    lq_url u;
+    int r = lq_url_parse("wss://x/parse", &u) == LQ_OK && u.tls ? 0 : 1;
+#ifndef LQ_NO_SOCKETS
+    r += lq_step(NULL) == LQ_ERR_INVALID_ARG ? 0 : 1;
+#endif
+#ifdef LIVEQUERY_STATIC
+    r += other();
+#endif
+    return r;
+}
+C
+cat > "$out/second.c" <<'C'
+#define LIVEQUERY_IMPLEMENTATION
+#include "livequery.h"
+int other(void);
+int other(void) { return lq_result_str(LQ_OK)[0] == 'o' ? 0 : 1; }
+C
+
+compilers=("c|$CC -std=c99 $CWARN" "c|$CLANG -std=c99 $CWARN" "cxx|$CXX -x c++ -std=c++11 $WARN" "cxx|$CLANGXX -x c++ -std=c++17 $WARN")
+built=0 refused=0 skipped=0 failed=0
+for sockets in "" "-DLQ_NO_SOCKETS"; do
+for static in "" "-DLIVEQUERY_STATIC"; do
+for tls in "" "-DLQ_USE_MBEDTLS"; do
+for simd in "" "-DLQ_NO_SIMD"; do
+  flags="$sockets $static $tls $simd"
+  name=$(echo "x$flags" | tr -d ' -' | tr 'A-Z' 'a-z')
+  libs=""
+  if [[ -n "$tls" ]]; then
+    if (( !have_mbedtls )); then skipped=$((skipped + 4)); continue; fi
+    libs="$TLS_LIBS"
+  fi
+  for entry in "${compilers[@]}"; do
+    lang=${entry%%|*} cc=${entry#*|}
+    tag="$name-$(echo "$cc" | cut -d' ' -f1 | tr -c 'a-z0-9+\n' '_')-$lang"
+    srcs="$out/main.c"
+    [[ -n "$static" ]] && srcs="$out/main.c $out/second.c"
+    if [[ -n "$sockets" && -n "$tls" ]]; then
+      if $cc $flags -I. ${MBEDTLS_CFLAGS:-} -c "$out/main.c" -o "$out/$tag.o" 2> "$out/$tag.err"; then
+        echo "FAIL: LQ_NO_SOCKETS with LQ_USE_MBEDTLS compiled ($cc $flags)"; failed=$((failed + 1))
+      elif grep -q 'LQ_USE_MBEDTLS needs the socket layer' "$out/$tag.err"; then
+        refused=$((refused + 1))
+      else
+        echo "FAIL: $cc $flags: not the #error hint"; head -5 "$out/$tag.err"; failed=$((failed + 1))
+      fi
+      continue
+    fi
+    if $cc $flags -I. ${MBEDTLS_CFLAGS:-} $srcs -o "$out/$tag" ${MBEDTLS_LIBS:-} $libs > "$out/$tag.err" 2>&1 && "./$out/$tag"; then
+      built=$((built + 1))
+    else
+      echo "FAIL: $cc $flags"; head -10 "$out/$tag.err"; failed=$((failed + 1))
+    fi
+  done
+done; done; done; done
+echo "compile matrix: $built built and ran, $refused refused as they must (LQ_NO_SOCKETS + LQ_USE_MBEDTLS), $skipped skipped (no mbedTLS)"
+(( failed == 0 )) || { echo "compile matrix: $failed FAILED"; exit 1; }
+echo "compile-check: ok"
