@@ -174,7 +174,8 @@ static void fuzz_writer(const uint8_t *data, size_t size) {
     memset(&b, 0, sizeof b);
     b.a = &a;
     b.limit = (size_t)1 << 24;
-    r = lq__json_put_str(&b, (const char *)data, size);
+    lq__json_put_str(&b, (const char *)data, size);
+    r = b.err;
     if (!lq__utf8_valid(data, size)) {
         require(r == LQ_ERR_UTF8 && b.len == 0, "writer refuses bad UTF-8");
     } else {

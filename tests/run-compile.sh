@@ -20,10 +20,41 @@ TLS_LIBS="-lmbedtls -lmbedx509 -lmbedcrypto"
 cat > "$out/main.c" <<'C'
 #define LIVEQUERY_IMPLEMENTATION
 #include "livequery.h"
+#include <string.h>
 int other(void);
+static bool fake_random(void *buf, size_t len, void *user) { (void)user; memset(buf, 7, len); return true; }
+/* wss:// as each build must take it: a core-only build lets its user bring TLS (it was refused
+   with "TLS not compiled in" once); a socket build needs a TLS backend or a transport that does TLS. */
+static int wss_create(void) {
+    lq_desc d;
+    lq_client *c = NULL;
+    lq_result r, want = LQ_OK;
+    memset(&d, 0, sizeof d);
+    d.server_url = "wss://example.com/parse";
+    d.application_id = "app";
+    d.random = fake_random;
+#if !defined(LQ_NO_SOCKETS) && !defined(LQ_USE_MBEDTLS)
+    want = LQ_ERR_TLS_UNAVAILABLE;
+#endif
+    r = lq_client_create(&d, &c);
+    if (r == LQ_OK && !(lq_client_url(c)->tls && lq_core_io(c) == LQ_IO_NONE)) r = LQ_ERR_STATE;
+    lq_client_destroy(c);
+#if !defined(LQ_NO_SOCKETS) && !defined(LQ_USE_MBEDTLS)
+    if (r == want) {                                /* a transport with its own TLS is taken */
+        lq_transport t;
+        memset(&t, 0, sizeof t);
+        t.tls = true;
+        d.transport = &t;
+        if (lq_client_create(&d, &c) != LQ_OK) r = LQ_ERR_STATE;
+        lq_client_destroy(c);
+    }
+#endif
+    return r == want ? 0 : 1;
+}
 int main(void) {
     lq_url u;
     int r = lq_url_parse("wss://x/parse", &u) == LQ_OK && u.tls ? 0 : 1;
+    r += wss_create();
 #ifndef LQ_NO_SOCKETS
     r += lq_step(NULL) == LQ_ERR_INVALID_ARG ? 0 : 1;
 #endif

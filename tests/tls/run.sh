@@ -285,26 +285,34 @@ else
 fi
 
 # ---------------------------------------------------------------- examples/custom_transport.c
+# The example's own sockets, plain for ws:// and under the TLS backend (mbedTLS over them) for
+# wss://, also through the front that splits every record into one-byte writes.
 echo "== custom transport ($((SECONDS - T0)) s)"
-if "$CC" "${CFLAGS_T[@]}" "$ROOT/examples/custom_transport.c" -o "$BUILD/custom_transport" \
-     2>"$WORK/custom.build"; then
-  pass "custom_transport builds"
-  out="$WORK/custom.out"
+custom_case() {
+  local name="$1" url="$2" out="$WORK/custom-$1.out" rc t id
   t=$(now_ms)
-  timeout 40 "$BUILD/custom_transport" >"$out" 2>&1 &
+  PARSE_SERVER_URL="$url" PARSE_CA_FILE="$CERTS/ca.pem" timeout 40 "$BUILD/custom_transport-tls" >"$out" 2>&1 &
   BG_PID=$!
+  id=""
   if wait_for "$out" '^subscribed' 15; then
-    id="$(parsectl create GameScore '{"score":3,"playerName":"custom"}' | object_id)"
+    id="$(parsectl create GameScore "{\"score\":3,\"playerName\":\"custom-$name\"}" | object_id)"
     [[ -n "$id" ]] && parsectl delete GameScore "$id" >/dev/null
   fi
   wait "$BG_PID"; rc=$?
   BG_PID=""
   t=$(( $(now_ms) - t ))
   if [[ $rc -eq 0 ]] && grep -q '^delete' "$out"; then
-    pass "custom_transport: exit 0 after the delete event ($t ms)"
+    pass "custom_transport $name: $url, exit 0 after the delete event ($t ms)"
   else
-    fail "custom_transport: exit $rc ($t ms)"; sed 's/^/    /' "$out"
+    fail "custom_transport $name: $url, exit $rc ($t ms)"; sed 's/^/    /' "$out"
   fi
+}
+if "$CC" "${CFLAGS_T[@]}" -DLQ_USE_MBEDTLS "$ROOT/examples/custom_transport.c" -o "$BUILD/custom_transport-tls" \
+     -lmbedtls -lmbedx509 -lmbedcrypto 2>"$WORK/custom.build"; then
+  pass "custom_transport builds with mbedTLS"
+  custom_case ws "$PARSE_SERVER_URL"
+  custom_case wss "wss://127.0.0.1:${PORT[good]}/parse"
+  custom_case wss-split "wss://127.0.0.1:${PORT[split]}/parse"
 else
   fail "custom_transport does not build"; sed 's/^/    /' "$WORK/custom.build"
 fi
