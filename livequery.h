@@ -1561,10 +1561,15 @@ static void lq__json_decimal(const unsigned char *p, const unsigned char *end, l
 }
 
 /* The slow path: strtod on the significant digits and a decimal exponent, so no decimal point
-   (the locale's) is involved. 767 significant digits decide any rounding; beyond them, a sticky
-   digit keeps "more than this" without the length. */
+   (the locale's) is involved. A midpoint between two doubles, the only place where more digits
+   can change the rounding, has at most 768 significant digits (m * 2^-1075 for an odd m below
+   2^54 is m * 5^1075 / 10^1075, 768 digits from about 1e-308 up to 2^-1021), so the first
+   LQ__JSON_DIGITS digits are kept and a sticky 1 after them says that something nonzero was cut:
+   it lands above a midpoint exactly when the whole text does. */
+#define LQ__JSON_DIGITS 768
+
 static bool lq__json_strtod(const unsigned char *p, const unsigned char *end, double *out) {
-    char buf[800];
+    char buf[LQ__JSON_DIGITS + 32];     /* sign, digits, sticky digit, "e-1168" */
     size_t k = 0;
     int64_t kept = 0, e = 0, x = 0;
     bool frac = false, sticky = false, neg = *p == '-', eneg = false;
@@ -1577,7 +1582,7 @@ static bool lq__json_strtod(const unsigned char *p, const unsigned char *end, do
             frac = true;
         } else if (kept == 0 && *p == '0') {
             if (frac) e--;
-        } else if (kept < 767) {
+        } else if (kept < LQ__JSON_DIGITS) {
             buf[k++] = (char)*p;
             kept++;
             if (frac) e--;

@@ -1039,6 +1039,127 @@ static void test_numbers(void) {
     CHECK(inum("100000000000000000000000000e-20", 7) == 1000000);
 }
 
+/* Midpoints between two doubles at the bottom of the range have up to 768 significant digits:
+   m * 2^-1075 (m odd, below 2^54) is m * 5^1075 / 10^1075, and m * 5^1075 has 768 digits once
+   m >= 4048045066146213 (about 1e-308 up to 2^-1021, 4.45e-308). Rounding such a number needs all
+   768, plus whether anything nonzero follows. Writes the digits of m * 5^1075; returns how many. */
+static size_t midpoint_digits(uint64_t m, char *out) {
+    unsigned char d[800];       /* little-endian decimal digits */
+    size_t n = 0, i, k;
+    for (; m; m /= 10) d[n++] = (unsigned char)(m % 10);
+    for (k = 0; k < 1075; k++) {
+        unsigned carry = 0;
+        for (i = 0; i < n; i++) {
+            unsigned v = d[i] * 5u + carry;
+            d[i] = (unsigned char)(v % 10);
+            carry = v / 10;
+        }
+        if (carry) d[n++] = (unsigned char)carry;
+    }
+    for (i = 0; i < n; i++) out[i] = (char)('0' + d[n - 1 - i]);
+    out[n] = 0;
+    return n;
+}
+
+static uint64_t double_bits(double x) {
+    uint64_t b;
+    memcpy(&b, &x, sizeof b);
+    return b;
+}
+
+/* The digits D of m * 5^1075 written as D * 10^-1075, just below it (the last 5 becomes 4 and 200
+   nines follow) or just above it (200 zeros, then a 1, 969 digits after the first). */
+enum { BELOW, ON, ABOVE };
+
+static void midpoint_text(uint64_t m, int where, char *out) {
+    size_t n = midpoint_digits(m, out);
+    if (where == BELOW) {
+        out[n - 1] = (char)(out[n - 1] - 1);
+        memset(out + n, '9', 200);
+        sprintf(out + n + 200, "e-%d", 1075 + 200);
+    } else if (where == ABOVE) {
+        memset(out + n, '0', 200);
+        sprintf(out + n + 200, "1e-%d", 1075 + 201);
+    } else {
+        strcpy(out + n, "e-1075");
+    }
+}
+
+/* lq_json_number of text, as bits, must be want and what strtod gives for the whole text (this
+   process runs in the C locale); also negated, and in plain decimal notation. */
+static bool rounds_to(const char *text, uint64_t want) {
+    static char alt[2048];
+    const char *e = strchr(text, 'e');
+    int exp = atoi(e + 1);
+    size_t digits = (size_t)(e - text), lead = (size_t)(-exp) - digits;
+    bool ok = double_bits(num(text)) == want && double_bits(strtod(text, NULL)) == want;
+    alt[0] = '-';
+    strcpy(alt + 1, text);
+    ok = ok && double_bits(num(alt)) == (want | 0x8000000000000000u);
+    memcpy(alt, "0.", 2);                             /* D * 10^exp = 0.000...D */
+    memset(alt + 2, '0', lead);
+    memcpy(alt + 2 + lead, text, digits);
+    alt[2 + lead + digits] = 0;
+    ok = ok && double_bits(num(alt)) == want && double_bits(strtod(alt, NULL)) == want;
+    if (!ok) printf("  %.20s... (%u digits) %016llx, want %016llx\n", text, (unsigned)digits,
+                    (unsigned long long)double_bits(num(text)), (unsigned long long)want);
+    return ok;
+}
+
+static void test_midpoints(void) {
+    /* m, then the bits of the double just below, on and just above m * 2^-1075; computed apart
+       from the C library, with Python's decimal and fractions (exact rational rounding) */
+    static const uint64_t rows[][4] = {
+        /* the largest subnormal | DBL_MIN; DBL_MIN | the next; then two above it */
+        { 0x001FFFFFFFFFFFFFu, 0x000FFFFFFFFFFFFFu, 0x0010000000000000u, 0x0010000000000000u },
+        { 0x0020000000000001u, 0x0010000000000000u, 0x0010000000000000u, 0x0010000000000001u },
+        { 0x0020000000000003u, 0x0010000000000001u, 0x0010000000000002u, 0x0010000000000002u },
+        /* the top of the first normal binade, up to 2^-1021 */
+        { 0x003FFFFFFFFFFFFFu, 0x001FFFFFFFFFFFFFu, 0x0020000000000000u, 0x0020000000000000u },
+        { 0x003FFFFFFFFFFFFDu, 0x001FFFFFFFFFFFFEu, 0x001FFFFFFFFFFFFEu, 0x001FFFFFFFFFFFFFu },
+        { 0x0030000000000001u, 0x0018000000000000u, 0x0018000000000000u, 0x0018000000000001u },
+        /* subnormals with 768 digits, the last the smallest such m */
+        { 0x001FFFFFFFFFFFFDu, 0x000FFFFFFFFFFFFEu, 0x000FFFFFFFFFFFFEu, 0x000FFFFFFFFFFFFFu },
+        { 0x0018000000000247u, 0x000C000000000123u, 0x000C000000000124u, 0x000C000000000124u },
+        { 0x000E7416571C2F57u, 0x00073A0B2B8E17ABu, 0x00073A0B2B8E17ACu, 0x00073A0B2B8E17ACu },
+        { 0x000E61ACF033D1A5u, 0x000730D67819E8D2u, 0x000730D67819E8D2u, 0x000730D67819E8D3u },
+        /* fewer digits: 767, 752 and 753 */
+        { 0x000E61ACF033D1A3u, 0x000730D67819E8D1u, 0x000730D67819E8D2u, 0x000730D67819E8D2u },
+        { 0x0000000000000003u, 0x0000000000000001u, 0x0000000000000002u, 0x0000000000000002u },
+        { 0x0000000000000005u, 0x0000000000000002u, 0x0000000000000002u, 0x0000000000000003u }
+    };
+    const uint64_t first768 = 0x000E61ACF033D1A5u, span = ((uint64_t)1 << 54) - first768;
+    static char text[1400];
+    size_t i;
+    int k, w, bad = 0;
+    CHECK(midpoint_digits(0x001FFFFFFFFFFFFFu, text) == 768);
+    CHECK(midpoint_digits(first768, text) == 768 && midpoint_digits(first768 - 2, text) == 767);
+    for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        for (w = BELOW; w <= ABOVE; w++) {
+            midpoint_text(rows[i][0], w, text);
+            CHECK(rounds_to(text, rows[i][1 + w]));
+        }
+        /* exactly on it, with zeros after digit 768: still the tie, to even */
+        midpoint_text(rows[i][0], ON, text);
+        strcpy(strchr(text, 'e'), "00000000000000000000e-1095");
+        CHECK(rounds_to(text, rows[i][2]));
+    }
+    /* random midpoints with 768 digits (m from first768 to 2^54 - 1, where a double's bits are
+       its value in units of 2^-1074): below rounds down, above up, on to the even neighbour */
+    for (k = 0; k < 300; k++) {
+        uint64_t m = (first768 + (((uint64_t)rnd() << 32 | rnd()) % span)) | 1;
+        uint64_t lo = (m - 1) / 2, hi = (m + 1) / 2;
+        midpoint_digits(m, text);
+        if (strlen(text) != 768) bad++;
+        for (w = BELOW; w <= ABOVE; w++) {
+            uint64_t want = w == BELOW ? lo : w == ABOVE ? hi : (lo % 2 ? hi : lo);
+            midpoint_text(m, w, text);
+            if (!rounds_to(text, want)) bad++;
+        }
+    }
+    CHECK(bad == 0);
+}
+
 /* The C library may read "1.5" as 1 in a comma locale; the reader must not. */
 static void test_locale(void) {
     static const char *const names[] = { "de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "de_DE", "fr_FR" };
@@ -1174,6 +1295,7 @@ int main(void) {
     test_access();
     test_string_decode();
     test_numbers();
+    test_midpoints();
     test_locale();
     test_parse_types();
     test_frames();
