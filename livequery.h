@@ -242,8 +242,14 @@ typedef struct lq_json {
 } lq_json;
 
 /* Parses text into tokens; max_depth 0 means 64. Returns the number of tokens used, or a negative
-   lq_result: LQ_ERR_TOO_SMALL (more tokens needed), LQ_ERR_JSON, LQ_ERR_UTF8, LQ_ERR_LIMIT (depth
-   or a document over 4 GiB). */
+   lq_result: LQ_ERR_TOO_SMALL (more tokens needed), LQ_ERR_JSON, LQ_ERR_UTF8, LQ_ERR_LIMIT (depth,
+   a document over 4 GiB, or more tokens than an int counts).
+   Counting mode: with tokens NULL (max_tokens ignored) the text is checked exactly as a parse
+   checks it, UTF-8 included, nothing is written or allocated, and the result is what a parse with
+   enough tokens returns: the number of tokens it needs, or the same error. Use it to size the
+   token array, or to validate a text of any size. root, if given, gets src = text and no value.
+   Counting keeps the open containers in 512 bytes of stack, so there max_depth is capped at 4096
+   (deeper is LQ_ERR_LIMIT). */
 LQ_API int lq_json_parse(const char *text, size_t len, lq_json_token *tokens, size_t max_tokens,
                          int max_depth, lq_json *root);
 
@@ -780,6 +786,9 @@ const char *lq_result_str(lq_result r) {
    The last value of every array or object, and the root, carry LQ__TOK_LAST: lq_json_next stops
    there, so a handle needs nothing but {src, tok}. The parser keeps the last completed value in a
    local, which is all it needs to set that flag when a container closes. reserved stays 0.
+   Without tokens there is nowhere to thread the open containers, so counting (tokens NULL) is a
+   second, smaller state machine over the same scanners, with a bit per open container on the
+   stack; the parser's loop is left as it was.
 
    Numbers never meet the C locale's decimal point: up to 19 significant digits are gathered in
    an integer, which gives lq_json_int exactly and lq_json_number exactly rounded when Clinger's
@@ -986,9 +995,11 @@ static bool lq__json_str_stop(unsigned char c) { return c == '"' || c == '\\' ||
 #if defined(__GNUC__) || defined(__clang__)
 #define LQ__JSON_COLD __attribute__((noinline, cold))
 #define LQ__JSON_HOT __attribute__((always_inline)) inline
+#define LQ__JSON_FLAT __attribute__((noinline, flatten))
 #else
 #define LQ__JSON_COLD
 #define LQ__JSON_HOT
+#define LQ__JSON_FLAT
 #endif
 
 /* Handles a byte that stopped the string scan and is not the closing quote: an escape, a run of
@@ -1109,6 +1120,105 @@ LQ__JSON_HOT static void lq__json_tok_begin(lq_json_token *t, uint8_t type, uint
     t->skip = 1;
 }
 
+/* Counting keeps one bit per open container (set: an object) on the C stack, so its depth stops
+   here whatever max_depth says (LQ_ERR_LIMIT beyond). 4096 levels are 512 bytes. */
+#define LQ__JSON_COUNT_DEPTH 4096
+
+/* A document can need 2^31 tokens (4 GiB of "[0,0,...]"), one more than an int counts. */
+#define LQ__JSON_MAX_TOKENS 0x7FFFFFFFu
+
+/* The parse without tokens: the same checks in the same order, so a document gets the error a
+   parse gives it, or the number of tokens a parse fills (0 with *err set on an error). The text
+   comes from the caller, not from the WebSocket layer, so its UTF-8 is always checked.
+   Two details keep the parser's instruction count as it was (callgrind, GCC 12 -O2): flatten
+   inlines the helpers here, so lq__json_parse stays the only caller of the ones the compiler
+   inlines into it as called once; and *err, not the return value, carries the error, so that
+   lq__json_parse does not end in a tail call, which cost its loop registers. */
+LQ__JSON_FLAT static uint32_t lq__json_count(const unsigned char *s, size_t len, int max_depth,
+                                             int *err) {
+    uint32_t kinds[LQ__JSON_COUNT_DEPTH / 32] = {0};
+    const unsigned char *p = s, *end = s + len, *wide = len >= 16 ? end - 15 : s;
+    uint32_t count = 0, depth = 0;
+    uint32_t limit = max_depth ? (uint32_t)max_depth : LQ_DEFAULT_MAX_JSON_DEPTH;
+    uint8_t flags = 0;
+    bool object = false;        /* the innermost open container is an object */
+
+    *err = LQ_ERR_JSON;
+    if (limit > LQ__JSON_COUNT_DEPTH) limit = LQ__JSON_COUNT_DEPTH;
+value:
+    LQ__JSON_SKIP_WS(p, end);
+    if (p == end) return 0;
+    if (++count > LQ__JSON_MAX_TOKENS) goto over_limit;
+    switch (*p) {
+    case '"':
+        p = lq__json_scan_string(p + 1, wide, end, true, &flags, err);
+        if (!p) return 0;
+        break;
+    case '{':
+    case '[':
+        if (depth == limit) goto over_limit;
+        object = *p == '{';
+        if (object) kinds[depth >> 5] |= 1u << (depth & 31);
+        else kinds[depth >> 5] &= ~(1u << (depth & 31));
+        depth++;
+        p++;
+        LQ__JSON_SKIP_WS(p, end);
+        if (p == end) return 0;
+        if (*p == (object ? '}' : ']')) goto close;
+        if (object) goto key;
+        goto value;
+    case 't':
+        if (end - p < 4 || memcmp(p, "true", 4) != 0) return 0;
+        p += 4;
+        break;
+    case 'f':
+        if (end - p < 5 || memcmp(p, "false", 5) != 0) return 0;
+        p += 5;
+        break;
+    case 'n':
+        if (end - p < 4 || memcmp(p, "null", 4) != 0) return 0;
+        p += 4;
+        break;
+    default:
+        if (*p != '-' && (*p < '0' || *p > '9')) return 0;
+        p = lq__json_scan_number(p, end);
+        if (!p) return 0;
+        break;
+    }
+
+after_value:
+    LQ__JSON_SKIP_WS(p, end);
+    if (depth == 0) return p == end ? count : 0;
+    if (p == end) return 0;
+    if (*p == ',') {
+        p++;
+        if (object) goto key;
+        goto value;
+    }
+    if (*p != (object ? '}' : ']')) return 0;
+
+close:
+    p++;
+    depth--;
+    object = depth && (kinds[(depth - 1) >> 5] >> ((depth - 1) & 31) & 1u);
+    goto after_value;
+
+key:
+    LQ__JSON_SKIP_WS(p, end);
+    if (p == end || *p != '"') return 0;
+    if (++count > LQ__JSON_MAX_TOKENS) goto over_limit;
+    p = lq__json_scan_string(p + 1, wide, end, true, &flags, err);
+    if (!p) return 0;
+    LQ__JSON_SKIP_WS(p, end);
+    if (p == end || *p != ':') return 0;
+    p++;
+    goto value;
+
+over_limit:
+    *err = LQ_ERR_LIMIT;
+    return 0;
+}
+
 /* A goto state machine, one label per place a value, key or separator may come. The member
    `"key":"string",` of compact JSON, most of an event, runs straight from key back to key with
    one compare per separator; whitespace, other values and closing brackets take the general
@@ -1126,10 +1236,14 @@ static int lq__json_parse(const char *text, size_t len, lq_json_token *tokens, s
         root->src = text;
         root->tok = NULL;
     }
-    if (!text || !tokens || max_depth < 0) return LQ_ERR_INVALID_ARG;
+    if (!text || max_depth < 0) return LQ_ERR_INVALID_ARG;
     if ((uint64_t)len >> 32) return LQ_ERR_LIMIT;             /* also right where size_t is 32 bits */
+    if (!tokens) {
+        uint32_t n = lq__json_count(s, len, max_depth, &err);
+        return n ? (int)n : err;
+    }
     depth_left = max_depth ? max_depth : LQ_DEFAULT_MAX_JSON_DEPTH;
-    cap = max_tokens > 0x7FFFFFFFu ? 0x7FFFFFFFu : (uint32_t)max_tokens;
+    cap = max_tokens > LQ__JSON_MAX_TOKENS ? LQ__JSON_MAX_TOKENS : (uint32_t)max_tokens;
     t = tokens;
     tend = tokens + cap;
     p = s;
@@ -1533,10 +1647,15 @@ static void lq__json_decimal(const unsigned char *p, const unsigned char *end, l
 }
 
 /* The slow path: strtod on the significant digits and a decimal exponent, so no decimal point
-   (the locale's) is involved. 767 significant digits decide any rounding; beyond them, a sticky
-   digit keeps "more than this" without the length. */
+   (the locale's) is involved. A midpoint between two doubles, the only place where more digits
+   can change the rounding, has at most 768 significant digits (m * 2^-1075 for an odd m below
+   2^54 is m * 5^1075 / 10^1075, 768 digits from about 1e-308 up to 2^-1021), so the first
+   LQ__JSON_DIGITS digits are kept and a sticky 1 after them says that something nonzero was cut:
+   it lands above a midpoint exactly when the whole text does. */
+#define LQ__JSON_DIGITS 768
+
 static bool lq__json_strtod(const unsigned char *p, const unsigned char *end, double *out) {
-    char buf[800];
+    char buf[LQ__JSON_DIGITS + 32];     /* sign, digits, sticky digit, "e-1168" */
     size_t k = 0;
     int64_t kept = 0, e = 0, x = 0;
     bool frac = false, sticky = false, neg = *p == '-', eneg = false;
@@ -1549,7 +1668,7 @@ static bool lq__json_strtod(const unsigned char *p, const unsigned char *end, do
             frac = true;
         } else if (kept == 0 && *p == '0') {
             if (frac) e--;
-        } else if (kept < 767) {
+        } else if (kept < LQ__JSON_DIGITS) {
             buf[k++] = (char)*p;
             kept++;
             if (frac) e--;

@@ -29,8 +29,23 @@ static uint32_t rnd(void) {
 
 static lq_json_token toks[4096];
 
+/* Counting mode (tokens NULL) must give what the parse gave: the count, or the same error. Every
+   parse in these tests goes through here, so each corpus checks both modes. The private entry
+   without the UTF-8 check checks it all the same when counting. Returns parsed. */
+static int counted(const char *s, size_t n, int max_depth, int parsed) {
+    lq_json root;
+    int c = lq_json_parse(s, n, NULL, 1, max_depth, &root);
+    int unchecked = lq__json_parse(s, n, NULL, 0, max_depth, false, NULL);
+    bool ok = c == parsed && unchecked == parsed && root.src == s && root.tok == NULL;
+    if (!ok)
+        printf("  counted %d (unchecked %d), parsed %d: %.*s\n", c, unchecked, parsed, n < 80 ? (int)n : 80, s);
+    CHECK(ok);
+    return parsed;
+}
+
 static int parse(const char *s, lq_json *root) {
-    return lq_json_parse(s, strlen(s), toks, sizeof toks / sizeof toks[0], 0, root);
+    size_t n = strlen(s);
+    return counted(s, n, 0, lq_json_parse(s, n, toks, sizeof toks / sizeof toks[0], 0, root));
 }
 
 static lq_json doc(const char *s) {
@@ -235,6 +250,20 @@ static bool buf_is(const lq__buf *b, const char *want) {
     return b->len == strlen(want) && memcmp(b->data, want, b->len) == 0;
 }
 
+/* The writer's error is sticky; these put one string on a clean error (keeping the text) and
+   return what it left there. */
+static lq_result put_str(lq__buf *b, const char *s, size_t n) {
+    b->err = LQ_OK;
+    lq__json_put_str(b, s, n);
+    return b->err;
+}
+
+static lq_result put_strz(lq__buf *b, const char *s) {
+    b->err = LQ_OK;
+    lq__json_put_strz(b, s);
+    return b->err;
+}
+
 /* put_str, then parse and decode: must give back the input. */
 static bool round_trip(const char *s, size_t n) {
     lq__buf b = new_buf(1u << 20);
@@ -243,8 +272,8 @@ static bool round_trip(const char *s, size_t n) {
     char *out;
     size_t got;
     bool ok;
-    if (lq__json_put_str(&b, s, n) != LQ_OK) return false;
-    if (lq_json_parse(b.data, b.len, t, 4, 0, &root) != 1) {
+    if (put_str(&b, s, n) != LQ_OK) return false;
+    if (counted(b.data, b.len, 0, lq_json_parse(b.data, b.len, t, 4, 0, &root)) != 1) {
         lq__buf_free(&b);
         return false;
     }
@@ -260,41 +289,45 @@ static void test_writer(void) {
     lq__buf b = new_buf(1024);
     char all[128];
     size_t i;
-    CHECK(lq__json_put_strz(&b, "plain") == LQ_OK);
+    CHECK(put_strz(&b, "plain") == LQ_OK);
     CHECK(buf_is(&b, "\"plain\""));
     b.len = 0;
-    CHECK(lq__json_put_strz(&b, "a\"b\\c/d\n\r\t\b\f") == LQ_OK);
+    CHECK(put_strz(&b, "a\"b\\c/d\n\r\t\b\f") == LQ_OK);
     CHECK(buf_is(&b, "\"a\\\"b\\\\c/d\\n\\r\\t\\b\\f\""));
     b.len = 0;
-    CHECK(lq__json_put_str(&b, "\0\x01\x1F\x7F", 4) == LQ_OK);
+    CHECK(put_str(&b, "\0\x01\x1F\x7F", 4) == LQ_OK);
     CHECK(buf_is(&b, "\"\\u0000\\u0001\\u001f\x7F\""));
     b.len = 0;
-    CHECK(lq__json_put_strz(&b, "") == LQ_OK);
+    CHECK(put_strz(&b, "") == LQ_OK);
     CHECK(buf_is(&b, "\"\""));
     b.len = 0;
-    CHECK(lq__json_put_strz(&b, "caf\xC3\xA9 \xF0\x9F\x98\x80 \xE2\x80\xA8") == LQ_OK);
+    CHECK(put_strz(&b, "caf\xC3\xA9 \xF0\x9F\x98\x80 \xE2\x80\xA8") == LQ_OK);
     CHECK(buf_is(&b, "\"caf\xC3\xA9 \xF0\x9F\x98\x80 \xE2\x80\xA8\""));
     /* invalid UTF-8 is refused and leaves the buffer as it was */
     b.len = 0;
-    CHECK(lq__json_put_strz(&b, "ok") == LQ_OK);
-    CHECK(lq__json_put_strz(&b, "bad\xC0\x80") == LQ_ERR_UTF8);
-    CHECK(lq__json_put_strz(&b, "\xED\xA0\x80") == LQ_ERR_UTF8);
-    CHECK(lq__json_put_strz(&b, "\xF4\x90\x80\x80") == LQ_ERR_UTF8);
-    CHECK(lq__json_put_strz(&b, "trunc\xE2\x82") == LQ_ERR_UTF8);
-    CHECK(lq__json_put_strz(&b, "\x80") == LQ_ERR_UTF8);
+    CHECK(put_strz(&b, "ok") == LQ_OK);
+    CHECK(put_strz(&b, "bad\xC0\x80") == LQ_ERR_UTF8);
+    CHECK(put_strz(&b, "\xED\xA0\x80") == LQ_ERR_UTF8);
+    CHECK(put_strz(&b, "\xF4\x90\x80\x80") == LQ_ERR_UTF8);
+    CHECK(put_strz(&b, "trunc\xE2\x82") == LQ_ERR_UTF8);
+    CHECK(put_strz(&b, "\x80") == LQ_ERR_UTF8);
     CHECK(buf_is(&b, "\"ok\""));
-    CHECK(lq__json_put_strz(&b, NULL) == LQ_ERR_INVALID_ARG);
-    CHECK(lq__json_put_str(&b, NULL, 0) == LQ_OK);
+    CHECK(put_strz(&b, NULL) == LQ_ERR_INVALID_ARG);
+    CHECK(put_str(&b, NULL, 0) == LQ_OK);
     CHECK(buf_is(&b, "\"ok\"\"\""));
+    /* once failed, later strings are not written */
+    CHECK(put_strz(&b, "\x80") == LQ_ERR_UTF8);
+    lq__json_put_strz(&b, "x");
+    CHECK(b.err == LQ_ERR_UTF8 && buf_is(&b, "\"ok\"\"\""));
     /* the limit */
     b.len = 0;
     b.limit = 8;
-    CHECK(lq__json_put_strz(&b, "123456") == LQ_OK);
+    CHECK(put_strz(&b, "123456") == LQ_OK);
     b.len = 0;
-    CHECK(lq__json_put_strz(&b, "1234567") == LQ_ERR_LIMIT);
+    CHECK(put_strz(&b, "1234567") == LQ_ERR_LIMIT);
     CHECK(b.len == 0);
-    CHECK(lq__json_put_strz(&b, "\n\n\n\n") == LQ_ERR_LIMIT);
-    CHECK(lq__json_put_strz(&b, "\n\n\n") == LQ_OK);
+    CHECK(put_strz(&b, "\n\n\n\n") == LQ_ERR_LIMIT);
+    CHECK(put_strz(&b, "\n\n\n") == LQ_OK);
     lq__buf_free(&b);
 
     /* round trips */
@@ -322,7 +355,7 @@ static int parse_n(const char *s, size_t n, int max_depth) {
     lq_json root;
     int r = lq_json_parse(s, n, toks, sizeof toks / sizeof toks[0], max_depth, &root);
     if (r < 0 && root.tok != NULL) return 1000;   /* a failed parse must leave no root */
-    return r;
+    return counted(s, n, max_depth, r);
 }
 
 static int parse_s(const char *s) { return parse_n(s, strlen(s), 0); }
@@ -367,7 +400,6 @@ static void test_invalid(void) {
     {
         lq_json root;
         CHECK(lq_json_parse(NULL, 0, toks, 10, 0, &root) == LQ_ERR_INVALID_ARG);
-        CHECK(lq_json_parse("1", 1, NULL, 10, 0, &root) == LQ_ERR_INVALID_ARG);
         CHECK(lq_json_parse("1", 1, toks, 10, -1, &root) == LQ_ERR_INVALID_ARG);
         CHECK(lq_json_parse("1", 1, toks, 10, 0, NULL) == 1);
         CHECK(lq_json_parse("1", 1, toks, 0, 0, &root) == LQ_ERR_TOO_SMALL);
@@ -450,6 +482,217 @@ static void test_depth(void) {
     deep[199999] = ' ';
     r = lq_json_parse(deep, 200000, big, 100001, 100000, &root);
     CHECK(r == LQ_ERR_JSON);
+    deep[199999] = ']';
+    /* counting: the default limit; then max_depth is capped at 4096 (its bit stack), so deeper
+       documents that a parse accepts are LQ_ERR_LIMIT there */
+    CHECK(lq_json_parse(deep, 200000, NULL, 0, 0, NULL) == LQ_ERR_LIMIT);
+    CHECK(lq_json_parse(deep, 200000, NULL, 0, 100000, NULL) == LQ_ERR_LIMIT);
+    CHECK(lq_json_parse(deep + 100000 - 4096, 2 * 4096, NULL, 0, 4096, NULL) == 4096);
+    CHECK(lq_json_parse(deep + 100000 - 4096, 2 * 4096, NULL, 0, 100000, NULL) == 4096);
+    CHECK(lq_json_parse(deep + 100000 - 4096, 2 * 4096, NULL, 0, 4095, NULL) == LQ_ERR_LIMIT);
+    CHECK(lq_json_parse(deep + 100000 - 4097, 2 * 4097, NULL, 0, 5000, NULL) == LQ_ERR_LIMIT);
+    CHECK(lq_json_parse(deep + 100000 - 4097, 2 * 4097, big, 100001, 5000, NULL) == 4097);
+    /* the limit is found where the parse finds it: before a later error, after an earlier one */
+    CHECK(parse_n("[[x", 3, 1) == LQ_ERR_LIMIT);
+    CHECK(parse_n("[x,[[", 5, 1) == LQ_ERR_JSON);
+    CHECK(parse_n("{\"a\":{\"b\":1}", 13, 1) == LQ_ERR_LIMIT);
+    CHECK(parse_n("[[]", 3, 2) == LQ_ERR_JSON);
+}
+
+/* ---- reader: counting mode ------------------------------------------------------------------- */
+
+/* A random JSON text, written into a fixed buffer; budget bounds its size (and so its tokens). */
+typedef struct gen {
+    char buf[8192];
+    size_t n, budget;
+} gen;
+
+static void gen_put(gen *g, const char *s, size_t k) {
+    if (g->n + k > sizeof g->buf) return;
+    memcpy(g->buf + g->n, s, k);
+    g->n += k;
+}
+
+static void gen_ws(gen *g) {
+    static const char ws[] = " \t\r\n";
+    while (rnd() % 5 == 0) gen_put(g, ws + rnd() % 4, 1);
+}
+
+static void gen_string(gen *g) {
+    static const char *const esc[] = { "\\\"", "\\\\", "\\/", "\\b", "\\f", "\\n", "\\r", "\\t",
+                                       "\\u00e9", "\\u20AC", "\\ud83d\\ude00", "\\u0000" };
+    size_t k, len = rnd() % 8 == 0 ? 20 + rnd() % 60 : rnd() % 12;   /* long ones: the wide scan */
+    gen_put(g, "\"", 1);
+    for (k = 0; k < len; k++) {
+        unsigned char u[4];
+        switch (rnd() % 6) {
+        case 0: {
+            const char *e = esc[rnd() % (sizeof esc / sizeof esc[0])];
+            gen_put(g, e, strlen(e));
+            break;
+        }
+        case 1: gen_put(g, (const char *)u, put_utf8(u, random_cp() | 0x80)); break;   /* non-ASCII */
+        default: u[0] = (unsigned char)('a' + rnd() % 26); gen_put(g, (const char *)u, 1); break;
+        }
+    }
+    gen_put(g, "\"", 1);
+}
+
+static void gen_number(gen *g) {
+    char tmp[48];
+    int m = snprintf(tmp, sizeof tmp, "%s%u", rnd() % 3 ? "" : "-", rnd() % 4 ? rnd() % 1000 : 0);
+    if (rnd() % 3 == 0) m += snprintf(tmp + m, sizeof tmp - (size_t)m, ".%u", rnd() % 100000);
+    if (rnd() % 4 == 0)
+        snprintf(tmp + m, sizeof tmp - (size_t)m, "%s%u", rnd() % 2 ? "e-" : "E+", rnd() % 40);
+    gen_put(g, tmp, strlen(tmp));
+}
+
+static void gen_value(gen *g, int depth) {
+    unsigned kind = rnd() % (depth > 0 && g->n < g->budget ? 9 : 6);
+    gen_ws(g);
+    if (kind >= 6) {
+        bool object = kind == 8 || (kind == 7 && rnd() % 2);
+        unsigned i, items = rnd() % 6;
+        gen_put(g, object ? "{" : "[", 1);
+        for (i = 0; i < items && g->n < g->budget; i++) {
+            if (i) gen_put(g, ",", 1);
+            if (object) {
+                gen_ws(g);
+                gen_string(g);
+                gen_ws(g);
+                gen_put(g, ":", 1);
+            }
+            gen_value(g, depth - 1);
+        }
+        gen_ws(g);
+        gen_put(g, object ? "}" : "]", 1);
+    } else if (kind == 0) {
+        gen_put(g, "null", 4);
+    } else if (kind == 1) {
+        if (rnd() % 2) gen_put(g, "true", 4);
+        else gen_put(g, "false", 5);
+    } else if (kind < 4) {
+        gen_string(g);
+    } else {
+        gen_number(g);
+    }
+    gen_ws(g);
+}
+
+static void test_count_random(void) {
+    /* bytes that matter to JSON, for the mutations */
+    static const char edits[] = "\"\\[]{},:0-+.eE tnfu\x01\x7F\x80\xBF\xC3\xE2\xED\xF0\xFF";
+    static gen g, m;
+    int k, valid = 0, json_errors = 0, utf8_errors = 0, depth_errors = 0;
+    for (k = 0; k < 3000; k++) {
+        size_t at;
+        int r;
+        g.n = 0;
+        g.budget = 1 + rnd() % 3000;
+        gen_value(&g, (int)(rnd() % 8));
+        r = parse_n(g.buf, g.n, 0);
+        if (r >= 1) valid++;
+        /* a mutation: one byte changed, dropped or doubled, or the text cut short */
+        m = g;
+        at = rnd() % g.n;
+        switch (rnd() % 4) {
+        case 0: m.buf[at] = edits[rnd() % (sizeof edits - 1)]; break;
+        case 1: memmove(m.buf + at, m.buf + at + 1, --m.n - at); break;
+        case 2: if (m.n < sizeof m.buf) { memmove(m.buf + at + 1, m.buf + at, m.n++ - at); } break;
+        default: m.n = at; break;
+        }
+        r = parse_n(m.buf, m.n, (int)(rnd() % 10));
+        if (r == LQ_ERR_JSON) json_errors++;
+        else if (r == LQ_ERR_UTF8) utf8_errors++;
+        else if (r == LQ_ERR_LIMIT) depth_errors++;
+    }
+    CHECK(valid == 3000);
+    CHECK(json_errors > 500 && utf8_errors > 20 && depth_errors > 20);
+}
+
+/* Random nesting across many words of the bit stack, with a sibling after some closes (a key in
+   an object, a plain value in an array: wrong if the parent's kind came back wrong), and then one
+   closer of the wrong kind at a random depth. */
+static void test_count_nesting(void) {
+    static char s[300 * 16];
+    int k, bad = 0;
+    for (k = 0; k < 300; k++) {
+        bool object[300];
+        size_t n = 0, closer_at[300];
+        int depth = 1 + (int)(rnd() % 300), d, want = 1;
+        for (d = 0; d < depth; d++) {
+            object[d] = rnd() % 2;
+            if (object[d]) {
+                memcpy(s + n, "{\"k\":", 5);
+                n += 5;
+            } else {
+                s[n++] = '[';
+            }
+            want += object[d] ? 2 : 1;
+        }
+        s[n++] = '7';
+        for (d = depth - 1; d >= 0; d--) {
+            closer_at[d] = n;
+            s[n++] = object[d] ? '}' : ']';
+            if (d > 0 && rnd() % 2) {
+                memcpy(s + n, object[d - 1] ? ",\"q\":1" : ",1", object[d - 1] ? 6 : 2);
+                n += object[d - 1] ? 6 : 2;
+                want += object[d - 1] ? 2 : 1;
+            }
+        }
+        if (parse_n(s, n, 300) != want) bad++;
+        d = (int)(rnd() % (unsigned)depth);
+        s[closer_at[d]] = object[d] ? ']' : '}';
+        if (parse_n(s, n, 300) != LQ_ERR_JSON) bad++;
+    }
+    CHECK(bad == 0);
+}
+
+static void test_count_args(void) {
+    const char *s = "[1,{\"a\":2}]";
+    lq_json root;
+    root.src = "x";
+    root.tok = toks;
+    CHECK(lq_json_parse(s, strlen(s), NULL, 0, 0, NULL) == 5);            /* no root */
+    CHECK(lq_json_parse(s, strlen(s), NULL, SIZE_MAX, 0, &root) == 5);    /* max_tokens ignored */
+    CHECK(root.src == s && root.tok == NULL);
+    CHECK(lq_json_parse(s, strlen(s), NULL, 0, 1, &root) == LQ_ERR_LIMIT);
+    CHECK(lq_json_parse(NULL, 0, NULL, 0, 0, &root) == LQ_ERR_INVALID_ARG && root.tok == NULL);
+    CHECK(lq_json_parse(s, strlen(s), NULL, 0, -1, &root) == LQ_ERR_INVALID_ARG);
+    CHECK(lq_json_parse(s, 0, NULL, 0, 0, &root) == LQ_ERR_JSON);
+#if SIZE_MAX > 0xFFFFFFFFu
+    CHECK(lq_json_parse(s, (size_t)1 << 32, NULL, 0, 0, &root) == LQ_ERR_LIMIT);
+#endif
+}
+
+/* A 1 MB array of zeros, counted with no token array at all; then parsed with as many tokens as
+   the count asked for. Then 1 MB of one string, with an error near its end. */
+static void test_count_huge(void) {
+    const size_t zeros = 524287, n = 2 * zeros + 1;
+    char *s = (char *)malloc(n);
+    lq_json_token *t = (lq_json_token *)malloc(sizeof *t * (zeros + 1));
+    size_t i;
+    s[0] = '[';
+    for (i = 0; i < zeros; i++) {
+        s[1 + 2 * i] = '0';
+        s[2 + 2 * i] = ',';
+    }
+    s[n - 1] = ']';
+    CHECK(n == 1048575);
+    CHECK(lq_json_parse(s, n, NULL, 0, 0, NULL) == (int)zeros + 1);
+    CHECK(lq_json_parse(s, n, t, zeros + 1, 0, NULL) == (int)zeros + 1);
+    CHECK(lq_json_parse(s, n, t, zeros, 0, NULL) == LQ_ERR_TOO_SMALL);
+    CHECK(lq_json_parse(s, n - 1, NULL, 0, 0, NULL) == LQ_ERR_JSON);
+    memset(s, 'a', n);
+    s[0] = s[n - 1] = '"';
+    CHECK(lq_json_parse(s, n, NULL, 0, 0, NULL) == 1);
+    s[n - 3] = '\xC3';
+    CHECK(lq_json_parse(s, n, NULL, 0, 0, NULL) == LQ_ERR_UTF8);
+    CHECK(lq__json_parse(s, n, NULL, 0, 0, false, NULL) == LQ_ERR_UTF8);
+    s[n - 3] = '\x01';
+    CHECK(lq_json_parse(s, n, NULL, 0, 0, NULL) == LQ_ERR_JSON);
+    free(t);
+    free(s);
 }
 
 /* ---- reader: layout and access ------------------------------------------------------------------ */
@@ -796,6 +1039,127 @@ static void test_numbers(void) {
     CHECK(inum("100000000000000000000000000e-20", 7) == 1000000);
 }
 
+/* Midpoints between two doubles at the bottom of the range have up to 768 significant digits:
+   m * 2^-1075 (m odd, below 2^54) is m * 5^1075 / 10^1075, and m * 5^1075 has 768 digits once
+   m >= 4048045066146213 (about 1e-308 up to 2^-1021, 4.45e-308). Rounding such a number needs all
+   768, plus whether anything nonzero follows. Writes the digits of m * 5^1075; returns how many. */
+static size_t midpoint_digits(uint64_t m, char *out) {
+    unsigned char d[800];       /* little-endian decimal digits */
+    size_t n = 0, i, k;
+    for (; m; m /= 10) d[n++] = (unsigned char)(m % 10);
+    for (k = 0; k < 1075; k++) {
+        unsigned carry = 0;
+        for (i = 0; i < n; i++) {
+            unsigned v = d[i] * 5u + carry;
+            d[i] = (unsigned char)(v % 10);
+            carry = v / 10;
+        }
+        if (carry) d[n++] = (unsigned char)carry;
+    }
+    for (i = 0; i < n; i++) out[i] = (char)('0' + d[n - 1 - i]);
+    out[n] = 0;
+    return n;
+}
+
+static uint64_t double_bits(double x) {
+    uint64_t b;
+    memcpy(&b, &x, sizeof b);
+    return b;
+}
+
+/* The digits D of m * 5^1075 written as D * 10^-1075, just below it (the last 5 becomes 4 and 200
+   nines follow) or just above it (200 zeros, then a 1, 969 digits after the first). */
+enum { BELOW, ON, ABOVE };
+
+static void midpoint_text(uint64_t m, int where, char *out) {
+    size_t n = midpoint_digits(m, out);
+    if (where == BELOW) {
+        out[n - 1] = (char)(out[n - 1] - 1);
+        memset(out + n, '9', 200);
+        sprintf(out + n + 200, "e-%d", 1075 + 200);
+    } else if (where == ABOVE) {
+        memset(out + n, '0', 200);
+        sprintf(out + n + 200, "1e-%d", 1075 + 201);
+    } else {
+        strcpy(out + n, "e-1075");
+    }
+}
+
+/* lq_json_number of text, as bits, must be want and what strtod gives for the whole text (this
+   process runs in the C locale); also negated, and in plain decimal notation. */
+static bool rounds_to(const char *text, uint64_t want) {
+    static char alt[2048];
+    const char *e = strchr(text, 'e');
+    int exp = atoi(e + 1);
+    size_t digits = (size_t)(e - text), lead = (size_t)(-exp) - digits;
+    bool ok = double_bits(num(text)) == want && double_bits(strtod(text, NULL)) == want;
+    alt[0] = '-';
+    strcpy(alt + 1, text);
+    ok = ok && double_bits(num(alt)) == (want | 0x8000000000000000u);
+    memcpy(alt, "0.", 2);                             /* D * 10^exp = 0.000...D */
+    memset(alt + 2, '0', lead);
+    memcpy(alt + 2 + lead, text, digits);
+    alt[2 + lead + digits] = 0;
+    ok = ok && double_bits(num(alt)) == want && double_bits(strtod(alt, NULL)) == want;
+    if (!ok) printf("  %.20s... (%u digits) %016llx, want %016llx\n", text, (unsigned)digits,
+                    (unsigned long long)double_bits(num(text)), (unsigned long long)want);
+    return ok;
+}
+
+static void test_midpoints(void) {
+    /* m, then the bits of the double just below, on and just above m * 2^-1075; computed apart
+       from the C library, with Python's decimal and fractions (exact rational rounding) */
+    static const uint64_t rows[][4] = {
+        /* the largest subnormal | DBL_MIN; DBL_MIN | the next; then two above it */
+        { 0x001FFFFFFFFFFFFFu, 0x000FFFFFFFFFFFFFu, 0x0010000000000000u, 0x0010000000000000u },
+        { 0x0020000000000001u, 0x0010000000000000u, 0x0010000000000000u, 0x0010000000000001u },
+        { 0x0020000000000003u, 0x0010000000000001u, 0x0010000000000002u, 0x0010000000000002u },
+        /* the top of the first normal binade, up to 2^-1021 */
+        { 0x003FFFFFFFFFFFFFu, 0x001FFFFFFFFFFFFFu, 0x0020000000000000u, 0x0020000000000000u },
+        { 0x003FFFFFFFFFFFFDu, 0x001FFFFFFFFFFFFEu, 0x001FFFFFFFFFFFFEu, 0x001FFFFFFFFFFFFFu },
+        { 0x0030000000000001u, 0x0018000000000000u, 0x0018000000000000u, 0x0018000000000001u },
+        /* subnormals with 768 digits, the last the smallest such m */
+        { 0x001FFFFFFFFFFFFDu, 0x000FFFFFFFFFFFFEu, 0x000FFFFFFFFFFFFEu, 0x000FFFFFFFFFFFFFu },
+        { 0x0018000000000247u, 0x000C000000000123u, 0x000C000000000124u, 0x000C000000000124u },
+        { 0x000E7416571C2F57u, 0x00073A0B2B8E17ABu, 0x00073A0B2B8E17ACu, 0x00073A0B2B8E17ACu },
+        { 0x000E61ACF033D1A5u, 0x000730D67819E8D2u, 0x000730D67819E8D2u, 0x000730D67819E8D3u },
+        /* fewer digits: 767, 752 and 753 */
+        { 0x000E61ACF033D1A3u, 0x000730D67819E8D1u, 0x000730D67819E8D2u, 0x000730D67819E8D2u },
+        { 0x0000000000000003u, 0x0000000000000001u, 0x0000000000000002u, 0x0000000000000002u },
+        { 0x0000000000000005u, 0x0000000000000002u, 0x0000000000000002u, 0x0000000000000003u }
+    };
+    const uint64_t first768 = 0x000E61ACF033D1A5u, span = ((uint64_t)1 << 54) - first768;
+    static char text[1400];
+    size_t i;
+    int k, w, bad = 0;
+    CHECK(midpoint_digits(0x001FFFFFFFFFFFFFu, text) == 768);
+    CHECK(midpoint_digits(first768, text) == 768 && midpoint_digits(first768 - 2, text) == 767);
+    for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        for (w = BELOW; w <= ABOVE; w++) {
+            midpoint_text(rows[i][0], w, text);
+            CHECK(rounds_to(text, rows[i][1 + w]));
+        }
+        /* exactly on it, with zeros after digit 768: still the tie, to even */
+        midpoint_text(rows[i][0], ON, text);
+        strcpy(strchr(text, 'e'), "00000000000000000000e-1095");
+        CHECK(rounds_to(text, rows[i][2]));
+    }
+    /* random midpoints with 768 digits (m from first768 to 2^54 - 1, where a double's bits are
+       its value in units of 2^-1074): below rounds down, above up, on to the even neighbour */
+    for (k = 0; k < 300; k++) {
+        uint64_t m = (first768 + (((uint64_t)rnd() << 32 | rnd()) % span)) | 1;
+        uint64_t lo = (m - 1) / 2, hi = (m + 1) / 2;
+        midpoint_digits(m, text);
+        if (strlen(text) != 768) bad++;
+        for (w = BELOW; w <= ABOVE; w++) {
+            uint64_t want = w == BELOW ? lo : w == ABOVE ? hi : (lo % 2 ? hi : lo);
+            midpoint_text(m, w, text);
+            if (!rounds_to(text, want)) bad++;
+        }
+    }
+    CHECK(bad == 0);
+}
+
 /* The C library may read "1.5" as 1 in a comma locale; the reader must not. */
 static void test_locale(void) {
     static const char *const names[] = { "de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "de_DE", "fr_FR" };
@@ -908,7 +1272,7 @@ static void test_capture_file(void) {
         p += 3;
         n = strcspn(p, "\r\n");
         frames++;
-        if (lq_json_parse(p, n, toks, sizeof toks / sizeof toks[0], 0, &root) < 1 ||
+        if (counted(p, n, 0, lq_json_parse(p, n, toks, sizeof toks / sizeof toks[0], 0, &root)) < 1 ||
             !lq_json_exists(lq_json_get(root, "op")))
             bad++;
     }
@@ -924,9 +1288,14 @@ int main(void) {
     test_depth();
     test_layout();
     test_big_count();
+    test_count_random();
+    test_count_nesting();
+    test_count_args();
+    test_count_huge();
     test_access();
     test_string_decode();
     test_numbers();
+    test_midpoints();
     test_locale();
     test_parse_types();
     test_frames();
