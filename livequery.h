@@ -647,8 +647,10 @@ LQ_API uint64_t lq_now_ms(void);                       /* the monotonic clock lq
 
 #if defined(__GNUC__) || defined(__clang__)
 #define LQ__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define LQ__COLD __attribute__((cold))
 #else
 #define LQ__UNLIKELY(x) (x)
+#define LQ__COLD
 #endif
 
 /* >>utilities ---------------------------------------------------------------------------------- */
@@ -2464,7 +2466,7 @@ static void lq__ws_fail(lq_client *c, int code, lq_result why) {
 }
 
 /* The server broke RFC 6455: say how, then fail with a Close of code. */
-static void lq__ws_violation(lq_client *c, int code, lq_result why, int detail, const char *fmt, ...) {
+static LQ__COLD void lq__ws_violation(lq_client *c, int code, lq_result why, int detail, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     lq__vset_error(c, detail, fmt, ap);
@@ -3041,24 +3043,19 @@ static void lq__on_error_op(lq_client *c, const lq__msg *m, lq__sub *unused, lq_
     }
 }
 
-/* The token array for a message: 64 tokens at first; when a message needs more, the counting
-   parse says how many and the array is made that size (rounded up), then kept for the next ones. */
-static int lq__parse_message(lq_client *c, const char *text, size_t len, bool check_utf8, lq_json *root) {
-    int got = LQ_ERR_TOO_SMALL;
-    size_t want = 64;
-    if (c->ntoks) got = lq__json_parse(text, len, c->toks, c->ntoks, c->max_depth, check_utf8, root);
-    if (got != LQ_ERR_TOO_SMALL) return got;
-    if (c->ntoks) {
-        got = lq__json_parse(text, len, NULL, 0, c->max_depth, true, NULL);
-        if (got < 0) return got;
-        want = ((size_t)got + 63) & ~(size_t)63;
-    }
+/* A message that needs more tokens than any before it: the counting parse says how many, the
+   array is made that size (rounded up to a power of two, at least 16) and kept for the next ones. */
+static int lq__parse_grown(lq_client *c, const char *text, size_t len, bool check_utf8, lq_json *root) {
+    int got = lq__json_parse(text, len, NULL, 0, c->max_depth, true, NULL);
+    size_t want = 16;
+    if (got < 0) return got;
+    while (want < (size_t)got) want *= 2;
     lq__free(&c->a, c->toks);                               /* its contents are not needed */
     c->ntoks = 0;
     c->toks = want <= (size_t)-1 / sizeof *c->toks ? (lq_json_token *)lq__alloc(&c->a, want * sizeof *c->toks) : NULL;
     if (!c->toks) return LQ_ERR_NOMEM;
     c->ntoks = want;
-    return lq__parse_message(c, text, len, check_utf8, root);
+    return lq__json_parse(text, len, c->toks, c->ntoks, c->max_depth, check_utf8, root);
 }
 
 /* The slot of the member whose key token is t, or NULL. Switching on the length leaves one
@@ -3203,8 +3200,9 @@ static bool lq__eq_short(const char *a, const char *b, size_t n) {
 static const struct lq__op *lq__op_find(lq_json op) {
     size_t i, n;
     const char *raw;
-    if (lq_json_kind(op) != LQ_JSON_STRING) return NULL;
-    raw = lq_json_raw(op, &n);
+    if (!lq__json_is(op, LQ_JSON_STRING)) return NULL;
+    raw = op.src + op.tok->start;
+    n = op.tok->len;
     for (i = 0; i < sizeof lq__ops / sizeof lq__ops[0]; i++)
         if (lq__ops[i].len == n && lq__eq_short(lq__ops[i].raw, raw, n)) return &lq__ops[i];
     return NULL;
@@ -3231,7 +3229,8 @@ static void lq__on_message_utf8(lq_client *c, const char *text, size_t len, bool
     lq__msg m;
     const struct lq__op *op;
     lq__sub *s = NULL;
-    int got = lq__parse_message(c, text, len, check_utf8, &root);
+    int got = c->ntoks ? lq__json_parse(text, len, c->toks, c->ntoks, c->max_depth, check_utf8, &root) : LQ_ERR_TOO_SMALL;
+    if (got == LQ_ERR_TOO_SMALL) got = lq__parse_grown(c, text, len, check_utf8, &root);
     if (got < 0 && check_utf8 && !lq__utf8_valid((const unsigned char *)text, len)) {
         lq__set_error(c, 0, "text message is not UTF-8");
         lq__ws_fail(c, 1007, LQ_ERR_UTF8);
