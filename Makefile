@@ -18,7 +18,7 @@ TLS_CFLAGS := -DLQ_USE_MBEDTLS
 TLS_LIBS   := -lmbedtls -lmbedx509 -lmbedcrypto
 endif
 
-UNIT     := $(BUILD)/test_json $(BUILD)/test_ws $(BUILD)/test_core
+UNIT     := $(BUILD)/test_json $(BUILD)/test_ws $(BUILD)/test_core $(BUILD)/test_handles
 HOSTILE  := $(BUILD)/test_hostile $(BUILD)/test_alloc $(BUILD)/test_iofaults $(BUILD)/test_conformance
 FUZZ_SECONDS ?= 60
 EXAMPLES := $(BUILD)/lqwatch $(BUILD)/poll_loop $(BUILD)/select_loop $(BUILD)/game_loop $(BUILD)/custom_transport \

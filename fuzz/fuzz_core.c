@@ -6,6 +6,7 @@
 #include "../livequery.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -26,7 +27,8 @@ static void fz_event(lq_client *c, const lq_event *ev, void *user) {
         lq_json_raw(v, &n);
         (void)lq_json_number(v, 0);
     }
-    if (ev->type == LQ_EVENT_DELETE && ev->sub) lq_unsubscribe(c, ev->sub);
+    if (ev->type == LQ_EVENT_DELETE && ev->sub.id) lq_unsubscribe(c, ev->sub);
+    if (ev->type == LQ_EVENT_UNSUBSCRIBED && lq_unsubscribe(c, ev->sub) != LQ_ERR_INVALID_ARG) abort();
     if (ev->type == LQ_EVENT_LEAVE) {
         lq_query q;
         memset(&q, 0, sizeof q);

@@ -10,7 +10,9 @@
    Checked on every input: lq_core_feed consumes no more than it is given; every byte the client
    sends parses as whole, masked, final frames with valid opcodes, control payloads <= 125, the
    shortest length encoding, no 1005/1006/1015 or 1-byte Close body, and nothing after its Close;
-   memory stays bounded by the message limit; everything allocated is freed.
+   memory stays bounded by the message limit; a handle is valid in its events' callbacks and
+   refused by every call after its UNSUBSCRIBED; the session ends finished (LQ_IO_DONE);
+   everything allocated is freed (the counting allocator of tests/testutil.h).
 
    Build: clang -g -O1 -fsanitize=fuzzer,address,undefined -I. fuzz/fuzz_frames.c */
 #define LIVEQUERY_IMPLEMENTATION
@@ -21,9 +23,11 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 typedef struct fz {
-    size_t live, peak;
+    tu_harness h;               /* its counting allocator */
     bool meddle;
     int events;
+    lq_sub ended[16];           /* handles after their UNSUBSCRIBED (the first 16) */
+    int nended;
 } fz;
 
 static void require(bool ok, const char *what) {
@@ -41,25 +45,6 @@ static bool fz_random(void *buf, size_t len, void *user) {
     return true;
 }
 
-static void *fz_alloc(size_t n, void *user) {
-    fz *f = (fz *)user;
-    size_t *p = (size_t *)malloc(n + sizeof(size_t) * 2);
-    if (!p) return NULL;
-    p[0] = n;
-    f->live += n;
-    if (f->live > f->peak) f->peak = f->live;
-    return p + 2;
-}
-
-static void fz_free(void *ptr, void *user) {
-    fz *f = (fz *)user;
-    size_t *p;
-    if (!ptr) return;
-    p = (size_t *)ptr - 2;
-    f->live -= p[0];
-    free(p);
-}
-
 static void fz_event(lq_client *c, const lq_event *ev, void *user) {
     fz *f = (fz *)user;
     lq_query q;
@@ -70,7 +55,12 @@ static void fz_event(lq_client *c, const lq_event *ev, void *user) {
         lq_json_string(lq_json_key(v), tmp, sizeof tmp);
         (void)lq_json_int(v, 0);
     }
-    if (!f->meddle || !ev->sub) return;
+    if (ev->sub.id) require(lq_sub_valid(c, ev->sub), "a handle is valid in the callback of its event");
+    if (ev->type == LQ_EVENT_UNSUBSCRIBED) {
+        require(lq_unsubscribe(c, ev->sub) == LQ_ERR_INVALID_ARG, "no unsubscribe inside UNSUBSCRIBED");
+        if (f->nended < 16) f->ended[f->nended++] = ev->sub;
+    }
+    if (!f->meddle || !ev->sub.id) return;
     memset(&q, 0, sizeof q);
     q.class_name = "B";
     if (ev->type == LQ_EVENT_CREATE) lq_update(c, ev->sub, &q);
@@ -129,9 +119,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uint64_t now = 1000;
     size_t chunk, i = 1, after_req, limit, half;
     unsigned mode;
+    int j;
     if (size < 1) return 0;
     mode = data[0];
     memset(&f, 0, sizeof f);
+    tu_harness_init(&f.h);
     f.meddle = (mode & 0x40) != 0;
     memset(&d, 0, sizeof d);
     d.server_url = "ws://127.0.0.1:8080/parse";
@@ -139,9 +131,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     d.random = fz_random;
     d.on_event = fz_event;
     d.user_data = &f;
-    d.allocator.alloc = fz_alloc;
-    d.allocator.free = fz_free;
-    d.allocator.user_data = &f;
+    tu_use_alloc(&d, &f.h);
     d.max_message_bytes = (mode & 0x08) ? 300 : 65536;
     d.no_reconnect = true;
     limit = d.max_message_bytes;
@@ -179,7 +169,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         now += 5;
         lq_core_tick(c, now);
         take(c, &sent);
-        require(f.peak <= 40 * limit + 65536, "memory bounded by the message limit");
+        require(f.h.peak <= 40 * limit + 65536, "memory bounded by the message limit");
     }
     if (lq_core_io(c) != LQ_IO_CLOSE && c->link != LQ__L_IDLE) {
         if (mode & 0x20) lq_core_closed(c, LQ_OK, 0, now);
@@ -191,8 +181,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     take(c, &sent);
     if (lq_core_io(c) == LQ_IO_CLOSE) lq_core_closed(c, LQ_OK, 0, now + 1);
     check_sent(&sent, after_req);
+    for (j = 0; j < f.nended; j++) {
+        lq_query q2;
+        memset(&q2, 0, sizeof q2);
+        q2.class_name = "C";
+        require(!lq_sub_valid(c, f.ended[j]) && lq_sub_user_data(c, f.ended[j]) == NULL, "an ended handle is invalid");
+        require(lq_unsubscribe(c, f.ended[j]) == LQ_ERR_INVALID_ARG && lq_update(c, f.ended[j], &q2) == LQ_ERR_INVALID_ARG &&
+                lq_sub_set_user_data(c, f.ended[j], &f) == LQ_ERR_INVALID_ARG, "an ended handle is refused");
+    }
+    require(lq_core_io(c) == LQ_IO_DONE || c->link != LQ__L_IDLE, "finished once the link is down");
     lq_client_destroy(c);
-    require(f.live == 0, "everything allocated is freed");
+    require(f.h.live == 0, "everything allocated is freed");
     tb_free(&sent);
     tb_free(&resp);
     return 0;

@@ -7,24 +7,23 @@
 
    Checked on every input: lq_core_feed never reports more bytes than it was given; until the 101
    is accepted the client sends nothing after its request; a refused handshake is reported as an
-   ERROR with a reason and lq_error_message set, and exactly one CLOSE ends the session; memory stays under
-   max_handshake_bytes plus a fixed slack; everything allocated is freed.
+   ERROR with a reason and lq_error_message set, and exactly one CLOSE ends the session, after which
+   the client is finished (LQ_IO_DONE, its subscription's handle invalid); memory stays under
+   max_handshake_bytes plus a fixed slack; everything allocated is freed (the counting allocator of
+   tests/testutil.h).
 
    Build: clang -g -O1 -fsanitize=fuzzer,address,undefined -I. fuzz/fuzz_handshake.c */
 #define LIVEQUERY_IMPLEMENTATION
 #define LQ_NO_SOCKETS
 #include "../livequery.h"
-
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include "../tests/testutil.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_HS 2048
 
 typedef struct fz {
-    size_t live, peak;
+    tu_harness h;               /* its counting allocator */
     int errors, opens, closes;
     lq_result first_error;
     bool error_has_message;
@@ -41,25 +40,6 @@ static bool fz_random(void *buf, size_t len, void *user) {
     (void)user;
     memset(buf, 0x5a, len);
     return true;
-}
-
-static void *fz_alloc(size_t n, void *user) {
-    fz *f = (fz *)user;
-    size_t *p = (size_t *)malloc(n + sizeof(size_t) * 2);
-    if (!p) return NULL;
-    p[0] = n;
-    f->live += n;
-    if (f->live > f->peak) f->peak = f->live;
-    return p + 2;
-}
-
-static void fz_free(void *ptr, void *user) {
-    fz *f = (fz *)user;
-    size_t *p;
-    if (!ptr) return;
-    p = (size_t *)ptr - 2;
-    f->live -= p[0];
-    free(p);
 }
 
 static void fz_event(lq_client *c, const lq_event *ev, void *user) {
@@ -89,21 +69,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     lq_desc d;
     lq_client *c = NULL;
     lq_query q;
+    lq_sub s;
     fz f;
     uint64_t now = 1000;
     size_t chunk, i = 1, base;
     bool eof, upgraded = false;
     if (size < 1) return 0;
     memset(&f, 0, sizeof f);
+    tu_harness_init(&f.h);
     memset(&d, 0, sizeof d);
     d.server_url = "ws://127.0.0.1:8080/parse";
     d.application_id = "a";
     d.random = fz_random;
     d.on_event = fz_event;
     d.user_data = &f;
-    d.allocator.alloc = fz_alloc;
-    d.allocator.free = fz_free;
-    d.allocator.user_data = &f;
+    tu_use_alloc(&d, &f.h);
     d.max_handshake_bytes = MAX_HS;
     d.max_message_bytes = 4096;
     d.no_reconnect = true;
@@ -111,14 +91,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (lq_client_create(&d, &c) != LQ_OK) return 0;
     memset(&q, 0, sizeof q);
     q.class_name = "A";
-    lq_subscribe(c, &q, NULL);                     /* queued: must not leave before connected */
+    require(lq_subscribe(c, &q, &s) == LQ_OK && s.id, "subscribe"); /* queued: must not leave before connected */
     lq_core_tick(c, now);
     require(lq_core_io(c) == LQ_IO_CONNECT, "connect first");
     lq_core_opened(c, now);
     require(drain(c) > 0, "the upgrade request");
     chunk = (data[0] & 0x7f) ? (size_t)(data[0] & 0x7f) : size;
     eof = (data[0] & 0x80) != 0;
-    base = f.live;
+    base = f.h.live;
     while (i < size && lq_core_io(c) == LQ_IO_NONE && lq_client_state(c) == LQ_STATE_CONNECTING) {
         size_t n = size - i < chunk ? size - i : chunk, used;
         size_t out;
@@ -130,7 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         i += n;
         now += 3;
         lq_core_tick(c, now);
-        require(f.live - base <= MAX_HS + 4096 + 1024 || c->link == LQ__L_OPEN, "handshake memory bounded");
+        require(f.h.live - base <= MAX_HS + 4096 + 1024 || c->link == LQ__L_OPEN, "handshake memory bounded");
     }
     if (lq_client_state(c) == LQ_STATE_CONNECTING && lq_core_io(c) == LQ_IO_NONE) {
         if (eof) lq_core_closed(c, LQ_OK, 0, now);
@@ -153,7 +133,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     lq_core_tick(c, now + 12000);
     if (lq_core_io(c) == LQ_IO_CLOSE) lq_core_closed(c, LQ_OK, 0, now + 12000);
     require(f.closes == 1, "one CLOSE event ends the session");
+    require(lq_core_io(c) == LQ_IO_DONE, "then the client is finished");
+    require(!lq_sub_valid(c, s) && lq_unsubscribe(c, s) == LQ_ERR_INVALID_ARG, "the subscription ended with it");
     lq_client_destroy(c);
-    require(f.live == 0, "everything allocated is freed");
+    require(f.h.live == 0, "everything allocated is freed");
     return 0;
 }

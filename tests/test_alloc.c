@@ -1,6 +1,6 @@
 /* test_alloc.c - allocation failure at every point a session reaches.
 
-   A counting allocator in desc.allocator fails the Nth allocation. One scripted session (create
+   The counting allocator of testutil.h (tu_alloc) in desc.allocator fails the Nth allocation. One scripted session (create
    with every string and extra headers, two subscriptions with keys/watch/session token, connect,
    events including a 300 KB one that grows the message buffer and the token array, a server
    Close and the reconnect with resubscribe, update, unsubscribe, lq_close, destroy) is run once
@@ -19,13 +19,10 @@
 #include "conformance/peer.h"
 
 typedef struct actx {
-    tu_harness h;               /* first: random and events read it as user_data */
-    long fail_at;               /* the allocation number that fails (1-based), 0: none */
-    bool persistent;            /* and every one after it */
-    long count, failures;
-    size_t live;
+    tu_harness h;               /* first: random and events read it as user_data; its allocator
+                                   fails h.fail_at (and with h.fail_later every later one) */
     lq_client *c;
-    lq_subscription *s1, *s2;
+    lq_sub s1, s2;
     peer p;
     uint64_t now;
     int nomem_returns, bad_returns;
@@ -33,36 +30,12 @@ typedef struct actx {
     int creates;
 } actx;
 
-static void *a_alloc(size_t n, void *user) {
-    actx *a = (actx *)user;
-    size_t *p;
-    a->count++;
-    if (a->fail_at && (a->count == a->fail_at || (a->persistent && a->count > a->fail_at))) {
-        a->failures++;
-        return NULL;
-    }
-    p = (size_t *)malloc(n + 2 * sizeof(size_t));
-    if (!p) return NULL;
-    p[0] = n;
-    a->live += n;
-    return p + 2;
-}
-
-static void a_free(void *ptr, void *user) {
-    actx *a = (actx *)user;
-    size_t *p;
-    if (!ptr) return;
-    p = (size_t *)ptr - 2;
-    a->live -= p[0];
-    free(p);
-}
-
 static void a_event(lq_client *c, const lq_event *ev, void *user) {
     actx *a = (actx *)user;
     tu_on_event(c, ev, &a->h);
     if (ev->type == LQ_EVENT_UNSUBSCRIBED) {
-        if (ev->sub == a->s1) a->s1 = NULL;
-        if (ev->sub == a->s2) a->s2 = NULL;
+        if (ev->sub.id == a->s1.id) a->s1.id = 0;
+        if (ev->sub.id == a->s2.id) a->s2.id = 0;
     }
     if (ev->type == LQ_EVENT_ERROR && (ev->result == LQ_ERR_NOMEM || strstr(ev->error_message, "memory")))
         a->nomem_errors++;
@@ -148,9 +121,7 @@ static bool session(actx *a, bool *recovered) {
     d.on_event = a_event;
     d.user_data = a;
     d.random = tu_random_cb;
-    d.allocator.alloc = a_alloc;
-    d.allocator.free = a_free;
-    d.allocator.user_data = a;
+    tu_use_alloc(&d, &a->h);
     d.max_reconnect_delay_ms = 500;
     a->now = 1000;
     r = lq_client_create(&d, &a->c);
@@ -191,13 +162,13 @@ static bool session(actx *a, bool *recovered) {
     lq_core_tick(a->c, a->now);
     pump(a);
 
-    if (a->s1) {
+    if (a->s1.id) {
         memset(&q, 0, sizeof q);
         q.class_name = "GameScore";
         q.where = "{\"score\":{\"$gt\":50}}";
         api(a, lq_update(a->c, a->s1, &q));
     }
-    if (a->s2) api(a, lq_unsubscribe(a->c, a->s2));
+    if (a->s2.id) api(a, lq_unsubscribe(a->c, a->s2));
     pump(a);
     push(a, "{\"op\":\"enter\",\"clientId\":\"peer-client\",\"requestId\":1,\"object\":{\"objectId\":\"c\",\"score\":60}}");
 
@@ -208,7 +179,7 @@ static bool session(actx *a, bool *recovered) {
         pump(a);
     }
     *recovered = false;
-    if (a->s1 && lq_client_state(a->c) == LQ_STATE_CONNECTED) {
+    if (a->s1.id && lq_client_state(a->c) == LQ_STATE_CONNECTED) {
         int before = a->creates;
         push(a, "{\"op\":\"create\",\"clientId\":\"peer-client\",\"requestId\":1,\"object\":{\"objectId\":\"probe\"}}");
         *recovered = a->creates == before + 1;
@@ -216,7 +187,8 @@ static bool session(actx *a, bool *recovered) {
     api(a, lq_close(a->c));
     pump(a);
     CHECKF(lq_client_state(a->c) == LQ_STATE_DISCONNECTED, "DISCONNECTED after lq_close (%s)", lq_state_str(lq_client_state(a->c)));
-    CHECKF(a->c->link == LQ__L_IDLE, "the link is down after lq_close");
+    CHECKF(lq_core_io(a->c) == LQ_IO_DONE, "finished after lq_close: the link down, every event reported");
+    CHECKF(!lq_sub_valid(a->c, a->s1) && !lq_sub_valid(a->c, a->s2), "no handle is valid after lq_close");
     lq_client_destroy(a->c);
     a->c = NULL;
     tb_free(&big);
@@ -226,8 +198,8 @@ static bool session(actx *a, bool *recovered) {
 static void actx_init(actx *a, long fail_at, bool persistent) {
     memset(a, 0, sizeof *a);
     tu_harness_init(&a->h);
-    a->fail_at = fail_at;
-    a->persistent = persistent;
+    a->h.fail_at = fail_at;
+    a->h.fail_later = persistent;
 }
 
 static void actx_free(actx *a) {
@@ -245,10 +217,10 @@ int main(void) {
     tu_set_ctx("clean run");
     CHECK(session(&a, &recovered));
     CHECKF(recovered, "the clean session ends connected and delivering");
-    CHECKF(a.live == 0, "clean run: %lu bytes leaked", (unsigned long)a.live);
+    CHECKF(a.h.live == 0, "clean run: %lu bytes leaked", (unsigned long)a.h.live);
     CHECKF(a.h.nev_total > 10 && a.p.conns >= 2 && a.creates >= 2, "the session reaches events and a reconnect");
     CHECKF(a.nomem_returns == 0 && a.nomem_errors == 0 && a.bad_returns == 0, "no errors in the clean run");
-    total = a.count;
+    total = a.h.nallocs;
     actx_free(&a);
     printf("clean session: %ld allocations\n", total);
 
@@ -261,15 +233,15 @@ int main(void) {
             tu_set_ctx("allocation %ld fails%s", n, mode ? ", and every later one" : " once");
             created = session(&a, &recovered);
             runs++;
-            CHECKF(a.failures >= 1, "the failure was reached");
-            CHECKF(a.live == 0, "%lu bytes leaked", (unsigned long)a.live);
+            CHECKF(a.h.nfailed >= 1, "the failure was reached");
+            CHECKF(a.h.live == 0, "%lu bytes leaked", (unsigned long)a.h.live);
             CHECKF(a.bad_returns == 0, "API calls return LQ_OK or LQ_ERR_NOMEM");
             if (created && mode == 0) {
                 bool reported = a.nomem_returns > 0 || a.nomem_errors > 0 || tu_find_event(&a.h, LQ_EVENT_ERROR, 0) >= 0;
                 CHECKF(reported || recovered, "the failure is reported, or invisible (log: %s)", tb_str(&a.h.log));
                 if (!reported) silent++;
-                if (a.nomem_returns == 0 || a.s1)
-                    CHECKF(recovered || !a.s1, "the client recovers: connected and delivering (log: %s)", tb_str(&a.h.log));
+                if (a.nomem_returns == 0 || a.s1.id)
+                    CHECKF(recovered || !a.s1.id, "the client recovers: connected and delivering (log: %s)", tb_str(&a.h.log));
             }
             if (tu_failed == before) { if (mode) from_ok++; else once_ok++; }
             actx_free(&a);

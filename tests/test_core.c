@@ -2,13 +2,7 @@
    source: backoff, resubscribe, queued requests, fatal errors, keepalive, close. */
 #define LIVEQUERY_IMPLEMENTATION
 #include "../livequery.h"
-
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-static int passed, failed;
-#define CHECK(cond) do { if (cond) passed++; else { failed++; printf("%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); } } while (0)
+#include "testutil.h"
 
 /* ---- fakes ---- */
 static uint32_t fake_rand_value = 0x80000000u;     /* what random() gives for 4-byte requests */
@@ -24,6 +18,7 @@ static bool fake_random(void *buf, size_t len, void *user) {
 typedef struct rec {
     lq_event_type type[256];
     int32_t rid[256];
+    uint32_t sub[256];           /* the handle's id */
     int code[256];
     bool flag[256];              /* fatal / resubscribe */
     uint32_t delay[256];
@@ -39,6 +34,7 @@ static void on_event(lq_client *c, const lq_event *ev, void *user) {
     if (i >= 256) return;
     r->type[i] = ev->type;
     r->rid[i] = ev->request_id;
+    r->sub[i] = ev->sub.id;
     r->code[i] = ev->type == LQ_EVENT_CLOSE ? ev->close_code : ev->type == LQ_EVENT_RECONNECTING ? ev->attempt : ev->error_code;
     r->flag[i] = ev->type == LQ_EVENT_SUBSCRIBED ? ev->resubscribe : ev->fatal;
     r->delay[i] = ev->delay_ms;
@@ -66,98 +62,13 @@ static int find(const rec *r, lq_event_type t, int from) {
     return -1;
 }
 
-/* ---- a scripted server ---- */
-typedef struct server {
-    lq_client *c;
-    uint64_t now;
-    char sent[64][1024];         /* client text messages, unmasked */
-    int nsent;
-    int closes;                  /* Close frames from the client */
-    int close_code;
-    int pings;
-} server;
+/* ---- a client on the in-memory server (tu_srv of testutil.h) ---- */
 
-/* Takes everything the client wants to send and decodes its frames. */
-static void drain(server *s) {
-    size_t n, i = 0;
-    const unsigned char *p = (const unsigned char *)lq_core_peek(s->c, &n);
-    if (!n) return;
-    if (memcmp(p, "GET ", 4) == 0) { lq_core_consume(s->c, n); return; }
-    while (i + 6 <= n) {
-        int op = p[i] & 15;
-        size_t len = p[i + 1] & 127, hl = 2, k;
-        const unsigned char *mask;
-        if (len == 126) { len = (size_t)p[i + 2] << 8 | p[i + 3]; hl = 4; }
-        else if (len == 127) { len = 0; for (k = 0; k < 8; k++) len = len << 8 | p[i + 2 + k]; hl = 10; }
-        mask = p + i + hl;
-        if (op == 1 && s->nsent < 64) {
-            char *out = s->sent[s->nsent++];
-            for (k = 0; k < len && k < 1023; k++) out[k] = (char)(p[i + hl + 4 + k] ^ mask[k & 3]);
-            out[k] = 0;
-        } else if (op == 8) {
-            s->closes++;
-            s->close_code = len >= 2 ? ((p[i + hl + 4] ^ mask[0]) << 8 | (p[i + hl + 5] ^ mask[1])) : 1005;
-        } else if (op == 9) s->pings++;
-        i += hl + 4 + len;
-    }
-    lq_core_consume(s->c, n);
-}
+static tu_harness g_mem;        /* the counting allocator of the clients make() creates */
 
-static void feed(server *s, const void *p, size_t n) {
-    lq_core_feed(s->c, p, n, s->now);
-    drain(s);
-}
-
-static void send_text(server *s, const char *json) {
-    unsigned char h[4];
-    size_t n = strlen(json);
-    h[0] = 0x81;
-    if (n < 126) { h[1] = (unsigned char)n; feed(s, h, 2); }
-    else { h[1] = 126; h[2] = (unsigned char)(n >> 8); h[3] = (unsigned char)n; feed(s, h, 4); }
-    feed(s, json, n);
-}
-
-static void tick(server *s, uint64_t advance) {
-    s->now += advance;
-    lq_core_tick(s->c, s->now);
-    drain(s);
-}
-
-/* Opens the transport and answers the upgrade correctly. */
-static void accept_link(server *s) {
-    char req[2048], resp[512], accept[29], key[32];
-    size_t n;
-    const char *p = (const char *)lq_core_peek(s->c, &n), *k;
-    CHECK(lq_core_io(s->c) == LQ_IO_CONNECT);
-    lq_core_opened(s->c, s->now);
-    p = (const char *)lq_core_peek(s->c, &n);
-    memcpy(req, p, n < sizeof req - 1 ? n : sizeof req - 1);
-    req[n < sizeof req - 1 ? n : sizeof req - 1] = 0;
-    lq_core_consume(s->c, n);
-    k = strstr(req, "Sec-WebSocket-Key: ");
-    CHECK(k != NULL);
-    if (!k) return;
-    memcpy(key, k + 19, 24);
-    key[24] = 0;
-    lq__ws_accept(key, accept);
-    snprintf(resp, sizeof resp, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", accept);
-    feed(s, resp, strlen(resp));
-}
-
-static void connect_ok(server *s) {
-    accept_link(s);
-    CHECK(s->nsent > 0 && strstr(s->sent[s->nsent - 1], "\"op\":\"connect\"") != NULL);
-    send_text(s, "{\"op\":\"connected\",\"clientId\":\"abc\"}");
-}
-
-static void drop_link(server *s) {
-    lq_core_closed(s->c, LQ_OK, 0, s->now);
-    drain(s);
-}
-
-static lq_client *make(server *s, rec *r, lq_desc *extra) {
+static lq_client *make(tu_srv *s, rec *r, lq_desc *extra) {
     lq_desc d;
-    memset(s, 0, sizeof *s);
+    tu_srv_init(s, 1000);
     memset(r, 0, sizeof *r);
     if (extra) d = *extra; else memset(&d, 0, sizeof d);
     d.server_url = "ws://127.0.0.1:1337/parse";
@@ -166,15 +77,22 @@ static lq_client *make(server *s, rec *r, lq_desc *extra) {
     d.random = fake_random;
     d.on_event = on_event;
     d.user_data = r;
-    s->now = 1000;
+    tu_use_alloc(&d, &g_mem);
     CHECK(lq_client_create(&d, &s->c) == LQ_OK);
-    tick(s, 0);
+    tu_srv_tick(s, 0);
     return s->c;
 }
 
-static lq_subscription *sub(lq_client *c, const char *cls, const char *where, const char *token) {
+static void finish(tu_srv *s) {
+    lq_client_destroy(s->c);
+    s->c = NULL;
+    tu_srv_free(s);
+    CHECKF(g_mem.live == 0, "%lu bytes left after lq_client_destroy", (unsigned long)g_mem.live);
+}
+
+static lq_sub sub(lq_client *c, const char *cls, const char *where, const char *token) {
     lq_query q;
-    lq_subscription *out = NULL;
+    lq_sub out;
     memset(&q, 0, sizeof q);
     q.class_name = cls;
     q.where = where;
@@ -186,30 +104,33 @@ static lq_subscription *sub(lq_client *c, const char *cls, const char *where, co
 /* ---- tests ---- */
 
 static void t_subscribe_before_connected(void) {
-    server s; rec r;
+    tu_srv s; rec r;
     lq_client *c = make(&s, &r, NULL);
-    lq_subscription *a = sub(c, "GameScore", "{\"score\":{\"$gt\":10}}", NULL);
-    lq_subscription *b = sub(c, "Message", NULL, "r:tok");
-    CHECK(lq_subscription_id(a) == 1 && lq_subscription_id(b) == 2);
+    lq_sub a = sub(c, "GameScore", "{\"score\":{\"$gt\":10}}", NULL);
+    lq_sub b = sub(c, "Message", NULL, "r:tok");
+    CHECK(a.id != 0 && b.id != 0 && a.id != b.id);          /* a is request 1, b request 2: see the events */
+    CHECK(lq_sub_valid(c, a) && lq_sub_valid(c, b));
     CHECK(lq_client_state(c) == LQ_STATE_CONNECTING);
-    accept_link(&s);
+    tu_srv_accept(&s);
     CHECK(s.nsent == 1);                                    /* only connect before connected */
     CHECK(strcmp(s.sent[0], "{\"op\":\"connect\",\"applicationId\":\"app\",\"javascriptKey\":\"js\"}") == 0);
-    send_text(&s, "{\"op\":\"connected\",\"clientId\":\"abc\"}");
+    tu_srv_text(&s, "{\"op\":\"connected\",\"clientId\":\"abc\"}");
     CHECK(lq_client_state(c) == LQ_STATE_CONNECTED);
     CHECK(strcmp(lq_client_id(c), "abc") == 0);
     CHECK(s.nsent == 3);
     CHECK(strcmp(s.sent[1], "{\"op\":\"subscribe\",\"requestId\":1,\"query\":{\"className\":\"GameScore\",\"where\":{\"score\":{\"$gt\":10}}}}") == 0);
     CHECK(strcmp(s.sent[2], "{\"op\":\"subscribe\",\"requestId\":2,\"query\":{\"className\":\"Message\",\"where\":{}},\"sessionToken\":\"r:tok\"}") == 0);
     CHECK(r.type[0] == LQ_EVENT_OPEN);
-    send_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":1}");
-    CHECK(r.n == 2 && r.type[1] == LQ_EVENT_SUBSCRIBED && r.rid[1] == 1 && !r.flag[1]);
-    lq_client_destroy(c);
+    tu_srv_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":1}");
+    CHECK(r.n == 2 && r.type[1] == LQ_EVENT_SUBSCRIBED && r.rid[1] == 1 && r.sub[1] == a.id && !r.flag[1]);
+    tu_srv_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":2}");
+    CHECK(r.n == 3 && r.type[2] == LQ_EVENT_SUBSCRIBED && r.rid[2] == 2 && r.sub[2] == b.id && !r.flag[2]);
+    finish(&s);
 }
 
 static void t_backoff_sequence(void) {
     static const uint32_t expect_half[] = {500, 1500, 3500, 7500, 15000, 15000, 15000};
-    server s; rec r;
+    tu_srv s; rec r;
     lq_client *c;
     int k, at = 0;
     fake_rand_value = 0x80000000u;                          /* random() = 0.5 */
@@ -224,14 +145,16 @@ static void t_backoff_sequence(void) {
         CHECK(r.delay[at] == expect_half[k]);
         CHECK(lq_client_state(c) == LQ_STATE_RECONNECTING);
         CHECK(lq_core_timeout(c, s.now) == (int64_t)expect_half[k]);
-        tick(&s, r.delay[at] - 1);
+        tu_srv_tick(&s, r.delay[at] - 1);
         CHECK(lq_core_io(c) == LQ_IO_NONE);                 /* not before the delay */
-        tick(&s, 1);
+        tu_srv_tick(&s, 1);
+        CHECK(lq_core_io(c) == LQ_IO_CONNECT);              /* the caller connects: the deadline runs */
+        CHECK(lq_core_timeout(c, s.now) == 10000);
         at++;
     }
     CHECK(count(&r, LQ_EVENT_ERROR) == 7);                  /* each failure is reported */
     CHECK(count(&r, LQ_EVENT_CLOSE) == 7);
-    lq_client_destroy(c);
+    finish(&s);
     fake_rand_value = 0xFFFFFFFFu;                          /* random() just under 1: the caps */
     c = make(&s, &r, NULL);
     {
@@ -241,42 +164,42 @@ static void t_backoff_sequence(void) {
             at = find(&r, LQ_EVENT_RECONNECTING, 0);
             at = r.n - 1;
             CHECK(r.type[at] == LQ_EVENT_RECONNECTING && r.delay[at] < cap[k] && r.delay[at] >= cap[k] - 1);
-            tick(&s, r.delay[at]);
+            tu_srv_tick(&s, r.delay[at]);
         }
     }
-    lq_client_destroy(c);
+    finish(&s);
     fake_rand_value = 0x80000000u;
 }
 
 static void t_backoff_resets_on_subscribed(void) {
-    server s; rec r;
+    tu_srv s; rec r;
     lq_client *c = make(&s, &r, NULL);
     sub(c, "GameScore", NULL, NULL);
     lq_core_closed(c, LQ_ERR_CONNECT, 111, s.now);
-    tick(&s, 10000);
+    tu_srv_tick(&s, 10000);
     lq_core_closed(c, LQ_ERR_CONNECT, 111, s.now);
-    tick(&s, 10000);
+    tu_srv_tick(&s, 10000);
     CHECK(r.code[r.n - 1] == 2);                            /* attempt 2 reported */
-    connect_ok(&s);                                         /* socket open + connected: no reset */
-    drop_link(&s);
+    tu_srv_connect(&s);                                         /* socket open + connected: no reset */
+    tu_srv_drop(&s);
     CHECK(r.type[r.n - 1] == LQ_EVENT_RECONNECTING && r.code[r.n - 1] == 3);
-    tick(&s, 10000);
-    connect_ok(&s);
-    send_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":1}");
-    drop_link(&s);                                          /* subscribed reset the count */
+    tu_srv_tick(&s, 10000);
+    tu_srv_connect(&s);
+    tu_srv_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":1}");
+    tu_srv_drop(&s);                                          /* subscribed reset the count */
     CHECK(r.type[r.n - 1] == LQ_EVENT_RECONNECTING && r.code[r.n - 1] == 1);
     CHECK(r.delay[r.n - 1] <= 1000);
-    lq_client_destroy(c);
+    finish(&s);
 }
 
 static void t_resubscribe_same_ids(void) {
-    server s; rec r;
+    tu_srv s; rec r;
     lq_client *c = make(&s, &r, NULL);
     lq_query q;
     const char *keys[] = {"score", "playerName"}, *watch[] = {"score"};
     char first[2][1024];
     int base, i;
-    connect_ok(&s);
+    tu_srv_connect(&s);
     memset(&q, 0, sizeof q);
     q.class_name = "GameScore";
     q.where = "{\"score\":{\"$gt\":10}}";
@@ -285,25 +208,25 @@ static void t_resubscribe_same_ids(void) {
     q.session_token = "r:one";
     CHECK(lq_subscribe(c, &q, NULL) == LQ_OK);
     sub(c, "Message", NULL, "r:two");
-    drain(&s);
+    tu_srv_drain(&s);
     CHECK(s.nsent == 3);
     memcpy(first[0], s.sent[1], sizeof first[0]);
     memcpy(first[1], s.sent[2], sizeof first[1]);
     CHECK(strcmp(first[0], "{\"op\":\"subscribe\",\"requestId\":1,\"query\":{\"className\":\"GameScore\",\"where\":{\"score\":{\"$gt\":10}},\"keys\":[\"score\",\"playerName\"],\"watch\":[\"score\"]},\"sessionToken\":\"r:one\"}") == 0);
-    send_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":1}");
-    send_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":2}");
-    drop_link(&s);
+    tu_srv_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":1}");
+    tu_srv_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":2}");
+    tu_srv_drop(&s);
     CHECK(lq_client_state(c) == LQ_STATE_RECONNECTING);
-    tick(&s, 1000);
+    tu_srv_tick(&s, 1000);
     base = s.nsent;
-    connect_ok(&s);
+    tu_srv_connect(&s);
     CHECK(s.nsent == base + 3);
     CHECK(strcmp(s.sent[base + 1], first[0]) == 0);         /* same id, query, keys, watch, token */
     CHECK(strcmp(s.sent[base + 2], first[1]) == 0);
     i = r.n;
-    send_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":1}");
+    tu_srv_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":1}");
     CHECK(r.n == i + 1 && r.type[i] == LQ_EVENT_SUBSCRIBED && r.flag[i]);   /* resubscribe */
-    lq_client_destroy(c);
+    finish(&s);
 }
 
 static void t_fatal_errors_do_not_loop(void) {
@@ -313,39 +236,40 @@ static void t_fatal_errors_do_not_loop(void) {
         "{\"op\":\"error\",\"error\":\"beforeConnect threw\",\"code\":141,\"reconnect\":false}"};
     size_t k;
     for (k = 0; k < 3; k++) {
-        server s; rec r;
+        tu_srv s; rec r;
         lq_client *c = make(&s, &r, NULL);
         int e;
         sub(c, "GameScore", NULL, NULL);
-        accept_link(&s);
-        send_text(&s, fatal[k]);
+        tu_srv_accept(&s);
+        tu_srv_text(&s, fatal[k]);
         e = find(&r, LQ_EVENT_ERROR, 0);
         CHECK(e >= 0 && r.flag[e] && r.rid[e] == 0);
         CHECK(lq_client_state(c) == LQ_STATE_DISCONNECTED);
         CHECK(s.closes == 1 && s.close_code == 1000);
-        send_text(&s, "{\"op\":\"close\"}");
-        feed(&s, "\x88\x02\x03\xe8", 4);                    /* the server's Close */
-        tick(&s, 3000);
+        tu_srv_text(&s, "{\"op\":\"close\"}");
+        tu_srv_feed(&s, "\x88\x02\x03\xe8", 4);                    /* the server's Close */
+        tu_srv_tick(&s, 3000);
         CHECK(lq_core_io(c) == LQ_IO_CLOSE);
-        drop_link(&s);
-        tick(&s, 60000);
+        tu_srv_drop(&s);
+        tu_srv_tick(&s, 60000);
         CHECK(count(&r, LQ_EVENT_RECONNECTING) == 0);
         CHECK(count(&r, LQ_EVENT_UNSUBSCRIBED) == 1);
         CHECK(count(&r, LQ_EVENT_CLOSE) == 1);
-        CHECK(lq_core_io(c) == LQ_IO_NONE);
-        lq_client_destroy(c);
+        CHECK(lq_core_io(c) == LQ_IO_DONE);                 /* finished: nothing more to do */
+        CHECK(lq_core_timeout(c, s.now) == -1);
+        finish(&s);
     }
 }
 
 static void t_error_routing(void) {
-    server s; rec r;
+    tu_srv s; rec r;
     lq_client *c = make(&s, &r, NULL);
     int e;
     sub(c, "GameScore", NULL, NULL);
     sub(c, "_Session", NULL, NULL);
-    connect_ok(&s);
-    send_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":1}");
-    send_text(&s, "{\"op\":\"error\",\"error\":\"Invalid session token\",\"code\":209,\"reconnect\":false,\"requestId\":2}");
+    tu_srv_connect(&s);
+    tu_srv_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":1}");
+    tu_srv_text(&s, "{\"op\":\"error\",\"error\":\"Invalid session token\",\"code\":209,\"reconnect\":false,\"requestId\":2}");
     e = find(&r, LQ_EVENT_ERROR, 0);
     CHECK(e >= 0 && r.rid[e] == 2 && r.code[e] == 209 && r.flag[e]);
     CHECK(strcmp(r.text[e], "Invalid session token") == 0);
@@ -353,63 +277,66 @@ static void t_error_routing(void) {
     CHECK(find(&r, LQ_EVENT_UNSUBSCRIBED, e) > e && r.rid[find(&r, LQ_EVENT_UNSUBSCRIBED, e)] == 2);
     CHECK(lq_subscription_count(c) == 1);
     /* reconnect:true without a request: the client starts over */
-    send_text(&s, "{\"op\":\"error\",\"error\":\"Can not find this client\",\"code\":2,\"reconnect\":true,\"requestId\":null}");
+    tu_srv_text(&s, "{\"op\":\"error\",\"error\":\"Can not find this client\",\"code\":2,\"reconnect\":true,\"requestId\":null}");
     e = find(&r, LQ_EVENT_ERROR, e + 1);
     CHECK(e >= 0 && !r.flag[e] && r.code[e] == 2);
     CHECK(s.closes == 1);
-    drop_link(&s);
+    tu_srv_drop(&s);
     CHECK(lq_client_state(c) == LQ_STATE_RECONNECTING);
-    lq_client_destroy(c);
+    finish(&s);
 }
 
 static void t_dead_link_and_ping(void) {
-    server s; rec r;
+    tu_srv s; rec r;
     lq_desc d;
     lq_client *c;
     memset(&d, 0, sizeof d);
     d.dead_link_ms = 5000;
     d.ping_interval_ms = 2000;
     c = make(&s, &r, &d);
-    connect_ok(&s);
-    tick(&s, 1999);
+    tu_srv_connect(&s);
+    tu_srv_tick(&s, 1999);
     CHECK(s.pings == 0);
-    tick(&s, 1);
+    tu_srv_tick(&s, 1);
     CHECK(s.pings == 1);                                    /* idle: a ping */
-    feed(&s, "\x8a\x00", 2);                                /* pong keeps the link alive */
-    tick(&s, 4999);
+    tu_srv_feed(&s, "\x8a\x00", 2);                                /* pong keeps the link alive */
+    tu_srv_tick(&s, 4999);
     CHECK(lq_core_io(c) == LQ_IO_NONE);
-    tick(&s, 1);
+    tu_srv_tick(&s, 1);
     CHECK(lq_core_io(c) == LQ_IO_CLOSE);                    /* 5 s without a byte: dead */
-    drop_link(&s);
+    tu_srv_drop(&s);
     CHECK(find(&r, LQ_EVENT_ERROR, 0) >= 0 && find(&r, LQ_EVENT_CLOSE, 0) >= 0);
     CHECK(r.code[find(&r, LQ_EVENT_CLOSE, 0)] == 1006);
     CHECK(lq_client_state(c) == LQ_STATE_RECONNECTING);
-    lq_client_destroy(c);
+    finish(&s);
 }
 
 static void t_server_ping_answered(void) {
-    server s; rec r;
+    tu_srv s; rec r;
     lq_client *c = make(&s, &r, NULL);
     size_t n;
     const unsigned char *p;
-    connect_ok(&s);
+    tu_cframes fs;
+    tu_srv_connect(&s);
     lq_core_feed(c, "\x89\x02hi", 4, s.now);
     p = (const unsigned char *)lq_core_peek(c, &n);
-    CHECK(n == 8 && p[0] == 0x8a && p[1] == (0x80 | 2));
-    CHECK(n == 8 && (p[6] ^ p[2]) == 'h' && (p[7] ^ p[3]) == 'i');
-    lq_client_destroy(c);
+    tu_parse_client(p, n, &fs);
+    CHECK(n == 8 && fs.n == 1 && fs.trailing == 0 && fs.f[0].b0 == 0x8a && fs.f[0].masked && fs.f[0].lenform == 7);
+    CHECK(fs.n == 1 && fs.f[0].len == 2 && memcmp(fs.f[0].payload, "hi", 2) == 0);
+    tu_cframes_free(&fs);
+    finish(&s);
 }
 
 static void t_close(void) {
-    server s; rec r;
+    tu_srv s; rec r;
     lq_client *c = make(&s, &r, NULL);
     sub(c, "A", NULL, NULL);
     sub(c, "B", NULL, NULL);
-    connect_ok(&s);
-    send_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":1}");
+    tu_srv_connect(&s);
+    tu_srv_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":1}");
     CHECK(lq_close(c) == LQ_OK);
     CHECK(lq_client_state(c) == LQ_STATE_DISCONNECTED);
-    tick(&s, 0);
+    tu_srv_tick(&s, 0);
     CHECK(count(&r, LQ_EVENT_UNSUBSCRIBED) == 2);
     CHECK(s.closes == 1 && s.close_code == 1000);
     {
@@ -418,53 +345,53 @@ static void t_close(void) {
         q.class_name = "C";
         CHECK(lq_subscribe(c, &q, NULL) == LQ_ERR_STATE);
     }
-    send_text(&s, "{\"op\":\"create\",\"clientId\":\"abc\",\"requestId\":1,\"object\":{}}");
+    tu_srv_text(&s, "{\"op\":\"create\",\"clientId\":\"abc\",\"requestId\":1,\"object\":{}}");
     CHECK(count(&r, LQ_EVENT_CREATE) == 0);                 /* data after our Close is dropped */
-    feed(&s, "\x88\x02\x03\xe8", 4);
+    tu_srv_feed(&s, "\x88\x02\x03\xe8", 4);
     CHECK(s.closes == 1);                                   /* no second Close */
-    tick(&s, 2000);
+    tu_srv_tick(&s, 2000);
     CHECK(lq_core_io(c) == LQ_IO_CLOSE);
-    drop_link(&s);
+    tu_srv_drop(&s);
     CHECK(count(&r, LQ_EVENT_CLOSE) == 1 && r.type[r.n - 1] == LQ_EVENT_CLOSE);
-    tick(&s, 100000);
-    CHECK(count(&r, LQ_EVENT_RECONNECTING) == 0 && lq_core_io(c) == LQ_IO_NONE);
-    lq_client_destroy(c);
+    tu_srv_tick(&s, 100000);
+    CHECK(count(&r, LQ_EVENT_RECONNECTING) == 0 && lq_core_io(c) == LQ_IO_DONE);
+    finish(&s);
     /* close while waiting to reconnect: CLOSE at once, nothing more */
     c = make(&s, &r, NULL);
     lq_core_closed(c, LQ_ERR_CONNECT, 111, s.now);
     lq_close(c);
-    tick(&s, 0);
-    CHECK(r.type[r.n - 1] == LQ_EVENT_CLOSE && r.code[r.n - 1] == 1000);
-    tick(&s, 100000);
-    CHECK(lq_core_io(c) == LQ_IO_NONE);
-    lq_client_destroy(c);
+    tu_srv_tick(&s, 0);
+    CHECK(r.n > 0 && r.type[r.n - 1] == LQ_EVENT_CLOSE && r.code[r.n - 1] == 1000);
+    tu_srv_tick(&s, 100000);
+    CHECK(lq_core_io(c) == LQ_IO_DONE);
+    finish(&s);
 }
 
 static void t_unsubscribe_and_update(void) {
-    server s; rec r;
+    tu_srv s; rec r;
     lq_client *c = make(&s, &r, NULL);
-    lq_subscription *a, *b;
+    lq_sub a, b;
     lq_query q;
     a = sub(c, "GameScore", NULL, NULL);
     b = sub(c, "GameScore", "{\"score\":1}", NULL);
-    connect_ok(&s);
-    send_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":1}");
-    send_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":2}");
+    tu_srv_connect(&s);
+    tu_srv_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":1}");
+    tu_srv_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":2}");
     CHECK(lq_unsubscribe(c, a) == LQ_OK);
-    drain(&s);
+    tu_srv_drain(&s);
     CHECK(strcmp(s.sent[s.nsent - 1], "{\"op\":\"unsubscribe\",\"requestId\":1}") == 0);
     CHECK(lq_unsubscribe(c, a) == LQ_ERR_INVALID_ARG);      /* twice */
-    send_text(&s, "{\"op\":\"create\",\"clientId\":\"abc\",\"requestId\":1,\"object\":{\"a\":1}}");
+    tu_srv_text(&s, "{\"op\":\"create\",\"clientId\":\"abc\",\"requestId\":1,\"object\":{\"a\":1}}");
     CHECK(count(&r, LQ_EVENT_CREATE) == 0);
-    send_text(&s, "{\"op\":\"unsubscribed\",\"clientId\":\"abc\",\"requestId\":1}");
+    tu_srv_text(&s, "{\"op\":\"unsubscribed\",\"clientId\":\"abc\",\"requestId\":1}");
     CHECK(count(&r, LQ_EVENT_UNSUBSCRIBED) == 1 && r.rid[r.n - 1] == 1);
     memset(&q, 0, sizeof q);
     q.class_name = "GameScore";
     q.where = "{\"score\":2}";
     CHECK(lq_update(c, b, &q) == LQ_OK);
-    drain(&s);
+    tu_srv_drain(&s);
     CHECK(strcmp(s.sent[s.nsent - 1], "{\"op\":\"update\",\"requestId\":2,\"query\":{\"className\":\"GameScore\",\"where\":{\"score\":2}}}") == 0);
-    send_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":2}");
+    tu_srv_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":2}");
     CHECK(r.type[r.n - 1] == LQ_EVENT_SUBSCRIBED && !r.flag[r.n - 1]);
     q.where = "[1]";
     CHECK(lq_update(c, b, &q) == LQ_ERR_JSON);
@@ -472,43 +399,44 @@ static void t_unsubscribe_and_update(void) {
     CHECK(lq_update(c, b, &q) == LQ_ERR_JSON);
     /* unsubscribe inside the event callback */
     r.unsub_in_callback = 2;
-    send_text(&s, "{\"op\":\"create\",\"clientId\":\"abc\",\"requestId\":2,\"object\":{\"score\":2}}");
+    tu_srv_text(&s, "{\"op\":\"create\",\"clientId\":\"abc\",\"requestId\":2,\"object\":{\"score\":2}}");
     CHECK(count(&r, LQ_EVENT_CREATE) == 1);
     CHECK(strcmp(s.sent[s.nsent - 1], "{\"op\":\"unsubscribe\",\"requestId\":2}") == 0);
     /* unsubscribe of a never-sent subscription: no request, UNSUBSCRIBED at once */
-    drop_link(&s);
+    tu_srv_drop(&s);
     a = sub(c, "X", NULL, NULL);
     CHECK(lq_unsubscribe(c, a) == LQ_OK);
-    tick(&s, 0);
-    CHECK(r.type[r.n - 1] == LQ_EVENT_UNSUBSCRIBED && r.rid[r.n - 1] == 3);
-    lq_client_destroy(c);
+    tu_srv_tick(&s, 0);
+    CHECK(r.type[r.n - 1] == LQ_EVENT_UNSUBSCRIBED && r.rid[r.n - 1] == 3 && r.sub[r.n - 1] == a.id);
+    CHECK(!lq_sub_valid(c, a) && lq_unsubscribe(c, a) == LQ_ERR_INVALID_ARG);
+    finish(&s);
 }
 
 static void t_object_events_from_captured_frames(void) {
-    server s; rec r;
+    tu_srv s; rec r;
     lq_client *c = make(&s, &r, NULL);
     sub(c, "GameScore", "{\"score\":{\"$gt\":10}}", NULL);
-    accept_link(&s);
-    send_text(&s, "{\"op\":\"connected\",\"clientId\":\"3a8a95f1-8308-4b7e-ae96-8d0d2860ba3d\"}");
-    send_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"3a8a95f1-8308-4b7e-ae96-8d0d2860ba3d\",\"requestId\":1}");
-    send_text(&s, "{\"op\":\"create\",\"clientId\":\"3a8a95f1-8308-4b7e-ae96-8d0d2860ba3d\",\"requestId\":1,\"object\":{\"score\":20,\"playerName\":\"high\",\"tags\":[\"x\"],\"createdAt\":\"2026-11-27T23:40:37.606Z\",\"updatedAt\":\"2026-11-27T23:40:37.606Z\",\"className\":\"GameScore\",\"objectId\":\"Qd8DdJGVgH\"}}");
+    tu_srv_accept(&s);
+    tu_srv_text(&s, "{\"op\":\"connected\",\"clientId\":\"3a8a95f1-8308-4b7e-ae96-8d0d2860ba3d\"}");
+    tu_srv_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"3a8a95f1-8308-4b7e-ae96-8d0d2860ba3d\",\"requestId\":1}");
+    tu_srv_text(&s, "{\"op\":\"create\",\"clientId\":\"3a8a95f1-8308-4b7e-ae96-8d0d2860ba3d\",\"requestId\":1,\"object\":{\"score\":20,\"playerName\":\"high\",\"tags\":[\"x\"],\"createdAt\":\"2026-11-27T23:40:37.606Z\",\"updatedAt\":\"2026-11-27T23:40:37.606Z\",\"className\":\"GameScore\",\"objectId\":\"Qd8DdJGVgH\"}}");
     CHECK(r.type[r.n - 1] == LQ_EVENT_CREATE);
     CHECK(strcmp(r.text[r.n - 1], "{\"score\":20,\"playerName\":\"high\",\"tags\":[\"x\"],\"createdAt\":\"2026-11-27T23:40:37.606Z\",\"updatedAt\":\"2026-11-27T23:40:37.606Z\",\"className\":\"GameScore\",\"objectId\":\"Qd8DdJGVgH\"}") == 0);
-    send_text(&s, "{\"op\":\"update\",\"clientId\":\"3a8a95f1-8308-4b7e-ae96-8d0d2860ba3d\",\"requestId\":1,\"object\":{\"createdAt\":\"2026-11-27T23:40:37.606Z\",\"updatedAt\":\"2026-11-27T23:40:38.043Z\",\"score\":30,\"playerName\":\"high\",\"tags\":[\"x\"],\"className\":\"GameScore\",\"objectId\":\"Qd8DdJGVgH\"},\"original\":{\"createdAt\":\"2026-11-27T23:40:37.606Z\",\"updatedAt\":\"2026-11-27T23:40:37.606Z\",\"score\":20,\"playerName\":\"high\",\"tags\":[\"x\"],\"className\":\"GameScore\",\"objectId\":\"Qd8DdJGVgH\"}}");
+    tu_srv_text(&s, "{\"op\":\"update\",\"clientId\":\"3a8a95f1-8308-4b7e-ae96-8d0d2860ba3d\",\"requestId\":1,\"object\":{\"createdAt\":\"2026-11-27T23:40:37.606Z\",\"updatedAt\":\"2026-11-27T23:40:38.043Z\",\"score\":30,\"playerName\":\"high\",\"tags\":[\"x\"],\"className\":\"GameScore\",\"objectId\":\"Qd8DdJGVgH\"},\"original\":{\"createdAt\":\"2026-11-27T23:40:37.606Z\",\"updatedAt\":\"2026-11-27T23:40:37.606Z\",\"score\":20,\"playerName\":\"high\",\"tags\":[\"x\"],\"className\":\"GameScore\",\"objectId\":\"Qd8DdJGVgH\"}}");
     CHECK(r.type[r.n - 1] == LQ_EVENT_UPDATE);
-    send_text(&s, "{\"op\":\"leave\",\"clientId\":\"3a8a95f1-8308-4b7e-ae96-8d0d2860ba3d\",\"requestId\":1,\"object\":{\"score\":3,\"className\":\"GameScore\",\"objectId\":\"Qd8DdJGVgH\"},\"original\":{\"score\":30,\"className\":\"GameScore\",\"objectId\":\"Qd8DdJGVgH\"}}");
-    send_text(&s, "{\"op\":\"enter\",\"clientId\":\"3a8a95f1-8308-4b7e-ae96-8d0d2860ba3d\",\"requestId\":1,\"object\":{\"score\":50,\"className\":\"GameScore\",\"objectId\":\"Qd8DdJGVgH\"},\"original\":null}");
-    send_text(&s, "{\"op\":\"delete\",\"clientId\":\"3a8a95f1-8308-4b7e-ae96-8d0d2860ba3d\",\"requestId\":1,\"object\":{\"score\":50,\"className\":\"GameScore\",\"objectId\":\"Qd8DdJGVgH\"},\"extra\":[1,2,{}]}");
-    CHECK(r.type[r.n - 3] == LQ_EVENT_LEAVE && r.type[r.n - 2] == LQ_EVENT_ENTER && r.type[r.n - 1] == LQ_EVENT_DELETE);
+    tu_srv_text(&s, "{\"op\":\"leave\",\"clientId\":\"3a8a95f1-8308-4b7e-ae96-8d0d2860ba3d\",\"requestId\":1,\"object\":{\"score\":3,\"className\":\"GameScore\",\"objectId\":\"Qd8DdJGVgH\"},\"original\":{\"score\":30,\"className\":\"GameScore\",\"objectId\":\"Qd8DdJGVgH\"}}");
+    tu_srv_text(&s, "{\"op\":\"enter\",\"clientId\":\"3a8a95f1-8308-4b7e-ae96-8d0d2860ba3d\",\"requestId\":1,\"object\":{\"score\":50,\"className\":\"GameScore\",\"objectId\":\"Qd8DdJGVgH\"},\"original\":null}");
+    tu_srv_text(&s, "{\"op\":\"delete\",\"clientId\":\"3a8a95f1-8308-4b7e-ae96-8d0d2860ba3d\",\"requestId\":1,\"object\":{\"score\":50,\"className\":\"GameScore\",\"objectId\":\"Qd8DdJGVgH\"},\"extra\":[1,2,{}]}");
+    CHECK(r.n >= 3 && r.type[r.n - 3] == LQ_EVENT_LEAVE && r.type[r.n - 2] == LQ_EVENT_ENTER && r.type[r.n - 1] == LQ_EVENT_DELETE);
     /* tolerated shapes: numeric clientId, requestId null on an error */
-    send_text(&s, "{\"op\":\"error\",\"error\":\"x\",\"code\":2,\"reconnect\":true,\"requestId\":null}");
+    tu_srv_text(&s, "{\"op\":\"error\",\"error\":\"x\",\"code\":2,\"reconnect\":true,\"requestId\":null}");
     CHECK(r.type[r.n - 1] == LQ_EVENT_ERROR && r.rid[r.n - 1] == 0);
-    lq_client_destroy(c);
+    finish(&s);
     c = make(&s, &r, NULL);
-    accept_link(&s);
-    send_text(&s, "{\"op\":\"connected\",\"clientId\":42}");
+    tu_srv_accept(&s);
+    tu_srv_text(&s, "{\"op\":\"connected\",\"clientId\":42}");
     CHECK(strcmp(lq_client_id(c), "42") == 0 && r.type[0] == LQ_EVENT_OPEN);
-    lq_client_destroy(c);
+    finish(&s);
 }
 
 static void event_fields_cb(lq_client *c, const lq_event *ev, void *user) {
@@ -523,13 +451,13 @@ static void event_fields_cb(lq_client *c, const lq_event *ev, void *user) {
 }
 
 static void t_event_read_api(void) {
-    server s; rec r;
+    tu_srv s; rec r;
     lq_client *c;
     lq_desc d;
     int ok = 0;
     memset(&d, 0, sizeof d);
     c = make(&s, &r, NULL);
-    lq_client_destroy(c);
+    finish(&s);
     d.server_url = "ws://127.0.0.1/parse";
     d.application_id = "app";
     d.random = fake_random;
@@ -537,17 +465,17 @@ static void t_event_read_api(void) {
     d.user_data = &ok;
     CHECK(lq_client_create(&d, &s.c) == LQ_OK);
     c = s.c;
-    tick(&s, 0);
+    tu_srv_tick(&s, 0);
     sub(c, "GameScore", NULL, NULL);
-    connect_ok(&s);
-    send_text(&s, "{\"op\":\"subscribed\",\"requestId\":1}");
-    send_text(&s, "{\"op\":\"update\",\"requestId\":1,\"object\":{\"score\":30,\"tags\":[\"x\"]},\"original\":{\"score\":20,\"playerName\":\"high\"}}");
+    tu_srv_connect(&s);
+    tu_srv_text(&s, "{\"op\":\"subscribed\",\"requestId\":1}");
+    tu_srv_text(&s, "{\"op\":\"update\",\"requestId\":1,\"object\":{\"score\":30,\"tags\":[\"x\"]},\"original\":{\"score\":20,\"playerName\":\"high\"}}");
     CHECK(ok == 1);
-    lq_client_destroy(c);
+    finish(&s);
 }
 
 static void t_installation_id_and_fields(void) {
-    server s; rec r;
+    tu_srv s; rec r;
     lq_desc d;
     lq_client *c;
     const char *keys[] = {"score"};
@@ -556,24 +484,24 @@ static void t_installation_id_and_fields(void) {
     d.installation_id = "inst-1";
     d.use_fields = true;
     c = make(&s, &r, &d);
-    accept_link(&s);
+    tu_srv_accept(&s);
     CHECK(strstr(s.sent[0], "\"installationId\":\"inst-1\"") != NULL);
-    send_text(&s, "{\"op\":\"error\",\"error\":\"Additional properties not allowed\",\"code\":1,\"reconnect\":true,\"requestId\":null}");
+    tu_srv_text(&s, "{\"op\":\"error\",\"error\":\"Additional properties not allowed\",\"code\":1,\"reconnect\":true,\"requestId\":null}");
     CHECK(s.nsent == 2 && strstr(s.sent[1], "installationId") == NULL && strstr(s.sent[1], "\"op\":\"connect\"") != NULL);
     CHECK(lq_client_state(c) == LQ_STATE_CONNECTING && count(&r, LQ_EVENT_ERROR) == 0);
-    send_text(&s, "{\"op\":\"connected\",\"clientId\":\"abc\"}");
+    tu_srv_text(&s, "{\"op\":\"connected\",\"clientId\":\"abc\"}");
     memset(&q, 0, sizeof q);
     q.class_name = "GameScore";
     q.keys = keys;
     q.num_keys = 1;
     CHECK(lq_subscribe(c, &q, NULL) == LQ_OK);
-    drain(&s);
+    tu_srv_drain(&s);
     CHECK(strstr(s.sent[s.nsent - 1], "\"fields\":[\"score\"]") != NULL);
-    lq_client_destroy(c);
+    finish(&s);
 }
 
 static void t_bad_input_and_limits(void) {
-    server s; rec r;
+    tu_srv s; rec r;
     lq_desc d;
     lq_client *c;
     lq_query q;
@@ -598,7 +526,7 @@ static void t_bad_input_and_limits(void) {
     CHECK(lq_subscribe(c, &q, NULL) == LQ_OK);
     CHECK(lq_subscribe(c, &q, NULL) == LQ_OK);
     CHECK(lq_subscribe(c, &q, NULL) == LQ_ERR_LIMIT);
-    lq_client_destroy(c);
+    finish(&s);
     memset(&d, 0, sizeof d);
     d.random = fake_random;
     d.application_id = "a";
@@ -615,29 +543,29 @@ static void t_bad_input_and_limits(void) {
     CHECK(lq_client_create(&d, &c) == LQ_OK);
     s.c = c;
     s.now = 0;
-    tick(&s, 0);
+    tu_srv_tick(&s, 0);
     lq_core_opened(c, 0);
     {
         size_t n;
         const char *p = (const char *)lq_core_peek(c, &n);
         CHECK(n > 0 && strstr(p, "\r\nAuthorization: Bearer x\r\n") != NULL);
     }
-    lq_client_destroy(c);
+    finish(&s);
 }
 
 static void t_close_inside_callback(void) {
-    server s; rec r;
+    tu_srv s; rec r;
     lq_client *c = make(&s, &r, NULL);
     sub(c, "A", NULL, NULL);
     sub(c, "B", NULL, NULL);
-    connect_ok(&s);
-    send_text(&s, "{\"op\":\"subscribed\",\"requestId\":1}");
+    tu_srv_connect(&s);
+    tu_srv_text(&s, "{\"op\":\"subscribed\",\"requestId\":1}");
     r.close_in_callback = true;
-    send_text(&s, "{\"op\":\"create\",\"requestId\":1,\"object\":{}}");
+    tu_srv_text(&s, "{\"op\":\"create\",\"requestId\":1,\"object\":{}}");
     CHECK(lq_client_state(c) == LQ_STATE_DISCONNECTED);
     CHECK(count(&r, LQ_EVENT_UNSUBSCRIBED) == 2);
     CHECK(s.closes == 1);
-    lq_client_destroy(c);
+    finish(&s);
 }
 
 static void t_where_builder(void) {
@@ -713,7 +641,7 @@ static void t_long_ipv6_host_rejected(void) {
 }
 
 static void t_big_request_waits_for_the_queue(void) {
-    server s; rec r;
+    tu_srv s; rec r;
     lq_desc d;
     lq_client *c;
     char where[1100];
@@ -726,27 +654,27 @@ static void t_big_request_waits_for_the_queue(void) {
     memcpy(where, "{\"a\":1", 6);
     memcpy(where + sizeof where - 2, "}", 2);
     sub(c, "B", where, NULL);
-    connect_ok(&s);
-    for (k = 0; k < 4; k++) drain(&s);                      /* the peer takes what is queued */
+    tu_srv_connect(&s);
+    for (k = 0; k < 4; k++) tu_srv_drain(&s);                      /* the peer takes what is queued */
     CHECK(count(&r, LQ_EVENT_ERROR) == 0 && count(&r, LQ_EVENT_CLOSE) == 0);
     CHECK(s.nsent >= 3 && strstr(s.sent[s.nsent - 1], "\"requestId\":2") != NULL);
-    lq_client_destroy(c);
+    finish(&s);
 }
 
 static void t_unsubscribe_waits_for_the_subscribe_answer(void) {
-    server s; rec r;
+    tu_srv s; rec r;
     lq_client *c = make(&s, &r, NULL);
-    lq_subscription *a, *b;
+    lq_sub a, b;
     lq_query q;
     a = sub(c, "_Session", NULL, NULL);
     b = sub(c, "GameScore", NULL, NULL);
-    connect_ok(&s);
+    tu_srv_connect(&s);
     CHECK(s.nsent == 3);
     CHECK(lq_unsubscribe(c, a) == LQ_OK);                   /* its subscribe is unanswered */
-    drain(&s);
+    tu_srv_drain(&s);
     CHECK(s.nsent == 3);                                    /* nothing crosses the answer */
     CHECK(lq_unsubscribe(c, a) == LQ_ERR_INVALID_ARG);
-    send_text(&s, "{\"op\":\"error\",\"error\":\"Invalid session token\",\"code\":209,\"reconnect\":false,\"requestId\":1}");
+    tu_srv_text(&s, "{\"op\":\"error\",\"error\":\"Invalid session token\",\"code\":209,\"reconnect\":false,\"requestId\":1}");
     CHECK(count(&r, LQ_EVENT_UNSUBSCRIBED) == 1 && lq_client_state(c) == LQ_STATE_CONNECTED);
     CHECK(s.nsent == 3 && s.closes == 0);                   /* no unsubscribe, no "code 2", no reconnect */
     /* update while the subscribe is in flight: sent after the answer */
@@ -754,42 +682,42 @@ static void t_unsubscribe_waits_for_the_subscribe_answer(void) {
     q.class_name = "GameScore";
     q.where = "{\"score\":1}";
     CHECK(lq_update(c, b, &q) == LQ_OK);
-    drain(&s);
+    tu_srv_drain(&s);
     CHECK(s.nsent == 3);
-    send_text(&s, "{\"op\":\"subscribed\",\"requestId\":2}");
+    tu_srv_text(&s, "{\"op\":\"subscribed\",\"requestId\":2}");
     CHECK(s.nsent == 4 && strncmp(s.sent[3], "{\"op\":\"update\",\"requestId\":2,", 29) == 0);
     /* unsubscribe after the answer goes out at once */
-    send_text(&s, "{\"op\":\"subscribed\",\"requestId\":2}");
+    tu_srv_text(&s, "{\"op\":\"subscribed\",\"requestId\":2}");
     CHECK(lq_unsubscribe(c, b) == LQ_OK);
-    drain(&s);
+    tu_srv_drain(&s);
     CHECK(s.nsent == 5 && strcmp(s.sent[4], "{\"op\":\"unsubscribe\",\"requestId\":2}") == 0);
-    lq_client_destroy(c);
+    finish(&s);
 }
 
 static void t_ping_timer_waits_for_output(void) {
-    server s; rec r;
+    tu_srv s; rec r;
     lq_desc d;
     lq_client *c;
     memset(&d, 0, sizeof d);
     d.ping_interval_ms = 1000;
     c = make(&s, &r, &d);
-    connect_ok(&s);
+    tu_srv_connect(&s);
     sub(c, "A", NULL, NULL);                                /* queued output the peer does not take */
     s.now += 5000;
     lq_core_feed(c, "\x8a\x00", 2, s.now);                   /* keep the link alive */
     CHECK(lq_core_timeout(c, s.now) > 0);                   /* no busy loop on a ping that cannot go */
-    lq_client_destroy(c);
+    finish(&s);
 }
 
 static void t_big_message_memory_returned(void) {
-    server s; rec r;
+    tu_srv s; rec r;
     lq_desc d;
     lq_client *c;
     size_t n = 2u << 20, i;
     char *big = (char *)malloc(n + 4);
     memset(&d, 0, sizeof d);
     c = make(&s, &r, &d);
-    connect_ok(&s);
+    tu_srv_connect(&s);
     big[0] = (char)0x81; big[1] = 127;
     for (i = 0; i < 8; i++) big[2 + i] = (char)((uint64_t)(n - 10) >> (56 - 8 * i));
     big[10] = '[';
@@ -799,28 +727,60 @@ static void t_big_message_memory_returned(void) {
     lq_core_feed(c, big, n, s.now);
     CHECK(find(&r, LQ_EVENT_ERROR, 0) >= 0);                /* not an object: reported, ignored */
     CHECK(c->ntoks <= 16384 && c->msg.cap <= (1u << 20));  /* and its memory is given back */
-    send_text(&s, "{\"op\":\"subscribed\",\"requestId\":9}");
+    tu_srv_text(&s, "{\"op\":\"subscribed\",\"requestId\":9}");
     CHECK(lq_client_state(c) == LQ_STATE_CONNECTED);
     free(big);
-    lq_client_destroy(c);
+    finish(&s);
 }
 
-static int stuck_connect(lq_client *c, void *self, const lq_url *url) { (void)c; (void)self; (void)url; return LQ_IO_WANT_WRITE; }
-static long stuck_io(lq_client *c, void *self, const void *buf, size_t n) { (void)c; (void)self; (void)buf; (void)n; return LQ_IO_WANT_WRITE; }
-static long stuck_recv(lq_client *c, void *self, void *buf, size_t n) { (void)c; (void)self; (void)buf; (void)n; return LQ_IO_WANT_READ; }
-static void stuck_close(lq_client *c, void *self) { (void)c; (void)self; }
+/* A connect that never finishes. Its state is a counter of calls; close frees it. */
+typedef struct stuck { int connects, closes, bad_conn; } stuck;
+
+static int stuck_connect(lq_client *c, void *self, void **conn, const lq_url *url) {
+    stuck *st = (stuck *)self;
+    (void)c; (void)url;
+    if (!*conn) {
+        int *calls = (int *)malloc(sizeof *calls);
+        if (!calls) return LQ_ERR_NOMEM;
+        *calls = 0;
+        *conn = calls;
+        st->connects++;
+    }
+    ++*(int *)*conn;
+    return LQ_IO_WANT_WRITE;
+}
+static long stuck_io(lq_client *c, void *self, void *conn, const void *buf, size_t n) {
+    (void)c; (void)conn; (void)buf; (void)n;
+    ((stuck *)self)->bad_conn++;                            /* never called before connect is done */
+    return LQ_IO_WANT_WRITE;
+}
+static long stuck_recv(lq_client *c, void *self, void *conn, void *buf, size_t n) {
+    (void)c; (void)conn; (void)buf; (void)n;
+    ((stuck *)self)->bad_conn++;
+    return LQ_IO_WANT_READ;
+}
+static void stuck_close(lq_client *c, void *self, void *conn) {
+    stuck *st = (stuck *)self;
+    (void)c;
+    if (!conn || *(int *)conn < 1) st->bad_conn++;
+    st->closes++;
+    free(conn);
+}
 
 static void t_no_busy_loop_while_connecting(void) {
     lq_transport tr;
     lq_desc d;
     lq_client *c;
+    stuck st;
     int steps = 0;
     uint64_t end;
+    memset(&st, 0, sizeof st);
     memset(&tr, 0, sizeof tr);
     tr.connect = stuck_connect;
     tr.send = stuck_io;
     tr.recv = stuck_recv;
     tr.close = stuck_close;
+    tr.self = &st;
     memset(&d, 0, sizeof d);
     d.server_url = "ws://127.0.0.1:9/";
     d.application_id = "a";
@@ -829,46 +789,48 @@ static void t_no_busy_loop_while_connecting(void) {
     end = lq_now_ms() + 300;
     while (lq_now_ms() < end && steps < 100000) { lq_wait(c, 1000); steps++; }
     CHECK(steps < 100);                                     /* waits ~50 ms per round, no spinning */
+    CHECK(st.connects == 1 && st.closes == 0);              /* one connection, still under way */
     lq_client_destroy(c);
+    CHECK(st.closes == 1 && st.bad_conn == 0);              /* closed once, with its own state */
 }
 
 /* parse-server reports a failed afterLiveQueryEvent trigger or permission check for one event as
    {"op":"error",...,"reconnect":false,"requestId":R} and keeps the subscription: the error goes to
    that subscription, which stays live, and a second one does not touch the client. */
 static void t_event_error_keeps_the_subscription(void) {
-    server s; rec r;
+    tu_srv s; rec r;
     lq_client *c = make(&s, &r, NULL);
     int e, n;
     sub(c, "GameScore", NULL, NULL);
     sub(c, "Player", NULL, NULL);
-    connect_ok(&s);
-    send_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":1}");
-    send_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":2}");
+    tu_srv_connect(&s);
+    tu_srv_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":1}");
+    tu_srv_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":2}");
     n = s.nsent;
-    send_text(&s, "{\"op\":\"error\",\"error\":\"afterEvent threw\",\"code\":141,\"reconnect\":false,\"requestId\":1}");
+    tu_srv_text(&s, "{\"op\":\"error\",\"error\":\"afterEvent threw\",\"code\":141,\"reconnect\":false,\"requestId\":1}");
     e = find(&r, LQ_EVENT_ERROR, 0);
     CHECK(e >= 0 && r.rid[e] == 1 && r.code[e] == 141 && !r.flag[e]);
     CHECK(strcmp(r.text[e], "afterEvent threw") == 0);
-    send_text(&s, "{\"op\":\"error\",\"error\":\"afterEvent threw\",\"code\":141,\"reconnect\":false,\"requestId\":1}");
+    tu_srv_text(&s, "{\"op\":\"error\",\"error\":\"afterEvent threw\",\"code\":141,\"reconnect\":false,\"requestId\":1}");
     e = find(&r, LQ_EVENT_ERROR, e + 1);
     CHECK(e >= 0 && r.rid[e] == 1 && !r.flag[e]);
     CHECK(count(&r, LQ_EVENT_UNSUBSCRIBED) == 0 && count(&r, LQ_EVENT_CLOSE) == 0);
     CHECK(lq_client_state(c) == LQ_STATE_CONNECTED && lq_subscription_count(c) == 2);
     CHECK(s.nsent == n && s.closes == 0);                   /* nothing sent, no reconnect */
-    send_text(&s, "{\"op\":\"create\",\"clientId\":\"abc\",\"requestId\":1,\"object\":{\"objectId\":\"a\"}}");
+    tu_srv_text(&s, "{\"op\":\"create\",\"clientId\":\"abc\",\"requestId\":1,\"object\":{\"objectId\":\"a\"}}");
     CHECK(count(&r, LQ_EVENT_CREATE) == 1);                 /* the next event still arrives */
     /* a requestId the client does not know: reported, nothing else */
-    send_text(&s, "{\"op\":\"error\",\"error\":\"stale\",\"code\":141,\"reconnect\":false,\"requestId\":9}");
+    tu_srv_text(&s, "{\"op\":\"error\",\"error\":\"stale\",\"code\":141,\"reconnect\":false,\"requestId\":9}");
     e = find(&r, LQ_EVENT_ERROR, e + 1);
     CHECK(e >= 0 && r.rid[e] == 0 && !r.flag[e]);
     CHECK(lq_client_state(c) == LQ_STATE_CONNECTED && lq_subscription_count(c) == 2 && s.closes == 0);
-    lq_client_destroy(c);
+    finish(&s);
 }
 
 /* The server's Close before "connected" leaves the link in DRAIN while the state is CONNECTING:
    past the connect deadline the timeout must not be 0 while the tick has nothing to do. */
 static void t_no_spin_draining_while_connecting(void) {
-    server s; rec r;
+    tu_srv s; rec r;
     lq_desc d;
     lq_client *c;
     int zero = 0, i;
@@ -876,22 +838,51 @@ static void t_no_spin_draining_while_connecting(void) {
     d.connect_timeout_ms = 10000;
     d.close_timeout_ms = 3000;
     c = make(&s, &r, &d);
-    tick(&s, 9500);
-    accept_link(&s);
-    feed(&s, "\x88\x02\x03\xe9", 4);                        /* Close 1001 before connected */
+    tu_srv_tick(&s, 9500);
+    tu_srv_accept(&s);
+    tu_srv_feed(&s, "\x88\x02\x03\xe9", 4);                        /* Close 1001 before connected */
     for (i = 0; i < 4000 && lq_core_io(c) != LQ_IO_CLOSE; i++) {
         int64_t t = lq_core_timeout(c, s.now);
         if (t == 0) zero++;
-        tick(&s, t > 0 ? (uint64_t)t : 1);
+        tu_srv_tick(&s, t > 0 ? (uint64_t)t : 1);
     }
     CHECK(zero <= 2);
     CHECK(lq_core_io(c) == LQ_IO_CLOSE);
-    lq_client_destroy(c);
+    finish(&s);
+}
+
+/* While the link waits for the caller to connect (LQ_IO_CONNECT), lq_core_timeout is the time to
+   the connect deadline, not 0: a core user checks lq_core_io after each call instead. */
+static void t_timeout_while_the_caller_connects(void) {
+    tu_srv s; rec r;
+    lq_desc d;
+    lq_client *c;
+    int e;
+    memset(&d, 0, sizeof d);
+    d.connect_timeout_ms = 5000;
+    c = make(&s, &r, &d);
+    CHECK(lq_core_io(c) == LQ_IO_CONNECT && lq_core_timeout(c, s.now) == 5000);
+    tu_srv_tick(&s, 1500);
+    CHECK(lq_core_io(c) == LQ_IO_CONNECT && lq_core_timeout(c, s.now) == 3500);
+    tu_srv_tick(&s, 3499);
+    CHECK(lq_core_io(c) == LQ_IO_CONNECT && lq_core_timeout(c, s.now) == 1);
+    tu_srv_tick(&s, 1);                                     /* the deadline: the attempt is given up */
+    CHECK(lq_core_io(c) == LQ_IO_CLOSE && lq_core_timeout(c, s.now) == 0);
+    tu_srv_drop(&s);
+    e = find(&r, LQ_EVENT_ERROR, 0);
+    CHECK(e >= 0 && strstr(r.text[e], "5000 ms") != NULL && !r.flag[e]);
+    CHECK(r.n > 0 && r.type[r.n - 1] == LQ_EVENT_RECONNECTING);
+    CHECK(r.n > 0 && lq_core_io(c) == LQ_IO_NONE && lq_core_timeout(c, s.now) == (int64_t)r.delay[r.n - 1]);
+    tu_srv_tick(&s, r.n > 0 ? r.delay[r.n - 1] : 0);
+    CHECK(lq_core_io(c) == LQ_IO_CONNECT && lq_core_timeout(c, s.now) == 5000);   /* a fresh deadline */
+    tu_srv_accept(&s);                                      /* the deadline covers the handshake too */
+    CHECK(lq_core_io(c) == LQ_IO_NONE && lq_core_timeout(c, s.now) == 5000);
+    finish(&s);
 }
 
 /* no_reconnect: a lost link ends every subscription before CLOSE, as lq_close does. */
 static void t_no_reconnect_order(void) {
-    server s; rec r;
+    tu_srv s; rec r;
     lq_desc d;
     lq_client *c;
     int cl;
@@ -900,29 +891,29 @@ static void t_no_reconnect_order(void) {
     c = make(&s, &r, &d);
     sub(c, "GameScore", NULL, NULL);
     sub(c, "Player", NULL, NULL);
-    connect_ok(&s);
-    send_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":1}");
-    drop_link(&s);
+    tu_srv_connect(&s);
+    tu_srv_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":1}");
+    tu_srv_drop(&s);
     cl = find(&r, LQ_EVENT_CLOSE, 0);
     CHECK(cl >= 0 && r.code[cl] == 1006 && count(&r, LQ_EVENT_CLOSE) == 1);
     CHECK(count(&r, LQ_EVENT_UNSUBSCRIBED) == 2 && find(&r, LQ_EVENT_UNSUBSCRIBED, cl) < 0);
     CHECK(lq_client_state(c) == LQ_STATE_DISCONNECTED && lq_subscription_count(c) == 0);
-    tick(&s, 1000);
+    tu_srv_tick(&s, 1000);
     CHECK(count(&r, LQ_EVENT_CLOSE) == 1);
-    lq_client_destroy(c);
+    finish(&s);
 }
 
 /* A live subscription whose update is still queued (the output queue is full) keeps getting the
    old query's events: the server has not been told yet. */
 static void t_events_while_update_queued(void) {
-    server s; rec r;
+    tu_srv s; rec r;
     lq_client *c = make(&s, &r, NULL);
-    lq_subscription *a;
+    lq_sub a;
     lq_query q;
     char big[70000];
     a = sub(c, "GameScore", NULL, NULL);
-    connect_ok(&s);
-    send_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":1}");
+    tu_srv_connect(&s);
+    tu_srv_text(&s, "{\"op\":\"subscribed\",\"clientId\":\"abc\",\"requestId\":1}");
     memset(big, 'x', sizeof big - 1);                       /* a subscribe that fills the queue */
     big[sizeof big - 1] = 0;
     memset(&q, 0, sizeof q);
@@ -933,14 +924,25 @@ static void t_events_while_update_queued(void) {
     q.class_name = "GameScore";
     q.where = "{\"score\":1}";
     CHECK(lq_update(c, a, &q) == LQ_OK);
-    CHECK(c->out.len >= 65536 && a->state == LQ__S_PENDING && a->update);   /* not sent yet */
+    {                                                       /* not sent yet: not in the queue */
+        size_t n;
+        const unsigned char *p = (const unsigned char *)lq_core_peek(c, &n);
+        tu_cframes fs;
+        int i, updates = 0;
+        tu_parse_client(p, n, &fs);
+        for (i = 0; i < fs.n; i++) updates += strstr((const char *)fs.f[i].payload, "\"op\":\"update\"") != NULL;
+        CHECK(n >= 65536 && fs.n >= 1 && fs.trailing == 0 && updates == 0);
+        tu_cframes_free(&fs);
+    }
     lq_core_feed(c, "\x81\x48{\"op\":\"create\",\"clientId\":\"abc\",\"requestId\":1,\"object\":{\"objectId\":\"q\"}}", 74, s.now);
     CHECK(count(&r, LQ_EVENT_CREATE) == 1);
-    drain(&s);
-    lq_client_destroy(c);
+    tu_srv_drain(&s);                                       /* the queue drains: the update goes */
+    CHECK(s.nsent >= 1 && strncmp(s.sent[s.nsent - 1], "{\"op\":\"update\",\"requestId\":1,", 29) == 0);
+    finish(&s);
 }
 
 int main(void) {
+    tu_harness_init(&g_mem);
     t_long_ipv6_host_rejected();
     t_big_request_waits_for_the_queue();
     t_unsubscribe_waits_for_the_subscribe_answer();
@@ -966,7 +968,7 @@ int main(void) {
     t_event_error_keeps_the_subscription();
     t_no_spin_draining_while_connecting();
     t_no_reconnect_order();
+    t_timeout_while_the_caller_connects();
     t_events_while_update_queued();
-    printf("core: %d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return tu_report("core");
 }

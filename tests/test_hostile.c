@@ -20,7 +20,7 @@ static const char PROBE[] = "{\"op\":\"create\",\"clientId\":\"" CLIENT_ID "\",\
 typedef struct hsess {
     tu_harness h;
     lq_client *c;
-    lq_subscription *s1, *s2;
+    lq_sub s1, s2;                  /* requestIds 1 and 2 */
     uint64_t now;
     tbuf sent;                      /* the client's bytes after its request */
     tbuf log;                       /* logger lines */
@@ -63,8 +63,8 @@ static void on_event(lq_client *c, const lq_event *ev, void *user) {
     tu_on_event(c, ev, &s->h);
     if (ev->type == LQ_EVENT_UNSUBSCRIBED) {
         s->unsubscribed++;
-        if (ev->sub == s->s1) s->s1 = NULL;
-        if (ev->sub == s->s2) s->s2 = NULL;
+        if (ev->sub.id == s->s1.id) s->s1.id = 0;
+        if (ev->sub.id == s->s2.id) s->s2.id = 0;
     }
 }
 
@@ -119,9 +119,9 @@ static void sess_open(hsess *s, int upto, size_t max_message) {
     memset(&q, 0, sizeof q);
     q.class_name = "GameScore";
     q.where = "{\"score\":{\"$gt\":10}}";
-    lq_subscribe(s->c, &q, &s->s1);
+    CHECKF(lq_subscribe(s->c, &q, &s->s1) == LQ_OK, "subscribe 1");
     q.class_name = "Player";
-    lq_subscribe(s->c, &q, &s->s2);
+    CHECKF(lq_subscribe(s->c, &q, &s->s2) == LQ_OK, "subscribe 2");
     lq_core_tick(s->c, s->now);
     lq_core_opened(s->c, s->now);
     tb_reset(&b);
@@ -160,9 +160,11 @@ static void sess_close(hsess *s) {
         lq_core_tick(s->c, s->now);
         take(s);
     }
-    if (lq_core_io(s->c) == LQ_IO_CLOSE || s->c->link != LQ__L_IDLE) lq_core_closed(s->c, LQ_OK, 0, s->now);
+    if (lq_core_io(s->c) != LQ_IO_DONE) lq_core_closed(s->c, LQ_OK, 0, s->now);   /* the server closes TCP */
     lq_core_tick(s->c, s->now);
     CHECKF(lq_client_state(s->c) == LQ_STATE_DISCONNECTED, "DISCONNECTED after lq_close");
+    CHECKF(lq_core_io(s->c) == LQ_IO_DONE, "finished: every event reported");
+    CHECKF(!lq_sub_valid(s->c, s->s1) && !lq_sub_valid(s->c, s->s2), "the handles are invalid");
     lq_client_destroy(s->c);
     CHECKF(s->h.live == 0, "%lu bytes still allocated after lq_client_destroy", (unsigned long)s->h.live);
     tu_harness_free(&s->h);
@@ -549,11 +551,13 @@ static void error_case(const char *json, int outcome, int code, int rid) {
         CHECKF(tu_count_events(&s.h, LQ_EVENT_RECONNECTING) == 0, "no reconnect");
         CHECKF(tu_count_events(&s.h, LQ_EVENT_UNSUBSCRIBED) == 2, "both subscriptions end");
         CHECKF(tu_count_events(&s.h, LQ_EVENT_CLOSE) == 1, "one CLOSE");
+        CHECKF(lq_core_io(s.c) == LQ_IO_DONE, "finished");
         CHECKF(lq_subscribe(s.c, &(lq_query){.class_name = "X"}, NULL) == LQ_ERR_STATE, "subscribe refused after a fatal error");
         break;
     case ER_SUB_FATAL:
         CHECKF(s.h.ev[ie].fatal, "fatal for the subscription");
         CHECKF(tu_count_events(&s.h, LQ_EVENT_UNSUBSCRIBED) == 1 && s.unsubscribed == 1, "that subscription ends");
+        CHECKF(rid == 1 ? s.s1.id == 0 && s.s2.id != 0 : s.s2.id == 0 && s.s1.id != 0, "its handle, and only its, ended");
         CHECKF(lq_subscription_count(s.c) == 1, "the other lives");
         if (rid == 1) {                                     /* probe through subscription 2 instead */
             feed_json(&s, "{\"op\":\"create\",\"requestId\":2,\"object\":{\"a\":1}}");

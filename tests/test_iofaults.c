@@ -1,7 +1,9 @@
 /* test_iofaults.c - I/O that misbehaves, under the real lq_step.
 
    A custom lq_transport (desc.transport) connects lq_step to the in-memory peer of
-   tests/conformance/peer.h and injects faults:
+   tests/conformance/peer.h and injects faults. It keeps a state per connection (*conn) and checks
+   the contract: every call of a connection gets that connection's state, one connection at a
+   time, and close comes once for every connection whose connect was called. The faults:
      - every other call returns LQ_IO_WANT_READ/WRITE (EAGAIN), connect included;
      - one byte per send and per recv;
      - every call is interrupted first (EINTR) and retried inside the transport, as the built-in
@@ -27,8 +29,16 @@ enum {
     F_SEND_MIDFRAME, F_SEND_REQUEST, F_RECV_ERROR, F_CLOSE_MIDFRAME, F_CLOSE_MIDHANDSHAKE, F_CONNECT_FAIL
 };
 
-typedef struct fctx {
-    tu_harness h;               /* first: random and events read it as user_data */
+typedef struct fctx fctx;
+
+/* One connection's state: what connect puts in *conn. */
+typedef struct fconn {
+    fctx *f;
+    int n;                      /* 1 for the first connection */
+} fconn;
+
+struct fctx {
+    tu_harness h;               /* first: random, events and the allocator read it as user_data */
     int mode;
     peer p;
     tbuf to_client;
@@ -37,8 +47,9 @@ typedef struct fctx {
     long progress;              /* bytes moved: the driver sleeps only when nothing moves */
     long send_calls, recv_calls, conn_calls, interrupted, connect_calls;
     size_t recv_max;            /* the largest len lq_step asked recv for */
-    bool no_big;                /* the allocator refuses LQ_READ_BUFFER_MAX bytes */
+    size_t recv_last;           /* the len of its last recv */
     bool send_wants_read;       /* send says LQ_IO_WANT_READ (a TLS stack in a renegotiation) */
+    long wants_read_sent;       /* sends that said so */
     bool refuse;                /* every connect fails */
     bool check_order;           /* creates must be "o00000", "o00001", ... with a 200-digit name */
     int in_order;
@@ -46,8 +57,9 @@ typedef struct fctx {
     long sent_on_conn;
     int subscribed, creates, updates, reconnecting, errors, closes;
     lq_client *c;
-    size_t live;
-} fctx;
+    fconn *cur;                 /* the connection under way, NULL between them */
+    int conns_started, conns_closed, bad_conn;
+};
 
 /* ---- the transport ---------------------------------------------------------------------------- */
 
@@ -76,9 +88,23 @@ static void to_client(fctx *f) {
     if (f->p.eof) f->eof_pending = true;
 }
 
-static int t_connect(lq_client *c, void *self, const lq_url *url) {
+/* The state of a call: this connection's, or a contract violation is counted. */
+static void own_conn(fctx *f, void *conn) {
+    if (!conn || conn != f->cur || ((fconn *)conn)->f != f) f->bad_conn++;
+}
+
+static int t_connect(lq_client *c, void *self, void **conn, const lq_url *url) {
     fctx *f = (fctx *)self;
     (void)url;
+    if (!*conn) {                                           /* a new connection */
+        fconn *k = (fconn *)calloc(1, sizeof *k);
+        if (!k) return LQ_ERR_NOMEM;
+        if (f->cur) f->bad_conn++;                          /* the last one was not closed */
+        k->f = f;
+        k->n = ++f->conns_started;
+        *conn = f->cur = k;
+    }
+    own_conn(f, *conn);
     interrupt(f);
     if (flaky(f, &f->conn_calls)) return LQ_IO_WANT_WRITE;
     if (f->mode == M_SLOW_CONNECT && (f->connect_calls++ % 6) != 5) return LQ_IO_WANT_WRITE;
@@ -96,12 +122,16 @@ static int t_connect(lq_client *c, void *self, const lq_url *url) {
     return LQ_OK;
 }
 
-static long t_send(lq_client *c, void *self, const void *buf, size_t len) {
+static long t_send(lq_client *c, void *self, void *conn, const void *buf, size_t len) {
     fctx *f = (fctx *)self;
     size_t n = len;
+    own_conn(f, conn);
     interrupt(f);
     if (!f->up) return LQ_ERR_IO;
-    if (f->send_wants_read) return LQ_IO_WANT_READ;
+    if (f->send_wants_read) {
+        f->wants_read_sent++;
+        return LQ_IO_WANT_READ;
+    }
     if (flaky(f, &f->send_calls)) return LQ_IO_WANT_WRITE;
     if (f->mode == M_ONE_BYTE || f->mode == M_ALL_THREE) n = 1;
     if (f->conns == 1 && (f->mode == F_SEND_MIDFRAME || f->mode == F_SEND_REQUEST)) {
@@ -121,9 +151,10 @@ static long t_send(lq_client *c, void *self, const void *buf, size_t len) {
     return (long)n;
 }
 
-static long t_recv(lq_client *c, void *self, void *buf, size_t len) {
+static long t_recv(lq_client *c, void *self, void *conn, void *buf, size_t len) {
     fctx *f = (fctx *)self;
     size_t avail, n;
+    own_conn(f, conn);
     interrupt(f);
     if (!f->up) return LQ_ERR_IO;
     if (f->recv_fail) {
@@ -132,6 +163,7 @@ static long t_recv(lq_client *c, void *self, void *buf, size_t len) {
     }
     if (flaky(f, &f->recv_calls)) return LQ_IO_WANT_READ;
     if (len > f->recv_max) f->recv_max = len;
+    f->recv_last = len;
     to_client(f);
     avail = f->to_client.len - f->tc_off;
     if (!avail) return f->eof_pending ? 0 : LQ_IO_WANT_READ;
@@ -143,9 +175,13 @@ static long t_recv(lq_client *c, void *self, void *buf, size_t len) {
     return (long)n;
 }
 
-static void t_close(lq_client *c, void *self) {
+static void t_close(lq_client *c, void *self, void *conn) {
     fctx *f = (fctx *)self;
     (void)c;
+    own_conn(f, conn);
+    f->conns_closed++;
+    free(conn);
+    f->cur = NULL;
     f->up = false;
     tb_reset(&f->to_client);
     f->tc_off = 0;
@@ -153,26 +189,6 @@ static void t_close(lq_client *c, void *self) {
 }
 
 /* ---- the session ------------------------------------------------------------------------------ */
-
-static void *f_alloc(size_t n, void *user) {
-    fctx *f = (fctx *)user;
-    size_t *p;
-    if (f->no_big && n == LQ_READ_BUFFER_MAX) return NULL;
-    p = (size_t *)malloc(n + 2 * sizeof(size_t));
-    if (!p) return NULL;
-    p[0] = n;
-    f->live += n;
-    return p + 2;
-}
-
-static void f_free(void *ptr, void *user) {
-    fctx *f = (fctx *)user;
-    size_t *p;
-    if (!ptr) return;
-    p = (size_t *)ptr - 2;
-    f->live -= p[0];
-    free(p);
-}
 
 static void f_event(lq_client *c, const lq_event *ev, void *user) {
     fctx *f = (fctx *)user;
@@ -233,12 +249,19 @@ static int pongs_on_conn(const fctx *f) {
 }
 
 static bool c_subscribed3(const fctx *f) { return f->subscribed >= 3 && f->creates >= 1; }
-static bool c_subscribed2(const fctx *f) { return f->subscribed >= 2 && lq_core_io(f->c) == LQ_IO_NONE && f->c->out.len == 0; }
+static bool c_quiet(const fctx *f) {
+    size_t n;
+    lq_core_peek(f->c, &n);
+    return n == 0;
+}
+static bool c_subscribed2(const fctx *f) { return f->subscribed >= 2 && lq_core_io(f->c) == LQ_IO_NONE && c_quiet(f); }
 static bool c_events(const fctx *f) { return f->creates >= 1 && f->updates >= 1 && pongs_on_conn(f) >= 1; }
 static bool c_resubscribed(const fctx *f) { return f->subscribed >= 4; }
 static bool c_create2(const fctx *f) { return f->creates >= 2; }
-static bool c_closed(const fctx *f) { return lq_client_state(f->c) == LQ_STATE_DISCONNECTED && f->c->link == LQ__L_IDLE && !f->c->report_close; }
-static bool c_reconnected(const fctx *f) { return f->reconnecting >= 1 && f->subscribed >= 2 && lq_client_state(f->c) == LQ_STATE_CONNECTED && f->c->pending == 0; }
+static bool c_closed(const fctx *f) { return lq_core_io(f->c) == LQ_IO_DONE; }
+static bool c_reconnected(const fctx *f) {
+    return f->reconnecting >= 1 && f->subscribed >= 2 && lq_client_state(f->c) == LQ_STATE_CONNECTED && c_quiet(f);
+}
 static bool c_create1(const fctx *f) { return f->creates >= 1; }
 static bool c_burst_plus1(const fctx *f) { return f->creates >= 301; }
 
@@ -263,9 +286,7 @@ static bool start(fctx *f, int mode) {
     d.on_event = f_event;
     d.user_data = f;
     d.random = tu_random_cb;
-    d.allocator.alloc = f_alloc;
-    d.allocator.free = f_free;
-    d.allocator.user_data = f;
+    tu_use_alloc(&d, &f->h);
     d.transport = &tr;
     d.max_reconnect_delay_ms = 20;
     d.close_timeout_ms = 300;
@@ -283,8 +304,12 @@ static void finish(fctx *f) {
     lq_close(f->c);
     ok = drive(f, c_closed, 3000);
     CHECKF(ok, "closed after lq_close");
+    CHECKF(lq_step(f->c) == LQ_ERR_CLOSED, "lq_step says LQ_ERR_CLOSED once finished");
     lq_client_destroy(f->c);
-    CHECKF(f->live == 0, "%lu bytes leaked", (unsigned long)f->live);
+    CHECKF(f->h.live == 0, "%lu bytes leaked", (unsigned long)f->h.live);
+    CHECKF(f->conns_started >= 1 && f->conns_closed == f->conns_started && !f->cur,
+           "close once for every connection (%d started, %d closed)", f->conns_started, f->conns_closed);
+    CHECKF(f->bad_conn == 0, "every call had its connection's state (%d did not)", f->bad_conn);
     tu_harness_free(&f->h);
     peer_free(&f->p);
     tb_free(&f->to_client);
@@ -346,7 +371,7 @@ static void send_wants_read(void) {
     CHECKF(lq_subscribe(f.c, &q, NULL) == LQ_OK, "subscribe");
     lq_step(f.c);
     ev = lq_fd_events(f.c);
-    CHECKF(f.c->tr_blocked && (ev & LQ_WANT_READ) && !(ev & LQ_WANT_WRITE),
+    CHECKF(f.wants_read_sent >= 1 && (ev & LQ_WANT_READ) && !(ev & LQ_WANT_WRITE),
            "blocked on WANT_READ: lq_fd_events asks for reading only (%d)", ev);
     f.send_wants_read = false;
     push(&f, "{\"op\":\"create\",\"clientId\":\"peer-client\",\"requestId\":1,\"object\":{\"objectId\":\"r\"}}");
@@ -383,7 +408,7 @@ static void wait_forever_keeps_timers(void) {
 }
 
 static bool c_burst(const fctx *f) { return f->creates >= 300; }
-static bool c_rbig_gone(const fctx *f) { return f->c->rbig == NULL; }
+static bool c_rbig_gone(const fctx *f) { return f->recv_last == LQ_READ_BUFFER_BYTES; }
 
 /* A burst: the first read fills the small buffer, so the rest go to the large one (all events
    intact and in order); a quiet second later lq_step gives it back. With no_big the allocator
@@ -396,13 +421,13 @@ static void read_buffer_cycle(bool no_big) {
     uint64_t t0;
     tu_set_ctx(no_big ? "read buffer: a burst, the large buffer refused" : "read buffer: a burst, then quiet");
     if (!start(&f, M_CLEAN)) { CHECKF(false, "create"); return; }
-    f.no_big = no_big;
+    if (no_big) f.h.fail_size = LQ_READ_BUFFER_MAX;        /* the allocator refuses the large buffer */
     ok = drive(&f, c_subscribed2, 3000);
     CHECKF(ok, "both subscribed (%s)", tb_str(&f.h.log));
     if (!ok) goto out;
-    CHECKF(f.c->rbig == NULL && f.recv_max == LQ_READ_BUFFER_BYTES, "a quiet link reads into the small buffer (asked %lu)",
+    CHECKF(f.recv_max == LQ_READ_BUFFER_BYTES, "a quiet link reads into the small buffer (asked %lu)",
            (unsigned long)f.recv_max);
-    idle = f.live;
+    idle = f.h.live;
     f.check_order = true;
     for (i = 0; i < 300; i++) {
         char m[400];
@@ -415,13 +440,13 @@ static void read_buffer_cycle(bool no_big) {
     if (!ok) goto out;
     CHECKF(f.in_order == 300, "the creates are whole and in order (%d)", f.in_order);
     CHECKF(f.errors == 0, "no errors (%s)", tb_str(&f.h.log));
-    busy = f.live;
+    busy = f.h.live;
     if (no_big) {
-        CHECKF(f.c->rbig == NULL && f.live < idle + 2048, "no large buffer: only a partial frame's copy is added (%lu -> %lu)",
-               (unsigned long)idle, (unsigned long)f.live);
+        CHECKF(f.recv_max == LQ_READ_BUFFER_BYTES && f.h.nfailed >= 1 && f.h.live < idle + 2048,
+               "no large buffer: only a partial frame's copy is added (%lu -> %lu)", (unsigned long)idle, (unsigned long)f.h.live);
         goto out;
     }
-    CHECKF(f.c->rbig != NULL && f.recv_max == LQ_READ_BUFFER_MAX, "the burst reads into the large buffer (asked %lu)",
+    CHECKF(f.recv_last == LQ_READ_BUFFER_MAX && f.recv_max == LQ_READ_BUFFER_MAX, "the burst reads into the large buffer (asked %lu)",
            (unsigned long)f.recv_max);
     CHECKF(busy >= idle + LQ_READ_BUFFER_MAX, "the large buffer is on the heap (%lu -> %lu)", (unsigned long)idle,
            (unsigned long)busy);
@@ -429,8 +454,8 @@ static void read_buffer_cycle(bool no_big) {
     ok = drive(&f, c_rbig_gone, 3000);
     CHECKF(ok, "a quiet second gives the large buffer back");
     CHECKF(lb_now() - t0 >= 900, "not before the second is over (%lu ms)", (unsigned long)(lb_now() - t0));
-    CHECKF(f.live == busy - LQ_READ_BUFFER_MAX, "the heap shrinks by the buffer (%lu -> %lu)", (unsigned long)busy,
-           (unsigned long)f.live);
+    CHECKF(f.h.live == busy - LQ_READ_BUFFER_MAX, "the heap shrinks by the buffer (%lu -> %lu)", (unsigned long)busy,
+           (unsigned long)f.h.live);
     f.recv_max = 0;
     push(&f, "{\"op\":\"create\",\"clientId\":\"peer-client\",\"requestId\":1,\"object\":{\"objectId\":\"z\"}}");
     ok = drive(&f, c_burst_plus1, 3000);
@@ -540,9 +565,7 @@ static void real_eintr(void) {
     d.application_id = "myAppId";
     d.on_event = tu_on_event;
     d.user_data = &h;
-    d.allocator.alloc = tu_alloc;
-    d.allocator.free = tu_free;
-    d.allocator.user_data = &h;
+    tu_use_alloc(&d, &h);
     d.no_reconnect = true;
     if (lq_client_create(&d, &c) != LQ_OK) { CHECKF(false, "create"); lb_free(&s); return; }
     memset(&q, 0, sizeof q);

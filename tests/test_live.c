@@ -12,6 +12,7 @@
 #define _POSIX_C_SOURCE 200809L
 #define LIVEQUERY_IMPLEMENTATION
 #include "../livequery.h"
+#include "testutil.h"
 #include "testhttp.h"
 
 #include <poll.h>
@@ -26,23 +27,13 @@
 #include <time.h>
 #include <unistd.h>
 
-/* ---- checks ------------------------------------------------------------------------------------ */
+/* ---- checks: CHECK and CHECKF of testutil.h, tu_ctx the case --------------------------------- */
 
-static int g_pass, g_fail, g_case_fail;
-static const char *g_case = "";
+static int g_case_failed;       /* tu_failed when the case began */
 
-static bool check_(bool ok, const char *expr, const char *file, int line) {
-    if (ok) {
-        g_pass++;
-        return true;
-    }
-    g_fail++;
-    g_case_fail++;
-    printf("FAIL %s:%d [%s] %s\n", file, line, g_case, expr);
-    fflush(stdout);
-    return false;
-}
+static bool case_failed(void) { return tu_failed > g_case_failed; }
 
+static void note(const char *fmt, ...) TU_PRINTF(1, 2);
 static void note(const char *fmt, ...) {
     va_list ap;
     printf("     ");
@@ -52,10 +43,6 @@ static void note(const char *fmt, ...) {
     printf("\n");
     fflush(stdout);
 }
-
-#define CHECK(c) check_((c) ? true : false, #c, __FILE__, __LINE__)
-/* CHECK with a note printed when it fails: CHECKM(cond, "fmt", args...) */
-#define CHECKM(c, ...) (CHECK(c) ? true : (note(__VA_ARGS__), false))
 
 /* ---- configuration ----------------------------------------------------------------------------- */
 
@@ -76,7 +63,7 @@ static const char *env_or(const char *name, const char *def) {
 
 typedef struct rev {
     lq_event_type type;
-    lq_subscription *sub;
+    lq_sub sub;
     int32_t rid;
     void *sub_ud;
     int code;
@@ -189,8 +176,8 @@ static void rec_init(rec *r, const char *name) {
 /* Frees the copies; dumps the events when the case has failed (and they were not printed). */
 static void rec_free(rec *r) {
     int i;
-    CHECKM(r->dropped == 0, "[%s] %d events beyond the recorder's %d were dropped", r->name, r->dropped, MAXEV);
-    if (g_case_fail && !cfg.verbose) {
+    CHECKF(r->dropped == 0, "[%s] %d events beyond the recorder's %d were dropped", r->name, r->dropped, MAXEV);
+    if (case_failed() && !cfg.verbose) {
         printf("     events of [%s]%s:\n", r->name, r->n > 80 ? " (last 80)" : "");
         for (i = r->n > 80 ? r->n - 80 : 0; i < r->n; i++) print_event(r, &r->ev[i]);
     }
@@ -253,6 +240,19 @@ static const rev *find_obj(const rec *r, lq_event_type t, int32_t rid, const cha
 }
 
 static int index_of(const rec *r, const rev *e) { return e ? (int)(e - r->ev) : -1; }
+
+/* The requestId of subscription s, as its events tell (a handle is not a requestId): -1 before
+   its first event, -2 if two of its events disagree. */
+static int32_t rid_of(const rec *r, lq_sub s) {
+    int i;
+    int32_t rid = -1;
+    for (i = 0; i < r->n; i++) {
+        if (!s.id || r->ev[i].sub.id != s.id) continue;
+        if (rid == -1) rid = r->ev[i].rid;
+        else if (r->ev[i].rid != rid) return -2;
+    }
+    return rid;
+}
 
 /* ---- JSON helpers ------------------------------------------------------------------------------ */
 
@@ -443,7 +443,7 @@ static void base_desc(lq_desc *d, rec *r) {
 static lq_client *new_client(const lq_desc *d) {
     lq_client *c = NULL;
     lq_result res = lq_client_create(d, &c);
-    if (!CHECKM(res == LQ_OK && c, "lq_client_create: %s", lq_result_str(res))) return NULL;
+    if (!CHECKF(res == LQ_OK && c, "lq_client_create: %s", lq_result_str(res))) return NULL;
     if (g_ncli < MAXCLI) g_cli[g_ncli++] = c;
     return c;
 }
@@ -532,16 +532,16 @@ static void pump_exact(lq_client *c, uint64_t deadline) {
         while (!(cond) && lq_now_ms() < dle_) pump_exact((c), dle_);                             \
     } while (0)
 
-static lq_subscription *subscribe(lq_client *c, const char *cls, const char *where, void *ud) {
+static lq_sub subscribe(lq_client *c, const char *cls, const char *where, void *ud) {
     lq_query q;
-    lq_subscription *s = NULL;
+    lq_sub s;
     lq_result r;
     memset(&q, 0, sizeof q);
     q.class_name = cls;
     q.where = where;
     q.user_data = ud;
     r = lq_subscribe(c, &q, &s);
-    CHECKM(r == LQ_OK && s, "lq_subscribe(%s, %s): %s", cls, where, lq_result_str(r));
+    CHECKF(r == LQ_OK && s.id != 0, "lq_subscribe(%s, %s): %s", cls, where, lq_result_str(r));
     return s;
 }
 
@@ -617,7 +617,7 @@ static const char *new_tag(void) {
 /* Waits for OPEN and the SUBSCRIBED of n subscriptions. */
 static bool wait_ready(const rec *r, int n, int ms) {
     WAIT_UNTIL(count_ev(r, LQ_EVENT_SUBSCRIBED, -1) >= n || count_ev(r, LQ_EVENT_ERROR, -1) > 0, ms);
-    return CHECKM(count_ev(r, LQ_EVENT_OPEN, -1) >= 1 && count_ev(r, LQ_EVENT_SUBSCRIBED, -1) >= n,
+    return CHECKF(count_ev(r, LQ_EVENT_OPEN, -1) >= 1 && count_ev(r, LQ_EVENT_SUBSCRIBED, -1) >= n,
                   "[%s] not ready: %d OPEN, %d SUBSCRIBED of %d, %d ERROR", r->name, count_ev(r, LQ_EVENT_OPEN, -1),
                   count_ev(r, LQ_EVENT_SUBSCRIBED, -1), n, count_ev(r, LQ_EVENT_ERROR, -1));
 }
@@ -630,7 +630,7 @@ static void connect_with(const char *name, const char *js, const char *client, c
     rec r;
     lq_desc d;
     lq_client *c;
-    lq_subscription *s;
+    lq_sub s;
     char where[160], body[200], id[48];
     const rev *e;
     const char *tag = new_tag();
@@ -651,18 +651,19 @@ static void connect_with(const char *name, const char *js, const char *client, c
     CHECK(count_ev(&r, LQ_EVENT_OPEN, -1) == 1);
     CHECK(e && e->client_id[0] != 0);
     CHECK(e && e->id_matches);
-    CHECK(e && e->rid == 0 && e->sub == NULL);
+    CHECK(e && e->rid == 0 && e->sub.id == 0);
     CHECK(e && e->state == LQ_STATE_CONNECTED);
     CHECK(lq_client_state(c) == LQ_STATE_CONNECTED);
     CHECK(e && strcmp(lq_client_id(c), e->client_id) == 0);
     CHECK(count_ev(&r, LQ_EVENT_ERROR, -1) == 0);
     CHECK(index_of(&r, e) < index_of(&r, nth_ev(&r, LQ_EVENT_SUBSCRIBED, -1, 0)));
     e = nth_ev(&r, LQ_EVENT_SUBSCRIBED, -1, 0);
-    CHECK(e && e->sub == s && e->rid == lq_subscription_id(s) && !e->resub);
+    CHECK(e && e->sub.id == s.id && e->rid > 0 && e->rid == rid_of(&r, s) && !e->resub);
+    CHECK(lq_sub_valid(c, s));
     snprintf(body, sizeof body, "{\"playerName\":\"%s\",\"score\":1}", tag);
     CHECK(rest_create("GameScore", body, id, sizeof id, NULL, 0));
     WAIT_UNTIL(find_obj(&r, LQ_EVENT_CREATE, -1, id) != NULL, 10000);
-    CHECKM(find_obj(&r, LQ_EVENT_CREATE, -1, id) != NULL, "no CREATE for %s", id);
+    CHECKF(find_obj(&r, LQ_EVENT_CREATE, -1, id) != NULL, "no CREATE for %s", id);
 out:
     free_client(c);
     rec_free(&r);
@@ -700,7 +701,7 @@ static void case_wrong_keys(void) {
     rec r;
     lq_desc d;
     lq_client *c;
-    lq_subscription *s;
+    lq_sub s;
     const rev *e;
     lq_query q;
     lq_result res;
@@ -714,13 +715,13 @@ static void case_wrong_keys(void) {
     s = subscribe(c, "GameScore", "{}", NULL);
     WAIT_UNTIL(count_ev(&r, LQ_EVENT_ERROR, -1) > 0, 10000);
     e = nth_ev(&r, LQ_EVENT_ERROR, -1, 0);
-    if (!CHECKM(e != NULL, "no ERROR within 10 s")) goto out;
-    CHECKM(e->code == 4, "code %d", e->code);
+    if (!CHECKF(e != NULL, "no ERROR within 10 s")) goto out;
+    CHECKF(e->code == 4, "code %d", e->code);
     CHECK(e->fatal);
     CHECK(e->result == LQ_ERR_SERVER);
-    CHECK(e->sub == NULL && e->rid == 0);
+    CHECK(e->sub.id == 0 && e->rid == 0);
     CHECK(e->msg && e->msg[0]);
-    CHECKM(lq_client_state(c) == LQ_STATE_DISCONNECTED, "state %s", lq_state_str(lq_client_state(c)));
+    CHECKF(lq_client_state(c) == LQ_STATE_DISCONNECTED, "state %s", lq_state_str(lq_client_state(c)));
     CHECK(lq_error_detail(c) == 4);
     CHECK(lq_error_message(c)[0] != 0);
     pump_for(3000);
@@ -728,14 +729,15 @@ static void case_wrong_keys(void) {
     CHECK(count_ev(&r, LQ_EVENT_OPEN, -1) == 0);
     CHECK(count_ev(&r, LQ_EVENT_SUBSCRIBED, -1) == 0);
     CHECK(count_ev(&r, LQ_EVENT_ERROR, -1) == 1);
-    CHECKM(count_ev(&r, LQ_EVENT_CLOSE, -1) == 1, "%d CLOSE events", count_ev(&r, LQ_EVENT_CLOSE, -1));
+    CHECKF(count_ev(&r, LQ_EVENT_CLOSE, -1) == 1, "%d CLOSE events", count_ev(&r, LQ_EVENT_CLOSE, -1));
     /* the queued subscription ended with the client */
     e = nth_ev(&r, LQ_EVENT_UNSUBSCRIBED, -1, 0);
-    CHECKM(e && e->sub == s, "no UNSUBSCRIBED for the subscription");
+    CHECKF(e && e->sub.id == s.id, "no UNSUBSCRIBED for the subscription");
+    CHECK(!lq_sub_valid(c, s) && lq_unsubscribe(c, s) == LQ_ERR_INVALID_ARG);   /* the handle ended with it */
     CHECK(lq_subscription_count(c) == 0);
     CHECK(lq_client_state(c) == LQ_STATE_DISCONNECTED);
     res = lq_step(c);
-    CHECKM(res == LQ_ERR_CLOSED, "lq_step: %s", lq_result_str(res));
+    CHECKF(res == LQ_ERR_CLOSED, "lq_step: %s", lq_result_str(res));
     memset(&q, 0, sizeof q);
     q.class_name = "GameScore";
     CHECK(lq_subscribe(c, &q, NULL) == LQ_ERR_STATE);
@@ -767,8 +769,8 @@ static void case_schema_error(void) {
     CHECK(lq_subscribe(c, &q, NULL) == LQ_OK);
     WAIT_UNTIL(count_ev(&r, LQ_EVENT_ERROR, -1) > 0, 10000);
     e = nth_ev(&r, LQ_EVENT_ERROR, -1, 0);
-    if (CHECKM(e != NULL, "no ERROR for a subscribe with fields")) {
-        CHECKM(e->code == 1, "code %d", e->code);
+    if (CHECKF(e != NULL, "no ERROR for a subscribe with fields")) {
+        CHECKF(e->code == 1, "code %d", e->code);
         CHECK(e->fatal);
         CHECK(e->result == LQ_ERR_SERVER);
     }
@@ -788,7 +790,7 @@ static void case_events(void) {
     rec r;
     lq_desc d;
     lq_client *c;
-    lq_subscription *s;
+    lq_sub s;
     int marker = 42, base;
     char where[200], body[400], idA[48], idB[48], cA[48], cB[48], u1[48], u2[48], u3[48], buf[128], why[128];
     char *gb = NULL;
@@ -805,11 +807,11 @@ static void case_events(void) {
     snprintf(where, sizeof where, "{\"playerName\":\"%s\",\"score\":{\"$gt\":10}}", tag);
     s = subscribe(c, "GameScore", where, &marker);
     if (!wait_ready(&r, 1, 10000)) goto out;
-    rid = lq_subscription_id(s);
+    rid = rid_of(&r, s);
     CHECK(rid > 0);
-    CHECK(lq_subscription_user_data(s) == &marker);
+    CHECK(lq_sub_user_data(c, s) == &marker);
     e = nth_ev(&r, LQ_EVENT_SUBSCRIBED, -1, 0);
-    CHECK(e && e->sub == s && e->rid == rid && e->sub_ud == &marker && !e->resub);
+    CHECK(e && e->sub.id == s.id && e->rid == rid && e->sub_ud == &marker && !e->resub);
     base = r.n;
 
     /* A: score 5 does not match; B: score 20 does */
@@ -823,8 +825,8 @@ static void case_events(void) {
     CHECK(rest_create("GameScore", body, idB, sizeof idB, cB, sizeof cB));
     WAIT_UNTIL(find_obj(&r, LQ_EVENT_CREATE, rid, idB), 10000);
     e = find_obj(&r, LQ_EVENT_CREATE, rid, idB);
-    if (CHECKM(e != NULL, "no CREATE for %s", idB)) {
-        CHECK(e->sub == s && e->sub_ud == &marker);
+    if (CHECKF(e != NULL, "no CREATE for %s", idB)) {
+        CHECK(e->sub.id == s.id && e->sub_ud == &marker);
         CHECK(e->orig == NULL);                             /* create has no original */
         obj = jparse(o, e->obj);
         CHECK(lq_json_kind(obj) == LQ_JSON_OBJECT);
@@ -841,7 +843,7 @@ static void case_events(void) {
         CHECK(lq_json_date(lq_json_get(obj, "when"), &iso) && lq_json_string_eq(iso, "2020-01-02T03:04:05.678Z"));
         /* the whole object is what the server stores: compare with a REST GET */
         if (CHECK(rest_get("GameScore", idB, g, &gb)))
-            CHECKM(same_as_rest(obj, g->root, why, sizeof why), "%s\n     event: %s\n     REST:  %s", why, e->obj, gb);
+            CHECKF(same_as_rest(obj, g->root, why, sizeof why), "%s\n     event: %s\n     REST:  %s", why, e->obj, gb);
         free(gb);
         gb = NULL;
     }
@@ -851,7 +853,7 @@ static void case_events(void) {
     CHECK(rest_update("GameScore", idB, "{\"score\":30}", u1, sizeof u1));
     WAIT_UNTIL(find_obj(&r, LQ_EVENT_UPDATE, rid, idB), 10000);
     e = find_obj(&r, LQ_EVENT_UPDATE, rid, idB);
-    if (CHECKM(e != NULL, "no UPDATE for %s", idB)) {
+    if (CHECKF(e != NULL, "no UPDATE for %s", idB)) {
         obj = jparse(o, e->obj);
         orig = jparse(g, e->orig);
         CHECK(e->orig != NULL);
@@ -864,7 +866,7 @@ static void case_events(void) {
         CHECK(lq_json_string_eq(lq_json_path(orig, "tags.0"), "x"));
         CHECK(jeq(lq_json_get(obj, "loc"), lq_json_get(orig, "loc")));
         if (CHECK(rest_get("GameScore", idB, rs, &gb)))
-            CHECKM(same_as_rest(obj, rs->root, why, sizeof why), "%s\n     event: %s\n     REST:  %s", why, e->obj, gb);
+            CHECKF(same_as_rest(obj, rs->root, why, sizeof why), "%s\n     event: %s\n     REST:  %s", why, e->obj, gb);
         free(gb);
         gb = NULL;
     }
@@ -873,7 +875,7 @@ static void case_events(void) {
     CHECK(rest_update("GameScore", idB, "{\"score\":3}", u2, sizeof u2));
     WAIT_UNTIL(find_obj(&r, LQ_EVENT_LEAVE, rid, idB), 10000);
     e = find_obj(&r, LQ_EVENT_LEAVE, rid, idB);
-    if (CHECKM(e != NULL, "no LEAVE for %s", idB)) {
+    if (CHECKF(e != NULL, "no LEAVE for %s", idB)) {
         obj = jparse(o, e->obj);
         orig = jparse(g, e->orig);
         CHECK(e->orig != NULL);
@@ -887,13 +889,13 @@ static void case_events(void) {
     CHECK(rest_update("GameScore", idA, "{\"score\":50}", u3, sizeof u3));
     WAIT_UNTIL(find_obj(&r, LQ_EVENT_ENTER, rid, idA), 10000);
     e = find_obj(&r, LQ_EVENT_ENTER, rid, idA);
-    if (CHECKM(e != NULL, "no ENTER for %s", idA)) {
+    if (CHECKF(e != NULL, "no ENTER for %s", idA)) {
         obj = jparse(o, e->obj);
         CHECK(lq_json_int(lq_json_get(obj, "score"), -1) == 50);
         CHECK(lq_json_string_eq(lq_json_get(obj, "createdAt"), cA));
         CHECK(lq_json_string_eq(lq_json_get(obj, "updatedAt"), u3));
         /* parse-server sends the previous version with enter */
-        if (CHECKM(e->orig != NULL, "ENTER without original")) {
+        if (CHECKF(e->orig != NULL, "ENTER without original")) {
             orig = jparse(g, e->orig);
             CHECK(lq_json_int(lq_json_get(orig, "score"), -1) == 5);
             CHECK(lq_json_string_eq(lq_json_get(orig, "updatedAt"), cA));
@@ -905,7 +907,7 @@ static void case_events(void) {
     CHECK(rest_delete("GameScore", idB));
     WAIT_UNTIL(find_obj(&r, LQ_EVENT_DELETE, rid, idA), 10000);
     e = find_obj(&r, LQ_EVENT_DELETE, rid, idA);
-    if (CHECKM(e != NULL, "no DELETE for %s", idA)) {
+    if (CHECKF(e != NULL, "no DELETE for %s", idA)) {
         obj = jparse(o, e->obj);
         CHECK(e->orig == NULL);                             /* delete has no original */
         CHECK(lq_json_string_eq(lq_json_get(obj, "objectId"), idA));
@@ -914,7 +916,7 @@ static void case_events(void) {
         CHECK(strcmp(jstr(lq_json_get(obj, "className"), buf, sizeof buf), "GameScore") == 0);
     }
     pump_for(1000);
-    CHECKM(count_obj(&r, rid) == 5, "%d object events, want 5", count_obj(&r, rid));
+    CHECKF(count_obj(&r, rid) == 5, "%d object events, want 5", count_obj(&r, rid));
     CHECK(find_obj(&r, LQ_EVENT_DELETE, -1, idB) == NULL);
     /* the order: create, update, leave, enter, delete; nothing else in between */
     if (r.n - base == 5) {
@@ -922,7 +924,7 @@ static void case_events(void) {
               r.ev[base + 2].type == LQ_EVENT_LEAVE && r.ev[base + 3].type == LQ_EVENT_ENTER &&
               r.ev[base + 4].type == LQ_EVENT_DELETE);
     } else {
-        CHECKM(r.n - base == 5, "%d events after SUBSCRIBED, want 5", r.n - base);
+        CHECKF(r.n - base == 5, "%d events after SUBSCRIBED, want 5", r.n - base);
     }
 out:
     free(o);
@@ -937,7 +939,8 @@ static void case_keys(void) {
     rec r;
     lq_desc d;
     lq_client *c;
-    lq_subscription *sk, *sa;
+    lq_sub sk, sa;
+    int32_t rk, ra;
     lq_query q;
     const char *keys[1] = {"score"};
     char where[160], body[300], id[48];
@@ -957,41 +960,44 @@ static void case_keys(void) {
     q.keys = keys;
     q.num_keys = 1;
     res = lq_subscribe(c, &q, &sk);
-    CHECKM(res == LQ_OK, "lq_subscribe with keys: %s", lq_result_str(res));
+    CHECKF(res == LQ_OK, "lq_subscribe with keys: %s", lq_result_str(res));
     sa = subscribe(c, "GameScore", where, NULL);           /* control: all fields */
     if (res != LQ_OK || !wait_ready(&r, 2, 10000)) goto out;
+    rk = rid_of(&r, sk);
+    ra = rid_of(&r, sa);
+    CHECK(rk > 0 && ra > 0 && rk != ra);
     snprintf(body, sizeof body, "{\"playerName\":\"%s\",\"score\":7,\"tags\":[\"k\"]}", tag);
     CHECK(rest_create("GameScore", body, id, sizeof id, NULL, 0));
-    WAIT_UNTIL(find_obj(&r, LQ_EVENT_CREATE, lq_subscription_id(sk), id) &&
-                   find_obj(&r, LQ_EVENT_CREATE, lq_subscription_id(sa), id), 10000);
-    e = find_obj(&r, LQ_EVENT_CREATE, lq_subscription_id(sk), id);
-    if (CHECKM(e != NULL, "no CREATE on the keys subscription")) {
+    WAIT_UNTIL(find_obj(&r, LQ_EVENT_CREATE, rk, id) &&
+                   find_obj(&r, LQ_EVENT_CREATE, ra, id), 10000);
+    e = find_obj(&r, LQ_EVENT_CREATE, rk, id);
+    if (CHECKF(e != NULL, "no CREATE on the keys subscription")) {
         obj = jparse(o, e->obj);
         CHECK(lq_json_int(lq_json_get(obj, "score"), -1) == 7);
         CHECK(lq_json_string_eq(lq_json_get(obj, "objectId"), id));
         CHECK(lq_json_string_eq(lq_json_get(obj, "className"), "GameScore"));
         CHECK(lq_json_kind(lq_json_get(obj, "createdAt")) == LQ_JSON_STRING);
         CHECK(lq_json_kind(lq_json_get(obj, "updatedAt")) == LQ_JSON_STRING);
-        CHECKM(!lq_json_exists(lq_json_get(obj, "playerName")), "playerName in %s", e->obj);
-        CHECKM(!lq_json_exists(lq_json_get(obj, "tags")), "tags in %s", e->obj);
+        CHECKF(!lq_json_exists(lq_json_get(obj, "playerName")), "playerName in %s", e->obj);
+        CHECKF(!lq_json_exists(lq_json_get(obj, "tags")), "tags in %s", e->obj);
         for (m = lq_json_child(obj); lq_json_exists(m); m = lq_json_next(m)) {
             char key[64];
             jstr(lq_json_key(m), key, sizeof key);
-            CHECKM(strcmp(key, "score") == 0 || strcmp(key, "className") == 0 || strcmp(key, "objectId") == 0 ||
+            CHECKF(strcmp(key, "score") == 0 || strcmp(key, "className") == 0 || strcmp(key, "objectId") == 0 ||
                        strcmp(key, "createdAt") == 0 || strcmp(key, "updatedAt") == 0 || strcmp(key, "ACL") == 0,
                    "unexpected member %s", key);
         }
     }
-    e = find_obj(&r, LQ_EVENT_CREATE, lq_subscription_id(sa), id);
-    if (CHECKM(e != NULL, "no CREATE on the control subscription")) {
+    e = find_obj(&r, LQ_EVENT_CREATE, ra, id);
+    if (CHECKF(e != NULL, "no CREATE on the control subscription")) {
         obj = jparse(o, e->obj);
         CHECK(lq_json_string_eq(lq_json_get(obj, "playerName"), tag));
         CHECK(lq_json_string_eq(lq_json_path(obj, "tags.0"), "k"));
     }
     CHECK(rest_update("GameScore", id, "{\"score\":8}", NULL, 0));
-    WAIT_UNTIL(find_obj(&r, LQ_EVENT_UPDATE, lq_subscription_id(sk), id), 10000);
-    e = find_obj(&r, LQ_EVENT_UPDATE, lq_subscription_id(sk), id);
-    if (CHECKM(e != NULL, "no UPDATE on the keys subscription")) {
+    WAIT_UNTIL(find_obj(&r, LQ_EVENT_UPDATE, rk, id), 10000);
+    e = find_obj(&r, LQ_EVENT_UPDATE, rk, id);
+    if (CHECKF(e != NULL, "no UPDATE on the keys subscription")) {
         obj = jparse(o, e->obj);
         CHECK(lq_json_int(lq_json_get(obj, "score"), -1) == 8);
         CHECK(!lq_json_exists(lq_json_get(obj, "playerName")));
@@ -1015,7 +1021,7 @@ static void case_watch(void) {
     rec r;
     lq_desc d;
     lq_client *c;
-    lq_subscription *sw, *sa;
+    lq_sub sw, sa;
     lq_query q;
     const char *watch[1] = {"playerName"};
     char where[160], body[300], id[48];
@@ -1037,20 +1043,21 @@ static void case_watch(void) {
     q.watch = watch;
     q.num_watch = 1;
     res = lq_subscribe(c, &q, &sw);
-    CHECKM(res == LQ_OK, "lq_subscribe with watch: %s", lq_result_str(res));
+    CHECKF(res == LQ_OK, "lq_subscribe with watch: %s", lq_result_str(res));
     sa = subscribe(c, "GameScore", where, NULL);
     if (res != LQ_OK || !wait_ready(&r, 2, 10000)) goto out;
-    rw = lq_subscription_id(sw);
-    ra = lq_subscription_id(sa);
+    rw = rid_of(&r, sw);
+    ra = rid_of(&r, sa);
+    CHECK(rw > 0 && ra > 0 && rw != ra);
     CHECK(rest_update("GameScore", id, "{\"score\":2}", NULL, 0));
     WAIT_UNTIL(count_obj(&r, ra) >= 1, 10000);
-    CHECKM(count_obj(&r, ra) == 1, "the control subscription has %d events", count_obj(&r, ra));
+    CHECKF(count_obj(&r, ra) == 1, "the control subscription has %d events", count_obj(&r, ra));
     pump_for(1500);
-    CHECKM(count_obj(&r, rw) == 0, "the watch subscription got %d events for an unwatched field", count_obj(&r, rw));
+    CHECKF(count_obj(&r, rw) == 0, "the watch subscription got %d events for an unwatched field", count_obj(&r, rw));
     CHECK(rest_update("GameScore", id, "{\"playerName\":\"p1\"}", NULL, 0));
     WAIT_UNTIL(count_obj(&r, rw) >= 1 && count_obj(&r, ra) >= 2, 10000);
     e = find_obj(&r, LQ_EVENT_UPDATE, rw, id);
-    if (CHECKM(e != NULL, "no UPDATE on the watch subscription")) {
+    if (CHECKF(e != NULL, "no UPDATE on the watch subscription")) {
         lq_json obj = jparse(o, e->obj), orig = jparse(g, e->orig);
         CHECK(lq_json_string_eq(lq_json_get(obj, "playerName"), "p1"));
         CHECK(lq_json_int(lq_json_get(obj, "score"), -1) == 2);
@@ -1072,7 +1079,7 @@ static void case_update_op(void) {
     rec r;
     lq_desc d;
     lq_client *c;
-    lq_subscription *s;
+    lq_sub s;
     lq_query q;
     char where[160], where2[160], body[200], id20[48], id30[48], id5[48];
     const rev *e;
@@ -1089,7 +1096,7 @@ static void case_update_op(void) {
     snprintf(where2, sizeof where2, "{\"playerName\":\"%s\",\"score\":{\"$lt\":10}}", tag);
     s = subscribe(c, "GameScore", where, NULL);
     if (!wait_ready(&r, 1, 10000)) goto out;
-    rid = lq_subscription_id(s);
+    rid = rid_of(&r, s);
     snprintf(body, sizeof body, "{\"playerName\":\"%s\",\"score\":20}", tag);
     CHECK(rest_create("GameScore", body, id20, sizeof id20, NULL, 0));
     WAIT_UNTIL(find_obj(&r, LQ_EVENT_CREATE, rid, id20), 10000);
@@ -1100,15 +1107,16 @@ static void case_update_op(void) {
     q.where = where2;
     q.user_data = &marker2;
     res = lq_update(c, s, &q);
-    CHECKM(res == LQ_OK, "lq_update: %s", lq_result_str(res));
+    CHECKF(res == LQ_OK, "lq_update: %s", lq_result_str(res));
     WAIT_UNTIL(count_ev(&r, LQ_EVENT_SUBSCRIBED, rid) >= 2, 10000);
     e = nth_ev(&r, LQ_EVENT_SUBSCRIBED, rid, 1);
-    if (CHECKM(e != NULL, "no second SUBSCRIBED after lq_update")) {
-        CHECK(e->sub == s);
+    if (CHECKF(e != NULL, "no second SUBSCRIBED after lq_update")) {
+        CHECK(e->sub.id == s.id);
         CHECK(!e->resub);
         CHECK(e->sub_ud == &marker2);
     }
-    CHECK(lq_subscription_id(s) == rid);
+    CHECK(rid > 0 && rid_of(&r, s) == rid);                 /* the same requestId, the same handle */
+    CHECK(lq_sub_valid(c, s) && lq_sub_user_data(c, s) == &marker2);
     CHECK(lq_subscription_count(c) == 1);
     CHECK(count_ev(&r, LQ_EVENT_UNSUBSCRIBED, -1) == 0);
 
@@ -1117,18 +1125,18 @@ static void case_update_op(void) {
     snprintf(body, sizeof body, "{\"playerName\":\"%s\",\"score\":5}", tag);
     CHECK(rest_create("GameScore", body, id5, sizeof id5, NULL, 0));     /* new query */
     WAIT_UNTIL(find_obj(&r, LQ_EVENT_CREATE, rid, id5), 10000);
-    CHECKM(find_obj(&r, LQ_EVENT_CREATE, rid, id5) != NULL, "no CREATE under the new query");
+    CHECKF(find_obj(&r, LQ_EVENT_CREATE, rid, id5) != NULL, "no CREATE under the new query");
     /* 20 -> 4: did not match the new query, now does: enter */
     CHECK(rest_update("GameScore", id20, "{\"score\":4}", NULL, 0));
     WAIT_UNTIL(find_obj(&r, LQ_EVENT_ENTER, rid, id20), 10000);
     e = find_obj(&r, LQ_EVENT_ENTER, rid, id20);
-    if (CHECKM(e != NULL, "no ENTER under the new query")) {
+    if (CHECKF(e != NULL, "no ENTER under the new query")) {
         lq_json obj = jparse(o, e->obj);
         CHECK(lq_json_int(lq_json_get(obj, "score"), -1) == 4);
         CHECK(e->sub_ud == &marker2);
     }
     pump_for(1000);
-    CHECKM(find_obj(&r, LQ_EVENT_NONE, -1, id30) == NULL, "an event for an object of the old query only");
+    CHECKF(find_obj(&r, LQ_EVENT_NONE, -1, id30) == NULL, "an event for an object of the old query only");
     CHECK(count_obj(&r, rid) == 3);
     CHECK(rest_delete("GameScore", id20));
     CHECK(rest_delete("GameScore", id30));
@@ -1148,7 +1156,7 @@ static void case_where_builder(void) {
     lq_client *c;
     lq_where w[NWHERE], o1, o2;
     const lq_where *ors[2];
-    lq_subscription *s[NWHERE];
+    lq_sub s[NWHERE];
     char where[NWHERE][512], body[400], id[3][48], ptr[120];
     const char *tag = new_tag();
     /* expected objects per query: bit k = object k (O0 score 5, O1 score 15, O2 score 25) */
@@ -1195,11 +1203,11 @@ static void case_where_builder(void) {
         lq_json root;
         size_t len = 0;
         res = lq_where_build(&w[i], where[i], sizeof where[i], &len);
-        if (!CHECKM(res == LQ_OK, "lq_where_build %d: %s", i, lq_result_str(res))) goto out;
-        CHECKM(lq_json_parse(where[i], len, t, 128, 0, &root) > 0 && lq_json_kind(root) == LQ_JSON_OBJECT,
+        if (!CHECKF(res == LQ_OK, "lq_where_build %d: %s", i, lq_result_str(res))) goto out;
+        CHECKF(lq_json_parse(where[i], len, t, 128, 0, &root) > 0 && lq_json_kind(root) == LQ_JSON_OBJECT,
                "query %d is not a JSON object: %s", i, where[i]);
         s[i] = subscribe(c, "GameScore", where[i], NULL);
-        if (!s[i]) goto out;
+        if (!s[i].id) goto out;
     }
     if (!wait_ready(&r, NWHERE, 10000)) goto out;
     snprintf(body, sizeof body, "{\"playerName\":\"%s\",\"score\":5,\"tags\":[\"a\",\"b\"],\"label\":\"Alpha\",\"active\":true}", tag);
@@ -1214,13 +1222,14 @@ static void case_where_builder(void) {
             for (k = 0; k < 3; k++) total += (want[i] >> k) & 1;
         WAIT_UNTIL(count_obj(&r, -1) >= total, 10000);
         pump_for(1000);
-        CHECKM(count_obj(&r, -1) == total, "%d events, want %d", count_obj(&r, -1), total);
+        CHECKF(count_obj(&r, -1) == total, "%d events, want %d", count_obj(&r, -1), total);
     }
     for (i = 0; i < NWHERE; i++) {
-        int32_t rid = lq_subscription_id(s[i]);
+        int32_t rid = rid_of(&r, s[i]);
+        CHECKF(rid > 0, "query %d: no requestId", i);
         for (k = 0; k < 3; k++) {
             bool got = find_obj(&r, LQ_EVENT_CREATE, rid, id[k]) != NULL;
-            CHECKM(got == (((want[i] >> k) & 1) != 0), "query %s: object %d (%s) %s", where[i], k, id[k],
+            CHECKF(got == (((want[i] >> k) & 1) != 0), "query %s: object %d (%s) %s", where[i], k, id[k],
                    got ? "delivered but should not match" : "matches but was not delivered");
         }
     }
@@ -1238,7 +1247,7 @@ static void case_acl(void) {
     lq_desc d;
     lq_client *ca = NULL, *cb = NULL, *cc = NULL, *cd = NULL;
     lq_query q;
-    lq_subscription *sa = NULL;
+    lq_sub sa = {0};
     char user[64], uid[48], token[96], where[300], body[400], idP[48], idU[48], path[160];
     const char *tag = new_tag();
     const rev *e;
@@ -1277,7 +1286,7 @@ static void case_acl(void) {
     subscribe(cd, "Private", where, NULL);
     WAIT_UNTIL(count_ev(&ra, LQ_EVENT_SUBSCRIBED, -1) && count_ev(&rb, LQ_EVENT_SUBSCRIBED, -1) &&
                    count_ev(&rc, LQ_EVENT_SUBSCRIBED, -1) && count_ev(&rd, LQ_EVENT_SUBSCRIBED, -1), 10000);
-    for (i = 0; i < 4; i++) CHECKM(count_ev(all[i], LQ_EVENT_SUBSCRIBED, -1) == 1, "[%s] not subscribed", all[i]->name);
+    for (i = 0; i < 4; i++) CHECKF(count_ev(all[i], LQ_EVENT_SUBSCRIBED, -1) == 1, "[%s] not subscribed", all[i]->name);
 
     snprintf(body, sizeof body, "{\"secret\":\"%s-priv\",\"ACL\":{\"%s\":{\"read\":true,\"write\":true}}}", tag, uid);
     CHECK(rest_create("Private", body, idP, sizeof idP, NULL, 0));
@@ -1288,19 +1297,19 @@ static void case_acl(void) {
                    find_obj(&rd, LQ_EVENT_CREATE, -1, idP) && find_obj(&rd, LQ_EVENT_CREATE, -1, idU) &&
                    find_obj(&rc, LQ_EVENT_CREATE, -1, idU), 10000);
     /* the public object proves the no-token client's link works; give the private one time too */
-    CHECKM(find_obj(&rc, LQ_EVENT_CREATE, -1, idU) != NULL, "no-token client: no CREATE of the public object");
+    CHECKF(find_obj(&rc, LQ_EVENT_CREATE, -1, idU) != NULL, "no-token client: no CREATE of the public object");
     pump_for(1500);
-    CHECKM(find_obj(&ra, LQ_EVENT_CREATE, -1, idP) != NULL, "subscription token: private object not seen");
-    CHECKM(find_obj(&rb, LQ_EVENT_CREATE, -1, idP) != NULL, "desc token: private object not seen");
-    CHECKM(find_obj(&rd, LQ_EVENT_CREATE, -1, idP) != NULL, "master key: private object not seen");
-    CHECKM(find_obj(&rc, LQ_EVENT_NONE, -1, idP) == NULL, "no-token client saw the private object");
+    CHECKF(find_obj(&ra, LQ_EVENT_CREATE, -1, idP) != NULL, "subscription token: private object not seen");
+    CHECKF(find_obj(&rb, LQ_EVENT_CREATE, -1, idP) != NULL, "desc token: private object not seen");
+    CHECKF(find_obj(&rd, LQ_EVENT_CREATE, -1, idP) != NULL, "master key: private object not seen");
+    CHECKF(find_obj(&rc, LQ_EVENT_NONE, -1, idP) == NULL, "no-token client saw the private object");
     for (i = 0; i < 4; i++) if (i != 2) CHECK(find_obj(all[i], LQ_EVENT_CREATE, -1, idU) != NULL);
     e = find_obj(&ra, LQ_EVENT_CREATE, -1, idP);
     if (e) {
         lq_json obj = jparse(o, e->obj);
         snprintf(path, sizeof path, "ACL.%s.read", uid);
         CHECK(lq_json_bool(lq_json_path(obj, path), false));
-        CHECK(e->sub == sa);
+        CHECK(e->sub.id == sa.id);
     }
     /* the user writes its own object with its session token (ACL write) */
     snprintf(path, sizeof path, "/classes/Private/%s", idP);
@@ -1313,8 +1322,8 @@ static void case_acl(void) {
     for (i = 0; i < 4; i++) {
         e = find_obj(all[i], LQ_EVENT_UPDATE, -1, idP);
         if (i == 2) {
-            CHECKM(e == NULL, "no-token client saw the update of the private object");
-        } else if (CHECKM(e != NULL, "[%s] no UPDATE of the private object", all[i]->name)) {
+            CHECKF(e == NULL, "no-token client saw the update of the private object");
+        } else if (CHECKF(e != NULL, "[%s] no UPDATE of the private object", all[i]->name)) {
             lq_json obj = jparse(o, e->obj);
             CHECK(lq_json_string_eq(lq_json_get(obj, "note"), "by the owner"));
             CHECK(e->orig != NULL && strstr(e->orig, "by the owner") == NULL);
@@ -1345,7 +1354,7 @@ static void case_unsubscribe(void) {
     rec r;
     lq_desc d;
     lq_client *c;
-    lq_subscription *s1, *s2;
+    lq_sub s1, s2;
     int m1 = 1, m2 = 2;
     int32_t r1, r2;
     char where[160], body[200], id1[48], id2[48];
@@ -1359,9 +1368,9 @@ static void case_unsubscribe(void) {
     s1 = subscribe(c, "GameScore", where, &m1);
     s2 = subscribe(c, "GameScore", where, &m2);
     if (!wait_ready(&r, 2, 10000)) goto out;
-    r1 = lq_subscription_id(s1);
-    r2 = lq_subscription_id(s2);
-    CHECK(r1 != r2);
+    r1 = rid_of(&r, s1);
+    r2 = rid_of(&r, s2);
+    CHECK(r1 > 0 && r2 > 0 && r1 != r2 && s1.id != s2.id);
     CHECK(lq_subscription_count(c) == 2);
     snprintf(body, sizeof body, "{\"playerName\":\"%s\",\"score\":1}", tag);
     CHECK(rest_create("GameScore", body, id1, sizeof id1, NULL, 0));
@@ -1372,17 +1381,19 @@ static void case_unsubscribe(void) {
     CHECK(lq_unsubscribe(c, s1) == LQ_OK);
     WAIT_UNTIL(count_ev(&r, LQ_EVENT_UNSUBSCRIBED, -1) >= 1, 10000);
     e = nth_ev(&r, LQ_EVENT_UNSUBSCRIBED, -1, 0);
-    if (CHECKM(e != NULL, "no UNSUBSCRIBED")) {
-        CHECK(e->sub == s1);
+    if (CHECKF(e != NULL, "no UNSUBSCRIBED")) {
+        CHECK(e->sub.id == s1.id);
         CHECK(e->rid == r1);
         CHECK(e->sub_ud == &m1);
     }
     CHECK(lq_subscription_count(c) == 1);
+    CHECK(!lq_sub_valid(c, s1) && lq_sub_user_data(c, s1) == NULL && lq_unsubscribe(c, s1) == LQ_ERR_INVALID_ARG);
+    CHECK(lq_sub_valid(c, s2) && lq_sub_user_data(c, s2) == &m2);
     CHECK(rest_create("GameScore", body, id2, sizeof id2, NULL, 0));
     WAIT_UNTIL(find_obj(&r, LQ_EVENT_CREATE, r2, id2), 10000);
     CHECK(find_obj(&r, LQ_EVENT_CREATE, r2, id2) != NULL);
     pump_for(1000);
-    CHECKM(find_obj(&r, LQ_EVENT_NONE, r1, id2) == NULL, "an event for the unsubscribed subscription");
+    CHECKF(find_obj(&r, LQ_EVENT_NONE, r1, id2) == NULL, "an event for the unsubscribed subscription");
     CHECK(count_obj(&r, r1) == 1);
     CHECK(count_ev(&r, LQ_EVENT_UNSUBSCRIBED, -1) == 1);
     CHECK(count_ev(&r, LQ_EVENT_ERROR, -1) == 0);
@@ -1401,7 +1412,7 @@ static void case_event_refused(void) {
     rec r;
     lq_desc d;
     lq_client *c;
-    lq_subscription *s1, *s2;
+    lq_sub s1, s2;
     char where[160], body[200], id1[48], id2[48], id3[48];
     const char *tag = new_tag();
     const rev *e;
@@ -1415,17 +1426,17 @@ static void case_event_refused(void) {
     snprintf(where, sizeof where, "{\"playerName\":\"%s\"}", tag);
     s2 = subscribe(c, "GameScore", where, NULL);
     if (!wait_ready(&r, 2, 10000)) goto out;
-    r1 = lq_subscription_id(s1);
-    r2 = lq_subscription_id(s2);                            /* the handles die if the subscriptions end */
+    r1 = rid_of(&r, s1);
+    r2 = rid_of(&r, s2);
     snprintf(body, sizeof body, "{\"tag\":\"%s\",\"note\":\"refuse\"}", tag);
     CHECK(rest_create("Guarded", body, id1, sizeof id1, NULL, 0));
     WAIT_UNTIL(count_ev(&r, LQ_EVENT_ERROR, -1) >= 1, 10000);
     e = nth_ev(&r, LQ_EVENT_ERROR, -1, 0);
-    if (CHECKM(e != NULL, "no ERROR for the refused event")) {
-        CHECKM(e->sub == s1 && e->rid == r1, "routed to rid %d", e->rid);
-        CHECKM(e->code == 141 && e->result == LQ_ERR_SERVER, "code %d", e->code);
+    if (CHECKF(e != NULL, "no ERROR for the refused event")) {
+        CHECKF(e->sub.id == s1.id && e->rid == r1, "routed to rid %d", e->rid);
+        CHECKF(e->code == 141 && e->result == LQ_ERR_SERVER, "code %d", e->code);
         CHECK(!e->fatal);
-        CHECKM(e->msg && strstr(e->msg, "refused this event"), "message %s", e->msg ? e->msg : "(none)");
+        CHECKF(e->msg && strstr(e->msg, "refused this event"), "message %s", e->msg ? e->msg : "(none)");
     }
     CHECK(rest_create("Guarded", body, id2, sizeof id2, NULL, 0));  /* a second refusal */
     WAIT_UNTIL(count_ev(&r, LQ_EVENT_ERROR, -1) >= 2, 10000);
@@ -1433,14 +1444,15 @@ static void case_event_refused(void) {
     snprintf(body, sizeof body, "{\"tag\":\"%s\",\"note\":\"fine\"}", tag);
     CHECK(rest_create("Guarded", body, id3, sizeof id3, NULL, 0));
     WAIT_UNTIL(find_obj(&r, LQ_EVENT_CREATE, r1, id3), 10000);
-    CHECKM(find_obj(&r, LQ_EVENT_CREATE, r1, id3) != NULL, "the next event did not arrive");
+    CHECKF(find_obj(&r, LQ_EVENT_CREATE, r1, id3) != NULL, "the next event did not arrive");
     CHECK(find_obj(&r, LQ_EVENT_NONE, r1, id1) == NULL);
     snprintf(body, sizeof body, "{\"playerName\":\"%s\",\"score\":1}", tag);
     CHECK(rest_create("GameScore", body, id1, sizeof id1, NULL, 0));
     WAIT_UNTIL(find_obj(&r, LQ_EVENT_CREATE, r2, id1), 10000);
-    CHECKM(find_obj(&r, LQ_EVENT_CREATE, r2, id1) != NULL, "the other subscription");
+    CHECKF(find_obj(&r, LQ_EVENT_CREATE, r2, id1) != NULL, "the other subscription");
     CHECK(lq_client_state(c) == LQ_STATE_CONNECTED);
     CHECK(lq_subscription_count(c) == 2);
+    CHECK(lq_sub_valid(c, s1) && lq_sub_valid(c, s2));     /* both handles still live */
     CHECK(count_ev(&r, LQ_EVENT_UNSUBSCRIBED, -1) == 0);
     CHECK(count_ev(&r, LQ_EVENT_CLOSE, -1) == 0);
     CHECK(count_ev(&r, LQ_EVENT_RECONNECTING, -1) == 0);
@@ -1456,7 +1468,7 @@ static void case_many_subs(void) {
     rec r;
     lq_desc d;
     lq_client *c;
-    lq_subscription *s[NSUBS];
+    lq_sub s[NSUBS];
     int idx[NSUBS], i, total;
     char where[160], body[200], ids[NSUBS][48];
     const char *tag = new_tag();
@@ -1469,7 +1481,7 @@ static void case_many_subs(void) {
         idx[i] = i;
         snprintf(where, sizeof where, "{\"n\":%d,\"room\":\"%s\"}", i, tag);
         s[i] = subscribe(c, "Message", where, &idx[i]);
-        if (!s[i]) goto out;
+        if (!s[i].id) goto out;
     }
     CHECK(lq_subscription_count(c) == NSUBS);
     if (!wait_ready(&r, NSUBS, 20000)) goto out;
@@ -1480,14 +1492,14 @@ static void case_many_subs(void) {
     WAIT_UNTIL(count_obj(&r, -1) >= NSUBS, 20000);
     pump_for(1000);
     total = count_obj(&r, -1);
-    CHECKM(total == NSUBS, "%d object events, want %d", total, NSUBS);
+    CHECKF(total == NSUBS, "%d object events, want %d", total, NSUBS);
     for (i = 0; i < NSUBS; i++) {
-        int32_t rid = lq_subscription_id(s[i]);
+        int32_t rid = rid_of(&r, s[i]);
         const rev *e = nth_ev(&r, LQ_EVENT_CREATE, rid, 0);
-        if (!CHECKM(count_obj(&r, rid) == 1 && e, "subscription %d (n=%d): %d events", (int)rid, i, count_obj(&r, rid)))
+        if (!CHECKF(count_obj(&r, rid) == 1 && e, "subscription %d (n=%d): %d events", (int)rid, i, count_obj(&r, rid)))
             continue;
-        CHECK(e->sub == s[i] && e->sub_ud == &idx[i]);
-        CHECKM(strcmp(e->objid, ids[i]) == 0, "subscription n=%d got %s, want %s", i, e->objid, ids[i]);
+        CHECK(e->sub.id == s[i].id && e->sub_ud == &idx[i] && lq_sub_user_data(c, s[i]) == &idx[i]);
+        CHECKF(strcmp(e->objid, ids[i]) == 0, "subscription n=%d got %s, want %s", i, e->objid, ids[i]);
         CHECK(lq_json_int(lq_json_get(jparse(o, e->obj), "n"), -1) == i);
     }
     for (i = 0; i < NSUBS; i++)
@@ -1508,9 +1520,9 @@ static void check_backoff(const rec *r, int from, int max_delay_s) {
         uint32_t bound;
         if (e->type != LQ_EVENT_RECONNECTING) continue;
         bound = (uint32_t)((want >= 5 ? max_delay_s : ((1 << want) - 1) < max_delay_s ? (1 << want) - 1 : max_delay_s)) * 1000u;
-        CHECKM(e->attempt == want, "RECONNECTING attempt %d, want %d", e->attempt, want);
-        CHECKM(e->delay <= bound, "attempt %d: delay %u ms over %u", e->attempt, (unsigned)e->delay, (unsigned)bound);
-        if (prev) CHECKM(e->t + 30 >= prev->t + prev->delay, "attempt %d came %d ms after attempt %d with delay %u",
+        CHECKF(e->attempt == want, "RECONNECTING attempt %d, want %d", e->attempt, want);
+        CHECKF(e->delay <= bound, "attempt %d: delay %u ms over %u", e->attempt, (unsigned)e->delay, (unsigned)bound);
+        if (prev) CHECKF(e->t + 30 >= prev->t + prev->delay, "attempt %d came %d ms after attempt %d with delay %u",
                          e->attempt, (int)(e->t - prev->t), prev->attempt, (unsigned)prev->delay);
         prev = e;
         want++;
@@ -1540,22 +1552,22 @@ static int outage_round(rec *r, lq_client *c, bool sigkill, int nlive, void (*du
     WAIT_UNTIL(count_from(r, LQ_EVENT_CLOSE, from) > 0 && count_from(r, LQ_EVENT_RECONNECTING, from) >= 2, 8000);
     for (i = from; i < r->n; i++)
         if (r->ev[i].type == LQ_EVENT_CLOSE) { close_ev = &r->ev[i]; break; }
-    if (CHECKM(close_ev != NULL, "no CLOSE after the server died")) {
-        CHECKM(close_ev->close_code == (sigkill ? 1006 : 1005), "close code %d", close_ev->close_code);
+    if (CHECKF(close_ev != NULL, "no CLOSE after the server died")) {
+        CHECKF(close_ev->close_code == (sigkill ? 1006 : 1005), "close code %d", close_ev->close_code);
         CHECK(index_of(r, close_ev) == from || r->ev[from].type == LQ_EVENT_ERROR);
     }
-    CHECKM(count_from(r, LQ_EVENT_RECONNECTING, from) >= 2, "fewer than 2 RECONNECTING while the server is down");
+    CHECKF(count_from(r, LQ_EVENT_RECONNECTING, from) >= 2, "fewer than 2 RECONNECTING while the server is down");
     CHECK(lq_client_state(c) == LQ_STATE_RECONNECTING || lq_client_state(c) == LQ_STATE_CONNECTING);
     if (during) during(ctx);
     pump(10);
     note("restarting the parse server");
     CHECK(server_ctl("start-parse", NULL) == 0);
     WAIT_UNTIL(count_from(r, LQ_EVENT_SUBSCRIBED, from) >= nlive, 40000);
-    if (!CHECKM(count_from(r, LQ_EVENT_SUBSCRIBED, from) == nlive, "%d of %d SUBSCRIBED within 40 s after restart",
+    if (!CHECKF(count_from(r, LQ_EVENT_SUBSCRIBED, from) == nlive, "%d of %d SUBSCRIBED within 40 s after restart",
                 count_from(r, LQ_EVENT_SUBSCRIBED, from), nlive))
         return -1;
     check_backoff(r, from, 30);
-    for (i = from; i < r->n; i++) CHECKM(!(r->ev[i].type == LQ_EVENT_ERROR && r->ev[i].fatal), "a fatal ERROR");
+    for (i = from; i < r->n; i++) CHECKF(!(r->ev[i].type == LQ_EVENT_ERROR && r->ev[i].fatal), "a fatal ERROR");
     CHECK(count_ev(r, LQ_EVENT_OPEN, -1) == nopen + 1);
     open_ev = last_ev(r, LQ_EVENT_OPEN);
     CHECK(index_of(r, open_ev) > index_of(r, last_ev(r, LQ_EVENT_RECONNECTING)));
@@ -1567,7 +1579,7 @@ static int outage_round(rec *r, lq_client *c, bool sigkill, int nlive, void (*du
 
 typedef struct restart_ctx {
     lq_client *c;
-    lq_subscription *s, *sp, *sx, *s2;
+    lq_sub s, sp, sx, s2;
     int32_t rx;
     char tag[64], where_late[160], where_upd[160];
 } restart_ctx;
@@ -1593,7 +1605,7 @@ static void during_term(void *p) {
 static bool create_seen(rec *r, int32_t rid, const char *cls, const char *body, char *id, size_t cap) {
     if (!CHECK(rest_create(cls, body, id, cap, NULL, 0))) return false;
     WAIT_UNTIL(find_obj(r, LQ_EVENT_CREATE, rid, id), 10000);
-    return CHECKM(find_obj(r, LQ_EVENT_CREATE, rid, id) != NULL, "no CREATE of %s %s on request %d", cls, id, (int)rid);
+    return CHECKF(find_obj(r, LQ_EVENT_CREATE, rid, id) != NULL, "no CREATE of %s %s on request %d", cls, id, (int)rid);
 }
 
 /* The server killed (SIGKILL, then SIGTERM) and restarted while a client with a session token and
@@ -1624,22 +1636,22 @@ static void case_server_restart(void) {
     snprintf(where, sizeof where, "{\"playerName\":\"%s-x\"}", x.tag);
     x.sx = subscribe(x.c, "GameScore", where, NULL);
     if (!wait_ready(&r, 3, 10000)) goto out;
-    rs = lq_subscription_id(x.s);
-    rp = lq_subscription_id(x.sp);
-    x.rx = lq_subscription_id(x.sx);
+    rs = rid_of(&r, x.s);
+    rp = rid_of(&r, x.sp);
+    x.rx = rid_of(&r, x.sx);
     snprintf(body, sizeof body, "{\"secret\":\"%s\",\"ACL\":{\"%s\":{\"read\":true}}}", x.tag, uid);
     create_seen(&r, rp, "Private", body, id, sizeof id);
 
-    g_case = "restart/SIGKILL";
+    tu_set_ctx("restart/SIGKILL");
     from = outage_round(&r, x.c, true, 4, during_kill, &x);
-    if (from >= 0 && x.s2) {
-        r2 = lq_subscription_id(x.s2);
+    if (from >= 0 && x.s2.id) {
+        r2 = rid_of(&r, x.s2);
         e = subscribed_after(&r, from, rs);
-        CHECKM(e && e->resub && e->sub == x.s, "no SUBSCRIBED with resubscribe for the first subscription");
+        CHECKF(e && e->resub && e->sub.id == x.s.id, "no SUBSCRIBED with resubscribe for the first subscription");
         e = subscribed_after(&r, from, rp);
-        CHECKM(e && e->resub, "no SUBSCRIBED with resubscribe for the private subscription");
+        CHECKF(e && e->resub, "no SUBSCRIBED with resubscribe for the private subscription");
         e = subscribed_after(&r, from, r2);
-        CHECKM(e && !e->resub && e->sub == x.s2, "the subscription made during the outage: no first SUBSCRIBED");
+        CHECKF(e && !e->resub && e->sub.id == x.s2.id, "the subscription made during the outage: no first SUBSCRIBED");
         snprintf(body, sizeof body, "{\"playerName\":\"%s\",\"score\":9}", x.tag);
         create_seen(&r, rs, "GameScore", body, id, sizeof id);
         snprintf(body, sizeof body, "{\"playerName\":\"%s-late\",\"score\":9}", x.tag);
@@ -1651,16 +1663,17 @@ static void case_server_restart(void) {
     ensure_server_up();
 
     /* the attempt counter starts at 1 again after a successful resubscribe */
-    g_case = "restart/SIGTERM";
-    if (lq_client_state(x.c) == LQ_STATE_CONNECTED && x.s2) {
+    tu_set_ctx("restart/SIGTERM");
+    if (lq_client_state(x.c) == LQ_STATE_CONNECTED && x.s2.id) {
         from = outage_round(&r, x.c, false, 3, during_term, &x);
         if (from >= 0) {
             e = nth_ev(&r, LQ_EVENT_UNSUBSCRIBED, x.rx, 0);
-            CHECKM(e && index_of(&r, e) >= from && index_of(&r, e) < index_of(&r, last_ev(&r, LQ_EVENT_OPEN)),
+            CHECKF(e && index_of(&r, e) >= from && index_of(&r, e) < index_of(&r, last_ev(&r, LQ_EVENT_OPEN)),
                    "no UNSUBSCRIBED during the outage for the subscription removed then");
             CHECK(subscribed_after(&r, from, x.rx) == NULL);
+            CHECK(!lq_sub_valid(x.c, x.sx) && lq_sub_valid(x.c, x.s) && lq_sub_valid(x.c, x.s2));
             e = subscribed_after(&r, from, rs);
-            CHECKM(e && e->resub, "the updated subscription: no SUBSCRIBED with resubscribe");
+            CHECKF(e && e->resub, "the updated subscription: no SUBSCRIBED with resubscribe");
             CHECK(lq_subscription_count(x.c) == 3);
             snprintf(body, sizeof body, "{\"playerName\":\"%s\",\"score\":15}", x.tag);     /* the old query */
             CHECK(rest_create("GameScore", body, id, sizeof id, NULL, 0));
@@ -1671,10 +1684,10 @@ static void case_server_restart(void) {
             snprintf(body, sizeof body, "{\"secret\":\"%s\",\"ACL\":{\"%s\":{\"read\":true}}}", x.tag, uid);
             create_seen(&r, rp, "Private", body, id, sizeof id);
             pump_for(500);
-            CHECKM(count_obj(&r, rs) == 2, "the updated subscription has %d events, want 2", count_obj(&r, rs));
+            CHECKF(count_obj(&r, rs) == 2, "the updated subscription has %d events, want 2", count_obj(&r, rs));
         }
     }
-    g_case = "restart";
+    tu_set_ctx("server_restart");
 out:
     free_client(x.c);
     rec_free(&r);
@@ -1686,7 +1699,7 @@ static void case_server_frozen(void) {
     rec r;
     lq_desc d;
     lq_client *c;
-    lq_subscription *s;
+    lq_sub s;
     char where[160], body[200], id[48];
     const char *tag = new_tag();
     const rev *e;
@@ -1702,12 +1715,12 @@ static void case_server_frozen(void) {
     s = subscribe(c, "GameScore", where, NULL);
     if (!wait_ready(&r, 1, 10000)) goto out;
     /* idle for longer than dead_link_ms: the pings keep the link alive (the server pings only every 10 s) */
-    CHECKM(lq_timeout_ms(c) >= 0 && lq_timeout_ms(c) <= 1000, "lq_timeout_ms %d with ping_interval_ms 1000",
+    CHECKF(lq_timeout_ms(c) >= 0 && lq_timeout_ms(c) <= 1000, "lq_timeout_ms %d with ping_interval_ms 1000",
            lq_timeout_ms(c));
     WAIT_EXACT(c, count_ev(&r, LQ_EVENT_CLOSE, -1) > 0, 4500);
-    CHECKM(count_ev(&r, LQ_EVENT_CLOSE, -1) == 0, "the link died while idle with pings on");
+    CHECKF(count_ev(&r, LQ_EVENT_CLOSE, -1) == 0, "the link died while idle with pings on");
     pid = parse_pid();
-    if (!CHECKM(is_parse_server(pid), "PARSE_PID %d is not the parse server", pid)) goto out;
+    if (!CHECKF(is_parse_server(pid), "PARSE_PID %d is not the parse server", pid)) goto out;
     from = r.n;
     nsub = count_ev(&r, LQ_EVENT_SUBSCRIBED, -1);
     note("SIGSTOP the parse server (pid %d)", pid);
@@ -1716,10 +1729,10 @@ static void case_server_frozen(void) {
     CHECK(kill((pid_t)pid, SIGSTOP) == 0);
     WAIT_EXACT(c, count_ev(&r, LQ_EVENT_CLOSE, -1) > 0, 8000);
     e = nth_ev(&r, LQ_EVENT_CLOSE, -1, 0);
-    if (CHECKM(e != NULL, "no CLOSE within 8 s of SIGSTOP")) {
+    if (CHECKF(e != NULL, "no CLOSE within 8 s of SIGSTOP")) {
         int dt = (int)(e->t - t_stop);
         note("CLOSE %d ms after SIGSTOP", dt);
-        CHECKM(dt >= 1500 && dt <= 5000, "CLOSE came %d ms after SIGSTOP (dead_link_ms 3000)", dt);
+        CHECKF(dt >= 1500 && dt <= 5000, "CLOSE came %d ms after SIGSTOP (dead_link_ms 3000)", dt);
         CHECK(e->close_code == 1006);
         CHECK(index_of(&r, e) >= from);
     }
@@ -1730,14 +1743,14 @@ static void case_server_frozen(void) {
     continue_server();
     WAIT_EXACT(c, count_ev(&r, LQ_EVENT_SUBSCRIBED, -1) > nsub, 30000);
     e = last_ev(&r, LQ_EVENT_SUBSCRIBED);
-    if (CHECKM(count_ev(&r, LQ_EVENT_SUBSCRIBED, -1) == nsub + 1, "not resubscribed within 30 s of SIGCONT")) {
-        CHECK(e->resub && e->sub == s);
+    if (CHECKF(count_ev(&r, LQ_EVENT_SUBSCRIBED, -1) == nsub + 1, "not resubscribed within 30 s of SIGCONT")) {
+        CHECK(e->resub && e->sub.id == s.id);
         CHECK(count_ev(&r, LQ_EVENT_OPEN, -1) == 2);
         check_backoff(&r, from, 30);
         snprintf(body, sizeof body, "{\"playerName\":\"%s\",\"score\":3}", tag);
         CHECK(rest_create("GameScore", body, id, sizeof id, NULL, 0));
         WAIT_UNTIL(find_obj(&r, LQ_EVENT_CREATE, -1, id), 10000);
-        CHECKM(find_obj(&r, LQ_EVENT_CREATE, -1, id) != NULL, "no CREATE after SIGCONT");
+        CHECKF(find_obj(&r, LQ_EVENT_CREATE, -1, id) != NULL, "no CREATE after SIGCONT");
     }
 out:
     free_client(c);
@@ -1767,7 +1780,7 @@ static void case_close_frozen(void) {
     subscribe(c, "GameScore", where, NULL);
     if (!wait_ready(&r, 2, 10000)) goto out;
     pid = parse_pid();
-    if (!CHECKM(is_parse_server(pid), "PARSE_PID %d is not the parse server", pid)) goto out;
+    if (!CHECKF(is_parse_server(pid), "PARSE_PID %d is not the parse server", pid)) goto out;
     g_stopped_pid = pid;
     CHECK(kill((pid_t)pid, SIGSTOP) == 0);
     from = r.n;
@@ -1776,13 +1789,13 @@ static void case_close_frozen(void) {
     CHECK(lq_client_state(c) == LQ_STATE_DISCONNECTED);
     dl = t0 + 6000;
     while (lq_now_ms() < dl && (res = lq_wait(c, 50)) != LQ_ERR_CLOSED) {}
-    CHECKM(res == LQ_ERR_CLOSED, "lq_close against a frozen server did not finish in 6 s");
-    if (CHECKM(last_ev(&r, LQ_EVENT_CLOSE) != NULL, "no CLOSE")) {
+    CHECKF(res == LQ_ERR_CLOSED, "lq_close against a frozen server did not finish in 6 s");
+    if (CHECKF(last_ev(&r, LQ_EVENT_CLOSE) != NULL, "no CLOSE")) {
         int dt = (int)(last_ev(&r, LQ_EVENT_CLOSE)->t - t0);
         note("CLOSE %d ms after lq_close (close_timeout_ms 1500)", dt);
-        CHECKM(dt >= 1000 && dt <= 3000, "CLOSE %d ms after lq_close, close_timeout_ms 1500", dt);
+        CHECKF(dt >= 1000 && dt <= 3000, "CLOSE %d ms after lq_close, close_timeout_ms 1500", dt);
     }
-    CHECKM(r.n - from == 3, "%d events after lq_close, want 2 UNSUBSCRIBED + CLOSE", r.n - from);
+    CHECKF(r.n - from == 3, "%d events after lq_close, want 2 UNSUBSCRIBED + CLOSE", r.n - from);
     for (i = from; i < r.n && i < from + 2; i++) CHECK(r.ev[i].type == LQ_EVENT_UNSUBSCRIBED);
     CHECK(count_ev(&r, LQ_EVENT_RECONNECTING, -1) == 0);
     free_client(c);
@@ -1794,7 +1807,7 @@ static void case_close_frozen(void) {
     if (!c3) goto out;
     subscribe(c3, "GameScore", where, NULL);
     pump_for(500);
-    CHECKM(lq_client_state(c3) == LQ_STATE_CONNECTING, "state %s", lq_state_str(lq_client_state(c3)));
+    CHECKF(lq_client_state(c3) == LQ_STATE_CONNECTING, "state %s", lq_state_str(lq_client_state(c3)));
     CHECK(lq_fd(c3) >= 0);
     CHECK(r3.n == 0);
 out:
@@ -1811,7 +1824,7 @@ static void case_close(void) {
     rec r;
     lq_desc d;
     lq_client *c;
-    lq_subscription *s[3];
+    lq_sub s[3];
     char where[160], body[200], id[48];
     const char *tag = new_tag();
     int i, from, seen[3] = {0, 0, 0};
@@ -1828,26 +1841,28 @@ static void case_close(void) {
         s[i] = subscribe(c, "GameScore", where, NULL);
     }
     if (!wait_ready(&r, 3, 10000)) goto out;
-    for (i = 0; i < 3; i++) rids[i] = lq_subscription_id(s[i]);   /* the handles die with UNSUBSCRIBED */
+    for (i = 0; i < 3; i++) rids[i] = rid_of(&r, s[i]);
     from = r.n;
     CHECK(lq_close(c) == LQ_OK);
     CHECK(lq_client_state(c) == LQ_STATE_DISCONNECTED);
     dl = lq_now_ms() + 5000;
     while (lq_now_ms() < dl && (res = lq_wait(c, 50)) != LQ_ERR_CLOSED) {}
-    CHECKM(res == LQ_ERR_CLOSED, "lq_wait/lq_step never returned LQ_ERR_CLOSED: %s", lq_result_str(res));
-    CHECKM(r.n - from == 4, "%d events after lq_close, want 3 UNSUBSCRIBED + CLOSE", r.n - from);
+    CHECKF(res == LQ_ERR_CLOSED, "lq_wait/lq_step never returned LQ_ERR_CLOSED: %s", lq_result_str(res));
+    CHECKF(r.n - from == 4, "%d events after lq_close, want 3 UNSUBSCRIBED + CLOSE", r.n - from);
     for (i = from; i < r.n; i++) {
         const rev *e = &r.ev[i];
         int k;
         if (i < from + 3) {
-            CHECKM(e->type == LQ_EVENT_UNSUBSCRIBED, "event %d after lq_close is %s", i - from, lq_event_str(e->type));
+            CHECKF(e->type == LQ_EVENT_UNSUBSCRIBED, "event %d after lq_close is %s", i - from, lq_event_str(e->type));
             for (k = 0; k < 3; k++)
-                if (e->sub == s[k] && e->rid == rids[k]) seen[k]++;
+                if (e->sub.id == s[k].id && e->rid == rids[k]) seen[k]++;
         } else if (i == from + 3) {
-            CHECKM(e->type == LQ_EVENT_CLOSE, "the last event after lq_close is %s", lq_event_str(e->type));
+            CHECKF(e->type == LQ_EVENT_CLOSE, "the last event after lq_close is %s", lq_event_str(e->type));
         }
     }
-    for (i = 0; i < 3; i++) CHECKM(seen[i] == 1, "subscription %d: %d UNSUBSCRIBED", i, seen[i]);
+    for (i = 0; i < 3; i++) CHECKF(seen[i] == 1, "subscription %d: %d UNSUBSCRIBED", i, seen[i]);
+    for (i = 0; i < 3; i++)
+        CHECKF(!lq_sub_valid(c, s[i]) && lq_unsubscribe(c, s[i]) == LQ_ERR_INVALID_ARG, "handle %d ended with lq_close", i);
     CHECK(lq_subscription_count(c) == 0);
     CHECK(lq_client_state(c) == LQ_STATE_DISCONNECTED);
     CHECK(lq_close(c) == LQ_OK);                            /* twice is harmless */
@@ -1857,7 +1872,7 @@ static void case_close(void) {
     snprintf(body, sizeof body, "{\"playerName\":\"%s\",\"score\":0}", tag);
     CHECK(rest_create("GameScore", body, id, sizeof id, NULL, 0));
     pump_for(2500);
-    CHECKM(r.n - from == 4, "%d events after lq_close", r.n - from);
+    CHECKF(r.n - from == 4, "%d events after lq_close", r.n - from);
     CHECK(count_ev(&r, LQ_EVENT_RECONNECTING, -1) == 0);
     CHECK(count_obj(&r, -1) == 0);
     CHECK(lq_step(c) == LQ_ERR_CLOSED);
@@ -1871,7 +1886,7 @@ out:
 /* The API from inside callbacks: unsubscribe the subscription whose event this is, subscribe
    another, and later lq_close. */
 typedef struct reentry {
-    lq_subscription *a, *b;
+    lq_sub a, b;
     char where_b[160];
     int step;
     lq_result r_unsub, r_sub, r_close;
@@ -1879,7 +1894,7 @@ typedef struct reentry {
 
 static void reentry_hook(lq_client *c, const lq_event *ev, rec *r) {
     reentry *x = (reentry *)r->ctx;
-    if (ev->type == LQ_EVENT_CREATE && ev->sub == x->a && x->step == 0) {
+    if (ev->type == LQ_EVENT_CREATE && ev->sub.id == x->a.id && x->step == 0) {
         lq_query q;
         x->step = 1;
         x->r_unsub = lq_unsubscribe(c, x->a);
@@ -1887,7 +1902,7 @@ static void reentry_hook(lq_client *c, const lq_event *ev, rec *r) {
         q.class_name = "GameScore";
         q.where = x->where_b;
         x->r_sub = lq_subscribe(c, &q, &x->b);
-    } else if (ev->type == LQ_EVENT_CREATE && x->b && ev->sub == x->b && x->step == 1) {
+    } else if (ev->type == LQ_EVENT_CREATE && x->b.id && ev->sub.id == x->b.id && x->step == 1) {
         x->step = 2;
         x->r_close = lq_close(c);
     }
@@ -1914,22 +1929,23 @@ static void case_callbacks(void) {
     snprintf(x.where_b, sizeof x.where_b, "{\"playerName\":\"%s-b\"}", tag);
     x.a = subscribe(c, "GameScore", where, NULL);
     if (!wait_ready(&r, 1, 10000)) goto out;
-    ra = lq_subscription_id(x.a);
+    ra = rid_of(&r, x.a);
     snprintf(body, sizeof body, "{\"playerName\":\"%s-a\"}", tag);
     CHECK(rest_create("GameScore", body, id1, sizeof id1, NULL, 0));
     WAIT_UNTIL(x.step >= 1 && count_ev(&r, LQ_EVENT_UNSUBSCRIBED, ra) && count_ev(&r, LQ_EVENT_SUBSCRIBED, -1) >= 2, 10000);
     CHECK(x.step == 1);
     CHECK(x.r_unsub == LQ_OK);
-    CHECK(x.r_sub == LQ_OK && x.b != NULL);
-    CHECKM(count_ev(&r, LQ_EVENT_UNSUBSCRIBED, ra) == 1, "no UNSUBSCRIBED for the subscription ended in its callback");
-    if (!CHECKM(count_ev(&r, LQ_EVENT_SUBSCRIBED, -1) == 2, "the subscription made in a callback: no SUBSCRIBED")) goto out;
-    rb = lq_subscription_id(x.b);
+    CHECK(x.r_sub == LQ_OK && x.b.id != 0 && x.b.id != x.a.id);
+    CHECKF(count_ev(&r, LQ_EVENT_UNSUBSCRIBED, ra) == 1, "no UNSUBSCRIBED for the subscription ended in its callback");
+    if (!CHECKF(count_ev(&r, LQ_EVENT_SUBSCRIBED, -1) == 2, "the subscription made in a callback: no SUBSCRIBED")) goto out;
+    rb = rid_of(&r, x.b);
+    CHECK(rb > ra && !lq_sub_valid(c, x.a) && lq_sub_valid(c, x.b));
     CHECK(lq_subscription_count(c) == 1);
     CHECK(rest_create("GameScore", body, id2, sizeof id2, NULL, 0));          /* a's query: nobody */
     snprintf(body, sizeof body, "{\"playerName\":\"%s-b\"}", tag);
     CHECK(rest_create("GameScore", body, id3, sizeof id3, NULL, 0));
     WAIT_UNTIL(x.step == 2, 10000);
-    CHECKM(x.step == 2 && x.r_close == LQ_OK, "lq_close in a callback: step %d", x.step);
+    CHECKF(x.step == 2 && x.r_close == LQ_OK, "lq_close in a callback: step %d", x.step);
     CHECK(find_obj(&r, LQ_EVENT_CREATE, rb, id3) != NULL);
     dl = lq_now_ms() + 5000;
     while (lq_now_ms() < dl && (res = lq_wait(c, 50)) != LQ_ERR_CLOSED) {}
@@ -1976,13 +1992,13 @@ static void case_burst(void) {
                                     i % 50 ? "," : "", tag, i);
         snprintf(body + len, cap - len, "]}");
         st = rest(AS_MASTER, NULL, "POST", "/batch", body, o, &resp);
-        CHECKM(st == 200 && lq_json_count(o->root) == 50, "batch %d: HTTP %d, %d results", k, st, (int)lq_json_count(o->root));
+        CHECKF(st == 200 && lq_json_count(o->root) == 50, "batch %d: HTTP %d, %d results", k, st, (int)lq_json_count(o->root));
         free(resp);
         resp = NULL;
     }
     WAIT_UNTIL(count_obj(&r, -1) >= NBURST, 20000);
     pump_for(500);
-    CHECKM(count_obj(&r, -1) == NBURST, "%d events of %d", count_obj(&r, -1), NBURST);
+    CHECKF(count_obj(&r, -1) == NBURST, "%d events of %d", count_obj(&r, -1), NBURST);
     memset(seen, 0, sizeof seen);
     for (i = 0; i < r.n; i++) {
         int64_t n;
@@ -1993,7 +2009,7 @@ static void case_burst(void) {
     }
     CHECK(bad == 0);
     CHECK(dup == 0);
-    for (i = 0; i < NBURST; i++) CHECKM(seen[i] == 1, "n=%d seen %d times", i, seen[i]);
+    for (i = 0; i < NBURST; i++) CHECKF(seen[i] == 1, "n=%d seen %d times", i, seen[i]);
 
     /* one big object: 1 MiB of text, split over many reads and TCP segments */
     big = (char *)malloc(bigsz + 200);
@@ -2005,9 +2021,9 @@ static void case_burst(void) {
     if (CHECK(rest_create("Message", big, id, sizeof id, NULL, 0))) {
         WAIT_UNTIL(find_obj(&r, LQ_EVENT_CREATE, -1, id), 20000);
         e = find_obj(&r, LQ_EVENT_CREATE, -1, id);
-        if (CHECKM(e != NULL, "no CREATE for the 1 MiB object")) {
+        if (CHECKF(e != NULL, "no CREATE for the 1 MiB object")) {
             size_t n = lq_json_string(lq_json_get(jparse(o, e->obj), "text"), text, bigsz + 1);
-            CHECKM(n == bigsz, "text of %lu bytes, want %lu", (unsigned long)n, (unsigned long)bigsz);
+            CHECKF(n == bigsz, "text of %lu bytes, want %lu", (unsigned long)n, (unsigned long)bigsz);
             CHECK(memcmp(text, big + len, bigsz) == 0);
         }
     }
@@ -2044,8 +2060,8 @@ static void case_idle(void) {
     WAIT_UNTIL(count_ev(&ra, LQ_EVENT_SUBSCRIBED, -1) && count_ev(&rb, LQ_EVENT_SUBSCRIBED, -1), 10000);
     if (!CHECK(count_ev(&ra, LQ_EVENT_SUBSCRIBED, -1) == 1 && count_ev(&rb, LQ_EVENT_SUBSCRIBED, -1) == 1)) goto out;
     pump_for(22000);
-    CHECKM(ra.n == 2, "default client: %d events while idle", ra.n - 2);
-    CHECKM(rb.n == 2, "dead_link_ms 12000 client: %d events while idle", rb.n - 2);
+    CHECKF(ra.n == 2, "default client: %d events while idle", ra.n - 2);
+    CHECKF(rb.n == 2, "dead_link_ms 12000 client: %d events while idle", rb.n - 2);
     snprintf(body, sizeof body, "{\"playerName\":\"%s\"}", tag);
     CHECK(rest_create("GameScore", body, id, sizeof id, NULL, 0));
     WAIT_UNTIL(find_obj(&ra, LQ_EVENT_CREATE, -1, id) && find_obj(&rb, LQ_EVENT_CREATE, -1, id), 10000);
@@ -2120,15 +2136,15 @@ int main(int argc, char **argv) {
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         uint64_t t = lq_now_ms();
         if (!wanted(cases[i].name, argc, argv)) continue;
-        g_case = cases[i].name;
-        g_case_fail = 0;
+        tu_set_ctx("%s", cases[i].name);
+        g_case_failed = tu_failed;
         printf("== %s\n", cases[i].name);
         cases[i].fn();
-        g_case = cases[i].name;
-        printf("   %s: %s (%.1f s)\n", cases[i].name, g_case_fail ? "FAILED" : "ok", (double)(lq_now_ms() - t) / 1000.0);
+        tu_set_ctx("%s", cases[i].name);
+        printf("   %s: %s (%.1f s)\n", cases[i].name, case_failed() ? "FAILED" : "ok", (double)(lq_now_ms() - t) / 1000.0);
     }
     continue_server();
     printf("live: run time %.1f s\n", (double)(lq_now_ms() - t0) / 1000.0);
-    printf("live: %d passed, %d failed\n", g_pass, g_fail);
-    return g_fail ? 1 : 0;
+    tu_ctx[0] = 0;
+    return tu_report("live");
 }

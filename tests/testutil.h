@@ -2,11 +2,16 @@
 
    Include after livequery.h (with LIVEQUERY_IMPLEMENTATION). It gives:
      CHECK/CHECKF/CHECK_INT/CHECK_STR/CHECK_HAS  count passed and failed checks, print file:line
+                         (and tu_ctx, the case being run); tu_report prints the totals
      tbuf                a growable byte buffer (always NUL-terminated)
      tu_harness          the desc.user_data of a test client: a fake random source (a counter,
-                         scriptable), a counting allocator and an event recorder
+                         scriptable), the counting allocator and an event recorder
+     tu_alloc, tu_free   the counting allocator (user_data: a tu_harness): live and peak bytes,
+                         and allocation failures on demand (the Nth, the Nth and all later, a size)
      tu_frame_*          server frames (unmasked unless asked), any length encoding
      tu_parse_client     unmasks and splits the bytes a client sent into frames
+     tu_srv              the in-memory server: a client on the I/O-free core with a fake clock,
+                         the upgrade answered, the client's frames decoded
      tu_sha1, tu_base64  our own SHA-1 and base64, to answer the handshake independently
    Everything is static: one test program includes it once. */
 #ifndef TESTUTIL_H
@@ -107,6 +112,14 @@ static TU_UNUSED void tb_reset(tbuf *b) { b->len = 0; if (b->p) b->p[0] = 0; }
 static TU_UNUSED void tb_free(tbuf *b) { free(b->p); b->p = NULL; b->len = b->cap = 0; }
 static TU_UNUSED const char *tb_str(const tbuf *b) { return b->p ? (const char *)b->p : ""; }
 static TU_UNUSED void tb_copy(tbuf *dst, const tbuf *src) { tb_reset(dst); tb_put(dst, src->p, src->len); }
+
+static TU_UNUSED void tb_drop_front(tbuf *b, size_t n) {
+    if (n > b->len) n = b->len;
+    if (!n) return;
+    memmove(b->p, b->p + n, b->len - n);
+    b->len -= n;
+    b->p[b->len] = 0;
+}
 
 static TU_UNUSED TU_PRINTF(2, 3) void tb_printf(tbuf *b, const char *fmt, ...) {
     char tmp[1024];
@@ -406,6 +419,8 @@ typedef struct tu_event {
     lq_event_type type;
     int close_code, error_code, attempt;
     int32_t request_id;
+    uint32_t sub_id;                /* the handle */
+    void *sub_user_data;
     lq_result result;
     bool fatal, resubscribe, has_original;
     uint32_t delay_ms;
@@ -429,9 +444,14 @@ typedef struct tu_harness {
     int ncalls;
     size_t call_len[TU_MAX_RANDOM_CALLS];
     unsigned char call_bytes[TU_MAX_RANDOM_CALLS][16];
-    /* allocator */
+    /* allocator: nallocs counts every call (failed ones too), numbering them from 1; fail_at
+       refuses call number fail_at (0: none), and every later one too with fail_later;
+       fail_size refuses every request of exactly that many bytes (0: none) */
     size_t live, peak;
-    long nallocs;
+    long nallocs, nfailed;
+    long fail_at;
+    bool fail_later;
+    size_t fail_size;
     /* events */
     tbuf log;
     tu_event ev[TU_MAX_EVENTS];
@@ -478,12 +498,18 @@ static TU_UNUSED bool tu_random_cb(void *buf, size_t len, void *user) {
 
 static TU_UNUSED void *tu_alloc(size_t n, void *user) {
     tu_harness *h = (tu_harness *)user;
-    unsigned char *p = (unsigned char *)malloc(n + TU_ALLOC_HDR);
+    unsigned char *p;
+    h->nallocs++;
+    if ((h->fail_at && (h->nallocs == h->fail_at || (h->fail_later && h->nallocs > h->fail_at))) ||
+        (h->fail_size && n == h->fail_size)) {
+        h->nfailed++;
+        return NULL;
+    }
+    p = (unsigned char *)malloc(n + TU_ALLOC_HDR);
     if (!p) return NULL;
     memcpy(p, &n, sizeof n);
     h->live += n;
     if (h->live > h->peak) h->peak = h->live;
-    h->nallocs++;
     return p + TU_ALLOC_HDR;
 }
 
@@ -508,6 +534,8 @@ static TU_UNUSED void tu_on_event(lq_client *c, const lq_event *ev, void *user) 
     e.error_code = ev->error_code;
     e.attempt = ev->attempt;
     e.request_id = ev->request_id;
+    e.sub_id = ev->sub.id;
+    e.sub_user_data = ev->sub_user_data;
     e.result = ev->result;
     e.fatal = ev->fatal;
     e.resubscribe = ev->resubscribe;
@@ -544,6 +572,13 @@ static TU_UNUSED int tu_count_events(const tu_harness *h, lq_event_type type) {
     return n;
 }
 
+/* Sets the desc's allocator to the counting one of h. */
+static TU_UNUSED void tu_use_alloc(lq_desc *d, tu_harness *h) {
+    d->allocator.alloc = tu_alloc;
+    d->allocator.free = tu_free;
+    d->allocator.user_data = h;
+}
+
 /* ---- captured server data (shared/docs/captured-frames.txt, parse-server 9.10.0) ------------- */
 
 #define CLIENT_ID "3a8a95f1-8308-4b7e-ae96-8d0d2860ba3d"
@@ -570,5 +605,129 @@ static const char HS101[] =
 #define UP "Upgrade: websocket\r\n"
 #define CO "Connection: Upgrade\r\n"
 #define AC "Sec-WebSocket-Accept: {ACCEPT}\r\n"
+
+/* ---- the in-memory server ----------------------------------------------------------------------
+   A client on the I/O-free core with a fake clock: tu_srv_accept answers the upgrade of a
+   connection the client asked for, every call that moves bytes takes what the client wrote and
+   decodes its frames (text messages, Close frames, pings). The caller creates s->c. */
+
+#define TU_SRV_TEXTS 64
+
+typedef struct tu_srv {
+    lq_client *c;
+    uint64_t now;
+    tbuf req;                       /* the last upgrade request */
+    tbuf pend;                      /* client bytes after it that are not a whole frame yet */
+    char sent[TU_SRV_TEXTS][1024];  /* the client's first text messages, unmasked (cut at 1023) */
+    int nsent;                      /* of them kept in sent */
+    long ntexts;                    /* text messages in all */
+    char last[1024];                /* the latest one */
+    int closes, close_code;         /* Close frames, and the code of the last (1005 when empty) */
+    int pings;
+} tu_srv;
+
+static TU_UNUSED void tu_srv_init(tu_srv *s, uint64_t now) {
+    memset(s, 0, sizeof *s);
+    s->now = now;
+}
+
+static TU_UNUSED void tu_srv_free(tu_srv *s) {
+    tb_free(&s->req);
+    tb_free(&s->pend);
+}
+
+static TU_UNUSED void tu_srv_frame(tu_srv *s, const tu_cframe *f) {
+    if (f->opcode == 1) {
+        size_t n = f->len < sizeof s->sent[0] - 1 ? f->len : sizeof s->sent[0] - 1;
+        if (s->nsent < TU_SRV_TEXTS) {
+            memcpy(s->sent[s->nsent], f->payload, n);
+            s->sent[s->nsent++][n] = 0;
+        }
+        memcpy(s->last, f->payload, n);
+        s->last[n] = 0;
+        s->ntexts++;
+    } else if (f->opcode == 8) {
+        int code = tu_close_code(f);
+        s->closes++;
+        s->close_code = code < 0 ? 1005 : code;
+    } else if (f->opcode == 9) {
+        s->pings++;
+    }
+}
+
+/* Takes everything the client wants to send (a request head, then frames). */
+static TU_UNUSED void tu_srv_drain(tu_srv *s) {
+    size_t n;
+    const char *p = (const char *)lq_core_peek(s->c, &n);
+    tu_cframes fs;
+    int i;
+    if (!n) return;
+    while (n) {
+        tb_put(&s->pend, p, n);
+        lq_core_consume(s->c, n);
+        p = (const char *)lq_core_peek(s->c, &n);
+    }
+    if (s->pend.len >= 4 && memcmp(s->pend.p, "GET ", 4) == 0) {
+        const char *e = strstr(tb_str(&s->pend), "\r\n\r\n");
+        size_t head = e ? (size_t)(e + 4 - tb_str(&s->pend)) : s->pend.len;
+        tb_reset(&s->req);
+        tb_put(&s->req, s->pend.p, head);
+        tb_drop_front(&s->pend, head);
+    }
+    tu_parse_client(s->pend.p, s->pend.len, &fs);
+    for (i = 0; i < fs.n; i++) tu_srv_frame(s, &fs.f[i]);
+    tb_drop_front(&s->pend, s->pend.len - fs.trailing);
+    tu_cframes_free(&fs);
+}
+
+static TU_UNUSED void tu_srv_feed(tu_srv *s, const void *p, size_t n) {
+    lq_core_feed(s->c, p, n, s->now);
+    tu_srv_drain(s);
+}
+
+/* A text frame from the server, in two feeds: the header, then the payload. */
+static TU_UNUSED void tu_srv_text(tu_srv *s, const char *json) {
+    tbuf b = {0};
+    size_t n = strlen(json), hl = n < 126 ? 2 : n <= 0xFFFF ? 4 : 10;
+    tu_text(&b, json);
+    tu_srv_feed(s, b.p, hl);
+    tu_srv_feed(s, b.p + hl, b.len - hl);
+    tb_free(&b);
+}
+
+static TU_UNUSED void tu_srv_tick(tu_srv *s, uint64_t advance) {
+    s->now += advance;
+    lq_core_tick(s->c, s->now);
+    tu_srv_drain(s);
+}
+
+/* Opens the connection the client asked for and answers its upgrade correctly. */
+static TU_UNUSED void tu_srv_accept(tu_srv *s) {
+    char key[64], accept[32];
+    tbuf resp = {0};
+    CHECK(lq_core_io(s->c) == LQ_IO_CONNECT);
+    lq_core_opened(s->c, s->now);
+    tb_reset(&s->req);
+    tu_srv_drain(s);
+    CHECK(tu_http_header(tb_str(&s->req), "Sec-WebSocket-Key", key, sizeof key) == 1);
+    tu_ws_accept(key, accept);
+    tb_puts(&resp, HS101);
+    tb_replace(&resp, "{ACCEPT}", accept);
+    tu_srv_feed(s, resp.p, resp.len);
+    tb_free(&resp);
+}
+
+/* ... then the connect op is answered: connected, clientId "abc". */
+static TU_UNUSED void tu_srv_connect(tu_srv *s) {
+    tu_srv_accept(s);
+    CHECK(s->nsent > 0 && strstr(s->sent[s->nsent - 1], "\"op\":\"connect\"") != NULL);
+    tu_srv_text(s, "{\"op\":\"connected\",\"clientId\":\"abc\"}");
+}
+
+/* The transport ends (the server closed TCP). */
+static TU_UNUSED void tu_srv_drop(tu_srv *s) {
+    lq_core_closed(s->c, LQ_OK, 0, s->now);
+    tu_srv_drain(s);
+}
 
 #endif /* TESTUTIL_H */

@@ -192,9 +192,7 @@ static void run_case(const ccase *k, cres *r) {
     d.javascript_key = "myJsKey";
     d.on_event = on_event;
     d.user_data = r;
-    d.allocator.alloc = tu_alloc;
-    d.allocator.free = tu_free;
-    d.allocator.user_data = &r->h;
+    tu_use_alloc(&d, &r->h);
     d.no_reconnect = !k->reconnect;
     d.max_reconnect_delay_ms = 30;
     d.connect_timeout_ms = k->connect_timeout ? k->connect_timeout : 3000;
@@ -596,8 +594,15 @@ static void points_1_to_7(void) {
     run(k);
 }
 
+/* The logger's lines, "level message" each. */
+static tbuf g_log;
+static void log_line(lq_log_level level, const char *msg, void *user) {
+    (void)user;
+    tb_printf(&g_log, "%d %s\n", (int)level, msg);
+}
+
 /* Point 7 needs a wss:// URL: with LQ_USE_MBEDTLS a plain-TCP server must fail the TLS handshake;
-   without it, create refuses the URL. */
+   without it, create refuses the URL and says why through desc.log. */
 static void point_7(void) {
     int before = tu_failed;
     lb_server s;
@@ -620,11 +625,11 @@ static void point_7(void) {
     d.application_id = "myAppId";
     d.on_event = tu_on_event;
     d.user_data = &h;
-    d.allocator.alloc = tu_alloc;
-    d.allocator.free = tu_free;
-    d.allocator.user_data = &h;
+    tu_use_alloc(&d, &h);
     d.no_reconnect = true;
     d.connect_timeout_ms = 2000;
+    d.log = log_line;
+    tb_reset(&g_log);
     rc = lq_client_create(&d, &c);
 #ifdef LQ_USE_MBEDTLS
     CHECKF(rc == LQ_OK, "create with wss:// (%s)", lq_result_str(rc));
@@ -648,8 +653,12 @@ static void point_7(void) {
     CHECKF(tu_find_event(&h, LQ_EVENT_CLOSE, 0) >= 0, "a CLOSE event");
 #else
     (void)end;
-    CHECKF(rc == LQ_ERR_TLS_UNAVAILABLE, "wss:// without LQ_USE_MBEDTLS: LQ_ERR_TLS_UNAVAILABLE (got %s)", lq_result_str(rc));
+    CHECKF(rc == LQ_ERR_TLS_UNAVAILABLE && c == NULL, "wss:// without LQ_USE_MBEDTLS: LQ_ERR_TLS_UNAVAILABLE (got %s)",
+           lq_result_str(rc));
+    CHECKF(strncmp(tb_str(&g_log), "0 ", 2) == 0 && strstr(tb_str(&g_log), "needs TLS") != NULL,
+           "the refusal is logged as an error, saying why (log: %s)", tb_str(&g_log));
 #endif
+    tb_free(&g_log);
     lq_client_destroy(c);
     CHECKF(h.live == 0, "%lu bytes leaked", (unsigned long)h.live);
     fam_cases[F_HS]++;

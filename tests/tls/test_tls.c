@@ -12,16 +12,7 @@
           -lmbedtls -lmbedx509 -lmbedcrypto */
 #define LIVEQUERY_IMPLEMENTATION
 #include "livequery.h"
-
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-static int failures;
-static int checks;
-
-#define CHECK(cond, ...) do { checks++; if (!(cond)) { failures++; printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-    printf(__VA_ARGS__); printf("\n"); } } while (0)
+#include "../testutil.h"
 
 typedef struct seen {
     int open, subscribed, create, error, close;
@@ -93,12 +84,12 @@ static lq_client *make_client(const char *url, const char *ca_pem, bool insecure
     d.user_data = s;
     r = lq_client_create(&d, &c);
     if (copy) { memset(copy, 'x', strlen(copy)); free(copy); }     /* the client has its own copy */
-    CHECK(r == LQ_OK, "lq_client_create(%s): %s", url, lq_result_str(r));
+    CHECKF(r == LQ_OK, "lq_client_create(%s): %s", url, lq_result_str(r));
     if (r != LQ_OK) return NULL;
     q.class_name = "GameScore";
     q.where = "{\"playerName\":\"test_tls\"}";
     r = lq_subscribe(c, &q, NULL);
-    CHECK(r == LQ_OK, "lq_subscribe: %s", lq_result_str(r));
+    CHECKF(r == LQ_OK, "lq_subscribe: %s", lq_result_str(r));
     return c;
 }
 
@@ -126,17 +117,17 @@ static void test_events(const char *url, const char *ca_pem, const char *create_
     seen s;
     lq_client *c = make_client(url, ca_pem, false, false, &s);
     if (!c) return;
-    CHECK(lq_client_url(c)->tls, "%s is not a TLS URL", url);
-    CHECK(run_until(c, &s, is_subscribed, 15000) && s.subscribed == 1, "no SUBSCRIBED (error: %s)", s.error_message);
-    CHECK(s.open == 1, "%d OPEN events", s.open);
-    CHECK(lq_fd(c) >= 0, "no socket while connected");
+    CHECKF(lq_client_url(c)->tls, "%s is not a TLS URL", url);
+    CHECKF(run_until(c, &s, is_subscribed, 15000) && s.subscribed == 1, "no SUBSCRIBED (error: %s)", s.error_message);
+    CHECKF(s.open == 1, "%d OPEN events", s.open);
+    CHECKF(lq_fd(c) >= 0, "no socket while connected");
     if (s.subscribed) {
         int rc = system(create_cmd);
-        CHECK(rc == 0, "create command failed (%d): %s", rc, create_cmd);
-        CHECK(run_until(c, &s, has_create, 15000) && s.create == 1, "no CREATE (error: %s)", s.error_message);
-        CHECK(strcmp(s.player, "test_tls") == 0 && s.score == 7, "CREATE carries playerName %s score %g", s.player, s.score);
+        CHECKF(rc == 0, "create command failed (%d): %s", rc, create_cmd);
+        CHECKF(run_until(c, &s, has_create, 15000) && s.create == 1, "no CREATE (error: %s)", s.error_message);
+        CHECKF(strcmp(s.player, "test_tls") == 0 && s.score == 7, "CREATE carries playerName %s score %g", s.player, s.score);
     }
-    CHECK(s.error == 0, "unexpected ERROR: %s", s.error_message);
+    CHECKF(s.error == 0, "unexpected ERROR: %s", s.error_message);
     finish_client(c);
     printf("events over TLS: open %d, subscribed %d, create %d\n", s.open, s.subscribed, s.create);
 }
@@ -147,13 +138,13 @@ static void test_rejected(const char *what, const char *url, const char *ca_pem,
     uint64_t t0 = lq_now_ms();
     lq_client *c = make_client(url, ca_pem, false, false, &s);
     if (!c) return;
-    CHECK(run_until(c, &s, has_error, 10000), "%s: no ERROR event", what);
-    CHECK(s.error_result == LQ_ERR_TLS, "%s: result %s, want LQ_ERR_TLS", what, lq_result_str(s.error_result));
-    CHECK(s.error_before_open && s.open == 0 && s.subscribed == 0, "%s: the link opened", what);
-    CHECK(strstr(s.error_message, cause) != NULL, "%s: event message \"%s\" lacks \"%s\"", what, s.error_message, cause);
-    CHECK(strstr(lq_error_message(c), cause) != NULL, "%s: lq_error_message \"%s\" lacks \"%s\"", what,
+    CHECKF(run_until(c, &s, has_error, 10000), "%s: no ERROR event", what);
+    CHECKF(s.error_result == LQ_ERR_TLS, "%s: result %s, want LQ_ERR_TLS", what, lq_result_str(s.error_result));
+    CHECKF(s.error_before_open && s.open == 0 && s.subscribed == 0, "%s: the link opened", what);
+    CHECKF(strstr(s.error_message, cause) != NULL, "%s: event message \"%s\" lacks \"%s\"", what, s.error_message, cause);
+    CHECKF(strstr(lq_error_message(c), cause) != NULL, "%s: lq_error_message \"%s\" lacks \"%s\"", what,
           lq_error_message(c), cause);
-    CHECK(lq_now_ms() - t0 < 5000, "%s: took %u ms", what, (unsigned)(lq_now_ms() - t0));
+    CHECKF(lq_now_ms() - t0 < 5000, "%s: took %u ms", what, (unsigned)(lq_now_ms() - t0));
     printf("%s: %s\n", what, lq_error_message(c));
     finish_client(c);
 }
@@ -164,9 +155,9 @@ static void test_bad_config_every_attempt(const char *url) {
     seen s;
     lq_client *c = make_client(url, "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n", false, true, &s);
     if (!c) return;
-    CHECK(run_until(c, &s, has_3_errors, 8000), "bad CA PEM with reconnects: %d ERROR events in 8 s", s.error);
-    CHECK(s.open == 0, "bad CA PEM with reconnects: the link opened");
-    CHECK(strstr(s.last_error, "CA PEM") != NULL, "bad CA PEM, attempt %d: \"%s\" (the first said \"%s\")",
+    CHECKF(run_until(c, &s, has_3_errors, 8000), "bad CA PEM with reconnects: %d ERROR events in 8 s", s.error);
+    CHECKF(s.open == 0, "bad CA PEM with reconnects: the link opened");
+    CHECKF(strstr(s.last_error, "CA PEM") != NULL, "bad CA PEM, attempt %d: \"%s\" (the first said \"%s\")",
           s.error, s.last_error, s.error_message);
     printf("bad CA PEM, attempt %d: %s\n", s.error, s.last_error);
     finish_client(c);
@@ -177,7 +168,7 @@ static void test_insecure(const char *url) {
     seen s;
     lq_client *c = make_client(url, NULL, true, false, &s);
     if (!c) return;
-    CHECK(run_until(c, &s, is_subscribed, 15000) && s.open == 1 && s.subscribed == 1,
+    CHECKF(run_until(c, &s, is_subscribed, 15000) && s.open == 1 && s.subscribed == 1,
           "insecure mode did not connect to %s: %s", url, s.error_message);
     finish_client(c);
 }
@@ -202,6 +193,5 @@ int main(int argc, char **argv) {
     test_insecure(argv[2]);
     free(ca);
     free(other_ca);
-    printf("test_tls: %d checks, %d failed\n", checks, failures);
-    return failures ? 1 : 0;
+    return tu_report("test_tls");
 }
