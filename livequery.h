@@ -1694,6 +1694,10 @@ static bool lq__json_strtod(const unsigned char *p, const unsigned char *end, do
     if (sticky) {
         buf[k++] = '1';
         e--;
+    } else {
+        /* trailing zeros say nothing: fewer digits for strtod (the mingw C library, under wine
+           at least, misrounds a 772-digit text that is a 752-digit one with 20 zeros) */
+        for (; buf[k - 1] == '0'; k--) e++;
     }
     snprintf(buf + k, sizeof buf - k, "e%d", (int)e);
     *out = strtod(buf, NULL);
