@@ -6,10 +6,12 @@
 
 /* ---- fakes ---- */
 static uint32_t fake_rand_value = 0x80000000u;     /* what random() gives for 4-byte requests */
+static bool fake_random_fails;
 static bool fake_random(void *buf, size_t len, void *user) {
     unsigned char *p = (unsigned char *)buf;
     size_t i;
     (void)user;
+    if (fake_random_fails) return false;
     if (len == 4) { memcpy(p, &fake_rand_value, 4); return true; }
     for (i = 0; i < len; i++) p[i] = (unsigned char)(i * 7 + 1);
     return true;
@@ -20,6 +22,7 @@ typedef struct rec {
     int32_t rid[256];
     uint32_t sub[256];           /* the handle's id */
     int code[256];
+    lq_result result[256];
     bool flag[256];              /* fatal / resubscribe */
     uint32_t delay[256];
     char text[256][200];         /* object raw JSON or error message */
@@ -35,6 +38,7 @@ static void on_event(lq_client *c, const lq_event *ev, void *user) {
     r->type[i] = ev->type;
     r->rid[i] = ev->request_id;
     r->sub[i] = ev->sub.id;
+    r->result[i] = ev->result;
     r->code[i] = ev->type == LQ_EVENT_CLOSE ? ev->close_code : ev->type == LQ_EVENT_RECONNECTING ? ev->attempt : ev->error_code;
     r->flag[i] = ev->type == LQ_EVENT_SUBSCRIBED ? ev->resubscribe : ev->fatal;
     r->delay[i] = ev->delay_ms;
@@ -941,6 +945,30 @@ static void t_events_while_update_queued(void) {
     finish(&s);
 }
 
+/* The random source fails for the WebSocket key: the ERROR says so (LQ_ERR_IO), not "out of
+   memory"; nothing is sent, and the next attempt goes on. */
+static void t_random_fails_for_the_key(void) {
+    tu_srv s; rec r;
+    lq_client *c = make(&s, &r, NULL);
+    size_t n;
+    int e;
+    CHECK(lq_core_io(c) == LQ_IO_CONNECT);
+    fake_random_fails = true;
+    lq_core_opened(c, s.now);
+    fake_random_fails = false;
+    lq_core_peek(c, &n);
+    CHECK(n == 0 && lq_core_io(c) == LQ_IO_CLOSE);          /* no request without a key */
+    tu_srv_drop(&s);
+    e = find(&r, LQ_EVENT_ERROR, 0);
+    CHECK(e >= 0 && r.result[e] == LQ_ERR_IO && strstr(r.text[e], "random") != NULL);
+    CHECK(strstr(lq_error_message(c), "random") != NULL);
+    CHECK(r.n > 0 && r.type[r.n - 1] == LQ_EVENT_RECONNECTING);
+    tu_srv_tick(&s, r.n > 0 ? r.delay[r.n - 1] : 0);
+    tu_srv_connect(&s);
+    CHECK(lq_client_state(c) == LQ_STATE_CONNECTED);
+    finish(&s);
+}
+
 int main(void) {
     tu_harness_init(&g_mem);
     t_long_ipv6_host_rejected();
@@ -969,6 +997,7 @@ int main(void) {
     t_no_spin_draining_while_connecting();
     t_no_reconnect_order();
     t_timeout_while_the_caller_connects();
+    t_random_fails_for_the_key();
     t_events_while_update_queued();
     return tu_report("core");
 }
