@@ -798,6 +798,83 @@ static void t_no_busy_loop_while_connecting(void) {
     CHECK(st.closes == 1 && st.bad_conn == 0);              /* closed once, with its own state */
 }
 
+/* A failed lq_client_create says why through desc.log, at LQ_LOG_ERROR, naming the field. */
+static tbuf g_log;
+static void log_line(lq_log_level level, const char *msg, void *user) {
+    (void)user;
+    tb_printf(&g_log, "%d %s\n", (int)level, msg);
+}
+
+static void create_fails(lq_desc *d, lq_client **out, lq_result want, const char *needle) {
+    lq_result r;
+    tb_reset(&g_log);
+    d->log = log_line;
+    r = lq_client_create(d, out);
+    CHECKF(r == want && (!out || *out == NULL), "lq_client_create: %s, want %s", lq_result_str(r), lq_result_str(want));
+    CHECKF(strncmp(tb_str(&g_log), "0 ", 2) == 0 && strstr(tb_str(&g_log), needle) != NULL,
+           "the failure is logged as an error naming \"%s\" (log: %s)", needle, tb_str(&g_log));
+}
+
+static void t_create_failures_are_logged(void) {
+    static const char *const bad_header[] = {"Host: evil"};
+    lq_desc d;
+    lq_client *c = NULL;
+    lq_transport tr;
+    stuck st;
+    tu_harness h;
+    memset(&d, 0, sizeof d);
+    d.random = fake_random;
+    d.application_id = "a";
+    create_fails(&d, &c, LQ_ERR_INVALID_ARG, "server_url");
+    d.server_url = "ftp://x/parse";
+    create_fails(&d, &c, LQ_ERR_URL, "ftp://x/parse");
+    d.server_url = "ws://x/parse";
+    d.application_id = NULL;
+    create_fails(&d, &c, LQ_ERR_INVALID_ARG, "application_id");
+    d.application_id = "a";
+    d.session_token = "\xc0\xaf";
+    create_fails(&d, &c, LQ_ERR_UTF8, "session_token");
+    d.session_token = NULL;
+    d.extra_headers = bad_header;
+    d.num_extra_headers = 1;
+    create_fails(&d, &c, LQ_ERR_INVALID_ARG, "extra_headers[0]");
+    d.num_extra_headers = 0;
+    d.extra_headers = NULL;
+    d.allocator.free = tu_free;
+    create_fails(&d, &c, LQ_ERR_INVALID_ARG, "allocator");
+    tu_harness_init(&h);
+    h.fail_at = 1;
+    tu_use_alloc(&d, &h);
+    create_fails(&d, &c, LQ_ERR_NOMEM, "out of memory");
+    CHECK(h.live == 0);
+    memset(&d.allocator, 0, sizeof d.allocator);
+    create_fails(&d, NULL, LQ_ERR_INVALID_ARG, "out is NULL");
+#ifndef LQ_USE_MBEDTLS
+    /* no TLS backend: wss:// needs a transport that does TLS itself */
+    memset(&st, 0, sizeof st);
+    memset(&tr, 0, sizeof tr);
+    tr.connect = stuck_connect;
+    tr.send = stuck_io;
+    tr.recv = stuck_recv;
+    tr.close = stuck_close;
+    tr.self = &st;
+    d.server_url = "wss://x/parse";
+    create_fails(&d, &c, LQ_ERR_TLS_UNAVAILABLE, "needs TLS");
+    d.transport = &tr;
+    create_fails(&d, &c, LQ_ERR_TLS_UNAVAILABLE, "needs TLS");
+    tr.tls = true;
+    tb_reset(&g_log);
+    CHECK(lq_client_create(&d, &c) == LQ_OK && c != NULL && lq_client_url(c)->tls);
+    CHECKF(tb_str(&g_log)[0] != '0' && !strstr(tb_str(&g_log), "\n0 "), "no error logged (%s)", tb_str(&g_log));
+    lq_client_destroy(c);
+    CHECK(st.connects == 0 && st.closes == 0);
+#else
+    (void)tr;
+    (void)st;
+#endif
+    tb_free(&g_log);
+}
+
 /* parse-server reports a failed afterLiveQueryEvent trigger or permission check for one event as
    {"op":"error",...,"reconnect":false,"requestId":R} and keeps the subscription: the error goes to
    that subscription, which stays live, and a second one does not touch the client. */
@@ -998,6 +1075,7 @@ int main(void) {
     t_no_reconnect_order();
     t_timeout_while_the_caller_connects();
     t_random_fails_for_the_key();
+    t_create_failures_are_logged();
     t_events_while_update_queued();
     return tu_report("core");
 }
