@@ -3381,6 +3381,7 @@ lq_io lq_core_io(const lq_client *c) {
 }
 
 void lq_core_opened(lq_client *c, uint64_t now_ms) {
+    lq_result r;
     c->now = now_ms;
     if (c->link != LQ__L_CONNECT) return;
     c->link = LQ__L_HANDSHAKE;
@@ -3388,9 +3389,11 @@ void lq_core_opened(lq_client *c, uint64_t now_ms) {
     lq__buf_clear(&c->hs);
     c->hs_status = 0;
     lq__buf_clear(&c->out);
-    if (lq__hs_request(c) != LQ_OK) {
-        lq__set_error(c, 0, "cannot build the upgrade request");
-        c->fail = LQ_ERR_NOMEM;
+    r = lq__hs_request(c);
+    if (r != LQ_OK) {
+        /* a failed random source (LQ_ERR_IO) has said so: keep its message and result */
+        if (r != LQ_ERR_IO) lq__set_error(c, 0, "cannot build the upgrade request: %s", lq_result_str(r));
+        c->fail = r;
         c->link = LQ__L_SHUT;
     }
 }

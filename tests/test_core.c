@@ -6,10 +6,12 @@
 
 /* ---- fakes ---- */
 static uint32_t fake_rand_value = 0x80000000u;     /* what random() gives for 4-byte requests */
+static bool fake_random_fails;
 static bool fake_random(void *buf, size_t len, void *user) {
     unsigned char *p = (unsigned char *)buf;
     size_t i;
     (void)user;
+    if (fake_random_fails) return false;
     if (len == 4) { memcpy(p, &fake_rand_value, 4); return true; }
     for (i = 0; i < len; i++) p[i] = (unsigned char)(i * 7 + 1);
     return true;
@@ -20,6 +22,7 @@ typedef struct rec {
     int32_t rid[256];
     uint32_t sub[256];           /* the handle's id */
     int code[256];
+    lq_result result[256];
     bool flag[256];              /* fatal / resubscribe */
     uint32_t delay[256];
     char text[256][200];         /* object raw JSON or error message */
@@ -35,6 +38,7 @@ static void on_event(lq_client *c, const lq_event *ev, void *user) {
     r->type[i] = ev->type;
     r->rid[i] = ev->request_id;
     r->sub[i] = ev->sub.id;
+    r->result[i] = ev->result;
     r->code[i] = ev->type == LQ_EVENT_CLOSE ? ev->close_code : ev->type == LQ_EVENT_RECONNECTING ? ev->attempt : ev->error_code;
     r->flag[i] = ev->type == LQ_EVENT_SUBSCRIBED ? ev->resubscribe : ev->fatal;
     r->delay[i] = ev->delay_ms;
@@ -794,6 +798,83 @@ static void t_no_busy_loop_while_connecting(void) {
     CHECK(st.closes == 1 && st.bad_conn == 0);              /* closed once, with its own state */
 }
 
+/* A failed lq_client_create says why through desc.log, at LQ_LOG_ERROR, naming the field. */
+static tbuf g_log;
+static void log_line(lq_log_level level, const char *msg, void *user) {
+    (void)user;
+    tb_printf(&g_log, "%d %s\n", (int)level, msg);
+}
+
+static void create_fails(lq_desc *d, lq_client **out, lq_result want, const char *needle) {
+    lq_result r;
+    tb_reset(&g_log);
+    d->log = log_line;
+    r = lq_client_create(d, out);
+    CHECKF(r == want && (!out || *out == NULL), "lq_client_create: %s, want %s", lq_result_str(r), lq_result_str(want));
+    CHECKF(strncmp(tb_str(&g_log), "0 ", 2) == 0 && strstr(tb_str(&g_log), needle) != NULL,
+           "the failure is logged as an error naming \"%s\" (log: %s)", needle, tb_str(&g_log));
+}
+
+static void t_create_failures_are_logged(void) {
+    static const char *const bad_header[] = {"Host: evil"};
+    lq_desc d;
+    lq_client *c = NULL;
+    lq_transport tr;
+    stuck st;
+    tu_harness h;
+    memset(&d, 0, sizeof d);
+    d.random = fake_random;
+    d.application_id = "a";
+    create_fails(&d, &c, LQ_ERR_INVALID_ARG, "server_url");
+    d.server_url = "ftp://x/parse";
+    create_fails(&d, &c, LQ_ERR_URL, "ftp://x/parse");
+    d.server_url = "ws://x/parse";
+    d.application_id = NULL;
+    create_fails(&d, &c, LQ_ERR_INVALID_ARG, "application_id");
+    d.application_id = "a";
+    d.session_token = "\xc0\xaf";
+    create_fails(&d, &c, LQ_ERR_UTF8, "session_token");
+    d.session_token = NULL;
+    d.extra_headers = bad_header;
+    d.num_extra_headers = 1;
+    create_fails(&d, &c, LQ_ERR_INVALID_ARG, "extra_headers[0]");
+    d.num_extra_headers = 0;
+    d.extra_headers = NULL;
+    d.allocator.free = tu_free;
+    create_fails(&d, &c, LQ_ERR_INVALID_ARG, "allocator");
+    tu_harness_init(&h);
+    h.fail_at = 1;
+    tu_use_alloc(&d, &h);
+    create_fails(&d, &c, LQ_ERR_NOMEM, "out of memory");
+    CHECK(h.live == 0);
+    memset(&d.allocator, 0, sizeof d.allocator);
+    create_fails(&d, NULL, LQ_ERR_INVALID_ARG, "out is NULL");
+#ifndef LQ_USE_MBEDTLS
+    /* no TLS backend: wss:// needs a transport that does TLS itself */
+    memset(&st, 0, sizeof st);
+    memset(&tr, 0, sizeof tr);
+    tr.connect = stuck_connect;
+    tr.send = stuck_io;
+    tr.recv = stuck_recv;
+    tr.close = stuck_close;
+    tr.self = &st;
+    d.server_url = "wss://x/parse";
+    create_fails(&d, &c, LQ_ERR_TLS_UNAVAILABLE, "needs TLS");
+    d.transport = &tr;
+    create_fails(&d, &c, LQ_ERR_TLS_UNAVAILABLE, "needs TLS");
+    tr.tls = true;
+    tb_reset(&g_log);
+    CHECK(lq_client_create(&d, &c) == LQ_OK && c != NULL && lq_client_url(c)->tls);
+    CHECKF(tb_str(&g_log)[0] != '0' && !strstr(tb_str(&g_log), "\n0 "), "no error logged (%s)", tb_str(&g_log));
+    lq_client_destroy(c);
+    CHECK(st.connects == 0 && st.closes == 0);
+#else
+    (void)tr;
+    (void)st;
+#endif
+    tb_free(&g_log);
+}
+
 /* parse-server reports a failed afterLiveQueryEvent trigger or permission check for one event as
    {"op":"error",...,"reconnect":false,"requestId":R} and keeps the subscription: the error goes to
    that subscription, which stays live, and a second one does not touch the client. */
@@ -941,6 +1022,30 @@ static void t_events_while_update_queued(void) {
     finish(&s);
 }
 
+/* The random source fails for the WebSocket key: the ERROR says so (LQ_ERR_IO), not "out of
+   memory"; nothing is sent, and the next attempt goes on. */
+static void t_random_fails_for_the_key(void) {
+    tu_srv s; rec r;
+    lq_client *c = make(&s, &r, NULL);
+    size_t n;
+    int e;
+    CHECK(lq_core_io(c) == LQ_IO_CONNECT);
+    fake_random_fails = true;
+    lq_core_opened(c, s.now);
+    fake_random_fails = false;
+    lq_core_peek(c, &n);
+    CHECK(n == 0 && lq_core_io(c) == LQ_IO_CLOSE);          /* no request without a key */
+    tu_srv_drop(&s);
+    e = find(&r, LQ_EVENT_ERROR, 0);
+    CHECK(e >= 0 && r.result[e] == LQ_ERR_IO && strstr(r.text[e], "random") != NULL);
+    CHECK(strstr(lq_error_message(c), "random") != NULL);
+    CHECK(r.n > 0 && r.type[r.n - 1] == LQ_EVENT_RECONNECTING);
+    tu_srv_tick(&s, r.n > 0 ? r.delay[r.n - 1] : 0);
+    tu_srv_connect(&s);
+    CHECK(lq_client_state(c) == LQ_STATE_CONNECTED);
+    finish(&s);
+}
+
 int main(void) {
     tu_harness_init(&g_mem);
     t_long_ipv6_host_rejected();
@@ -969,6 +1074,8 @@ int main(void) {
     t_no_spin_draining_while_connecting();
     t_no_reconnect_order();
     t_timeout_while_the_caller_connects();
+    t_random_fails_for_the_key();
+    t_create_failures_are_logged();
     t_events_while_update_queued();
     return tu_report("core");
 }

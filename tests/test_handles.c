@@ -12,8 +12,9 @@
    fake clock, the counting allocator (nothing may be left after lq_client_destroy) and the fake
    random source. A client's handles carry a tag drawn from desc.random when it is created: the
    clients of one case get different seeds, as clients with an OS random source do (1 in 255 pairs
-   of such clients still share a tag). */
+   of such clients still share a tag). Built with LQ_NO_SOCKETS: the handles are the core's. */
 #define LIVEQUERY_IMPLEMENTATION
+#define LQ_NO_SOCKETS
 #include "../livequery.h"
 #include "testutil.h"
 
@@ -92,7 +93,7 @@ static lq_client *h_open(hctx *x, const lq_desc *extra, unsigned seed) {
     x->h.prefix_len = sizeof x->seed;
     tu_srv_init(&x->s, 1000);
     if (extra) d = *extra; else memset(&d, 0, sizeof d);
-    d.server_url = "ws://127.0.0.1:1337/parse";
+    if (!d.server_url) d.server_url = "ws://127.0.0.1:1337/parse";
     d.application_id = "app";
     d.on_event = h_event;
     d.user_data = x;
@@ -618,6 +619,27 @@ static void t_old_use_after_free(void) {
     h_close(&X);
 }
 
+/* The core alone takes a wss:// URL (its user brings TLS), and its handles work the same. */
+static void t_core_takes_wss(void) {
+    lq_desc d;
+    lq_client *c;
+    lq_sub a;
+    memset(&d, 0, sizeof d);
+    d.server_url = "wss://127.0.0.1:1337/parse";
+    tu_set_ctx("wss:// on the core alone");
+    c = h_open(&X, &d, 0x71);
+    CHECK(c != NULL && lq_client_url(c)->tls && lq_client_url(c)->port == 1337);
+    if (!c) return;
+    a = h_sub(&X, "A", &marker_a);
+    tu_srv_connect(&X.s);
+    answer(&X, "subscribed", 1);
+    CHECK(lq_client_state(c) == LQ_STATE_CONNECTED && lq_sub_valid(c, a));
+    CHECK(lq_unsubscribe(c, a) == LQ_OK);
+    answer(&X, "unsubscribed", 1);
+    EXPECT_DEAD(&X, a);
+    h_close(&X);
+}
+
 /* The handle stays the same through a reconnect and an update; lq_update may change the user data. */
 static void t_handle_is_stable(void) {
     lq_client *c = h_open(&X, NULL, 0x61);
@@ -661,6 +683,7 @@ int main(void) {
     t_ten_thousand();
     t_old_use_after_free();
     t_handle_is_stable();
+    t_core_takes_wss();
     tu_ctx[0] = 0;
     return tu_report("handles");
 }

@@ -7,12 +7,21 @@
    record arrives cut into one-byte reads); WRONG_HOST_URL serves a certificate for another name;
    OTHER_CA_FILE is an unrelated CA. CREATE_COMMAND (run by system()) creates a GameScore with
    playerName "test_tls". The CA goes in as PEM text (desc.tls_ca_pem), freed right after
-   lq_client_create: the client must keep its own copy.
+   lq_client_create: the client must keep its own copy. The events also come through a plain TCP
+   transport of the caller's (tls = false: mbedTLS runs over it); with tls = true the same
+   transport is used as it is, and the TLS front hears plain HTTP.
    Build: cc -std=c99 -DLQ_USE_MBEDTLS -fsanitize=address,undefined -I. tests/tls/test_tls.c
           -lmbedtls -lmbedx509 -lmbedcrypto */
 #define LIVEQUERY_IMPLEMENTATION
 #include "livequery.h"
 #include "../testutil.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 typedef struct seen {
     int open, subscribed, create, error, close;
@@ -61,8 +70,87 @@ static char *read_file(const char *path) {
     return text;
 }
 
-/* A client for url trusting the PEM text ca_pem (NULL: none set); it reconnects only if asked. */
-static lq_client *make_client(const char *url, const char *ca_pem, bool insecure, bool reconnect, seen *s) {
+/* ---- a plain TCP transport of the caller's: one socket per connection (its conn) -------------- */
+
+typedef struct plain {
+    int connects, closes;
+} plain;
+
+static int plain_connect(lq_client *c, void *self, void **conn, const lq_url *url) {
+    struct sockaddr_in a;
+    char host[64];
+    int *fd = (int *)malloc(sizeof *fd);
+    if (!fd) return LQ_ERR_NOMEM;
+    ((plain *)self)->connects++;
+    *fd = socket(AF_INET, SOCK_STREAM, 0);
+    *conn = fd;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons(url->port);
+    snprintf(host, sizeof host, "%.*s", (int)url->host_len, url->host);
+    if (*fd < 0 || inet_pton(AF_INET, host, &a.sin_addr) != 1 || connect(*fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        lq_transport_error(c, errno, "plain transport: cannot connect (the fronts listen on 127.0.0.1)");
+        return LQ_ERR_CONNECT;
+    }
+    fcntl(*fd, F_SETFL, fcntl(*fd, F_GETFL, 0) | O_NONBLOCK);
+    return LQ_OK;
+}
+
+/* A send or recv's answer in the transport's terms. */
+static long plain_io(lq_client *c, long n, int want) {
+    if (n >= 0) return n;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return want;
+    lq_transport_error(c, errno, "plain transport: send or recv failed");
+    return LQ_ERR_IO;
+}
+
+static long plain_send(lq_client *c, void *self, void *conn, const void *buf, size_t len) {
+    int fd = *(int *)conn;
+    long n;
+    (void)self;
+    do n = (long)send(fd, buf, len, MSG_NOSIGNAL); while (n < 0 && errno == EINTR);
+    return plain_io(c, n, LQ_IO_WANT_WRITE);
+}
+
+static long plain_recv(lq_client *c, void *self, void *conn, void *buf, size_t len) {
+    int fd = *(int *)conn;
+    long n;
+    (void)self;
+    do n = (long)recv(fd, buf, len, 0); while (n < 0 && errno == EINTR);
+    return plain_io(c, n, LQ_IO_WANT_READ);
+}
+
+static void plain_close(lq_client *c, void *self, void *conn) {
+    (void)c;
+    ((plain *)self)->closes++;
+    if (conn && *(int *)conn >= 0) close(*(int *)conn);
+    free(conn);
+}
+
+static int plain_fd(lq_client *c, void *self, void *conn) {
+    (void)c; (void)self;
+    return conn ? *(int *)conn : -1;
+}
+
+static lq_transport plain_transport(plain *p, bool tls) {
+    lq_transport t;
+    memset(&t, 0, sizeof t);
+    t.connect = plain_connect;
+    t.send = plain_send;
+    t.recv = plain_recv;
+    t.close = plain_close;
+    t.fd = plain_fd;
+    t.self = p;
+    t.tls = tls;
+    return t;
+}
+
+/* ---- the cases ---------------------------------------------------------------------------------- */
+
+/* A client for url trusting the PEM text ca_pem (NULL: none set); it reconnects only if asked;
+   through transport tr (NULL: the built-in TCP). */
+static lq_client *make_client_on(const char *url, const char *ca_pem, bool insecure, bool reconnect,
+                                 const lq_transport *tr, seen *s) {
     lq_desc d;
     lq_query q;
     lq_client *c = NULL;
@@ -82,6 +170,7 @@ static lq_client *make_client(const char *url, const char *ca_pem, bool insecure
     d.connect_timeout_ms = 8000;
     d.on_event = on_event;
     d.user_data = s;
+    d.transport = tr;
     r = lq_client_create(&d, &c);
     if (copy) { memset(copy, 'x', strlen(copy)); free(copy); }     /* the client has its own copy */
     CHECKF(r == LQ_OK, "lq_client_create(%s): %s", url, lq_result_str(r));
@@ -91,6 +180,10 @@ static lq_client *make_client(const char *url, const char *ca_pem, bool insecure
     r = lq_subscribe(c, &q, NULL);
     CHECKF(r == LQ_OK, "lq_subscribe: %s", lq_result_str(r));
     return c;
+}
+
+static lq_client *make_client(const char *url, const char *ca_pem, bool insecure, bool reconnect, seen *s) {
+    return make_client_on(url, ca_pem, insecure, reconnect, NULL, s);
 }
 
 /* Steps c until done(s) or the deadline; true when done. */
@@ -112,10 +205,11 @@ static void finish_client(lq_client *c) {
     lq_client_destroy(c);
 }
 
-/* Verified TLS through one-byte TCP writes: open, subscribe, and a create event. */
-static void test_events(const char *url, const char *ca_pem, const char *create_cmd) {
+/* Verified TLS through one-byte TCP writes: open, subscribe, and a create event; over the built-in
+   TCP, or over the caller's transport tr (tls = false: mbedTLS wraps it). */
+static void test_events(const char *url, const char *ca_pem, const char *create_cmd, const lq_transport *tr) {
     seen s;
-    lq_client *c = make_client(url, ca_pem, false, false, &s);
+    lq_client *c = make_client_on(url, ca_pem, false, false, tr, &s);
     if (!c) return;
     CHECKF(lq_client_url(c)->tls, "%s is not a TLS URL", url);
     CHECKF(run_until(c, &s, is_subscribed, 15000) && s.subscribed == 1, "no SUBSCRIBED (error: %s)", s.error_message);
@@ -129,7 +223,33 @@ static void test_events(const char *url, const char *ca_pem, const char *create_
     }
     CHECKF(s.error == 0, "unexpected ERROR: %s", s.error_message);
     finish_client(c);
-    printf("events over TLS: open %d, subscribed %d, create %d\n", s.open, s.subscribed, s.create);
+    printf("events over TLS%s: open %d, subscribed %d, create %d\n", tr ? " on the caller's plain transport" : "", s.open,
+           s.subscribed, s.create);
+}
+
+/* The events over the caller's plain transport: the library runs TLS over it, and closes every
+   connection it opened through it. */
+static void test_events_plain(const char *url, const char *ca_pem, const char *create_cmd) {
+    plain p = {0, 0};
+    lq_transport tr = plain_transport(&p, false);
+    test_events(url, ca_pem, create_cmd, &tr);
+    CHECKF(p.connects >= 1 && p.closes == p.connects, "plain transport: %d connections, %d closed", p.connects, p.closes);
+}
+
+/* A transport that says it does TLS is used as it is: this one does not, so the front hears a
+   plain upgrade request and the handshake fails, and not in the TLS layer. */
+static void test_transport_says_tls(const char *url, const char *ca_pem) {
+    plain p = {0, 0};
+    lq_transport tr = plain_transport(&p, true);
+    seen s;
+    lq_client *c = make_client_on(url, ca_pem, false, false, &tr, &s);
+    if (!c) return;
+    CHECKF(run_until(c, &s, has_error, 10000), "tls = true over plain TCP: no ERROR event");
+    CHECKF(s.open == 0 && s.error_result != LQ_ERR_TLS, "tls = true: no TLS layer was added (%s: %s)",
+           lq_result_str(s.error_result), s.error_message);
+    printf("tls = true over plain TCP: %s\n", s.error_message);
+    finish_client(c);
+    CHECKF(p.connects == 1 && p.closes == 1, "tls = true: %d connections, %d closed", p.connects, p.closes);
 }
 
 /* A connection that must fail in the TLS layer, before OPEN, with a message naming the cause. */
@@ -185,7 +305,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "test_tls: cannot read %s / %s, or PARSE_APP_ID is not set\n", argv[3], argv[4]);
         return 2;
     }
-    test_events(argv[1], ca, argv[5]);
+    test_events(argv[1], ca, argv[5], NULL);
+    test_events_plain(argv[1], ca, argv[5]);
+    test_transport_says_tls(argv[1], ca);
     test_rejected("wrong CA", argv[1], other_ca, "not correctly signed by the trusted CA");
     test_rejected("wrong host", argv[2], ca, "Common Name (CN) does not match");
     test_rejected("bad CA PEM", argv[1], "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n", "CA PEM");
