@@ -275,6 +275,8 @@ LQ_API const char *lq_json_raw(lq_json v, size_t *len);
 LQ_API size_t lq_json_string(lq_json v, char *buf, size_t cap);
 /* Compares a string value, decoded, with a NUL-terminated string. */
 LQ_API bool lq_json_string_eq(lq_json v, const char *s);
+/* Exactly rounded up to 19 significant digits; longer numbers as exactly as the C library's
+   strtod rounds them. */
 LQ_API double lq_json_number(lq_json v, double def);
 /* Numbers with an integral value in int64 range (12, -3, 1e3, 1.0); else def. */
 LQ_API int64_t lq_json_int(lq_json v, int64_t def);
@@ -797,7 +799,8 @@ const char *lq_result_str(lq_result r) {
    Numbers never meet the C locale's decimal point: up to 19 significant digits are gathered in
    an integer, which gives lq_json_int exactly and lq_json_number exactly rounded when Clinger's
    fast path applies (mantissa <= 2^53, power of ten <= 10^22); anything else goes to strtod as
-   significant digits and a decimal exponent ("123e-5", never "1.23"). */
+   significant digits and a decimal exponent ("123e-5", never "1.23"), and is then as exact as
+   the C library's strtod (glibc's is; mingw-w64's misrounds some long subnormal texts). */
 
 #define LQ__UTF8_ACCEPT 0u
 #define LQ__UTF8_REJECT 1u
@@ -1697,8 +1700,7 @@ static bool lq__json_strtod(const unsigned char *p, const unsigned char *end, do
         buf[k++] = '1';
         e--;
     } else {
-        /* trailing zeros say nothing: fewer digits for strtod (the mingw C library, under wine
-           at least, misrounds a 772-digit text that is a 752-digit one with 20 zeros) */
+        /* trailing zeros say nothing: fewer digits for strtod */
         for (; buf[k - 1] == '0'; k--) e++;
     }
     snprintf(buf + k, sizeof buf - k, "e%d", (int)e);
@@ -4430,7 +4432,7 @@ static lq_result lq__transport_setup(lq_client *c, const lq_desc *d) {
     c->net_init = true;
     c->tr = d->transport ? *d->transport : lq__tcp_transport;
 #ifdef LQ__TLS_BACKEND
-    if (c->url.tls && !c->tr.tls) {
+    if (lq_client_url(c)->tls && !c->tr.tls) {
         lq_transport inner = c->tr;
         lq_result r = lq__tls_new(c, &inner, &c->tr);
         if (r != LQ_OK) return r;

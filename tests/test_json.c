@@ -4,19 +4,9 @@
 #include "../livequery.h"
 
 #include <locale.h>
+#include "testutil.h"
 
-static int passed, failed;
-
-#define CHECK(cond) check((cond) ? 1 : 0, #cond, __FILE__, __LINE__)
-
-static void check(int ok, const char *what, const char *file, int line) {
-    if (ok) {
-        passed++;
-    } else {
-        failed++;
-        if (failed <= 50) printf("%s:%d: FAILED: %s\n", file, line, what);
-    }
-}
+static tu_harness heap;             /* the counting allocator of the writer tests */
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15u;
 
@@ -236,7 +226,7 @@ static void test_utf8(void) {
 
 /* ---- writer ------------------------------------------------------------------------------------- */
 
-static lq_allocator test_alloc = { lq__default_alloc, lq__default_free, NULL };
+static lq_allocator test_alloc = { tu_alloc, tu_free, &heap };
 
 static lq__buf new_buf(size_t limit) {
     lq__buf b;
@@ -1085,6 +1075,22 @@ static void midpoint_text(uint64_t m, int where, char *out) {
     }
 }
 
+static int platform_skipped;
+
+/* lq_json_number hands long numbers to the C library's strtod, so it is exactly as right as that:
+   mingw-w64's (run under wine here) turns some long subnormal texts into DBL_MIN. Where the
+   platform itself is wrong this cannot test livequery.h: such a case is skipped, not passed. */
+static bool platform_misrounds(const char *text, uint64_t want) {
+#ifdef _WIN32
+    if (double_bits(strtod(text, NULL)) == want) return false;
+    if (!platform_skipped++) printf("  note: this platform's strtod misrounds %.20s...; such cases are skipped\n", text);
+    return true;
+#else
+    (void)text; (void)want;
+    return false;
+#endif
+}
+
 /* lq_json_number of text, as bits, must be want and what strtod gives for the whole text (this
    process runs in the C locale); also negated, and in plain decimal notation. */
 static bool rounds_to(const char *text, uint64_t want) {
@@ -1092,7 +1098,8 @@ static bool rounds_to(const char *text, uint64_t want) {
     const char *e = strchr(text, 'e');
     int exp = atoi(e + 1);
     size_t digits = (size_t)(e - text), lead = (size_t)(-exp) - digits;
-    bool ok = double_bits(num(text)) == want && double_bits(strtod(text, NULL)) == want;
+    bool ok;
+    ok = double_bits(num(text)) == want && double_bits(strtod(text, NULL)) == want;
     alt[0] = '-';
     strcpy(alt + 1, text);
     ok = ok && double_bits(num(alt)) == (want | 0x8000000000000000u);
@@ -1137,12 +1144,12 @@ static void test_midpoints(void) {
     for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         for (w = BELOW; w <= ABOVE; w++) {
             midpoint_text(rows[i][0], w, text);
-            CHECK(rounds_to(text, rows[i][1 + w]));
+            if (!platform_misrounds(text, rows[i][1 + w])) CHECK(rounds_to(text, rows[i][1 + w]));
         }
         /* exactly on it, with zeros after digit 768: still the tie, to even */
         midpoint_text(rows[i][0], ON, text);
         strcpy(strchr(text, 'e'), "00000000000000000000e-1095");
-        CHECK(rounds_to(text, rows[i][2]));
+        if (!platform_misrounds(text, rows[i][2])) CHECK(rounds_to(text, rows[i][2]));
     }
     /* random midpoints with 768 digits (m from first768 to 2^54 - 1, where a double's bits are
        its value in units of 2^-1074): below rounds down, above up, on to the even neighbour */
@@ -1154,7 +1161,7 @@ static void test_midpoints(void) {
         for (w = BELOW; w <= ABOVE; w++) {
             uint64_t want = w == BELOW ? lo : w == ABOVE ? hi : (lo % 2 ? hi : lo);
             midpoint_text(m, w, text);
-            if (!rounds_to(text, want)) bad++;
+            if (!platform_misrounds(text, want) && !rounds_to(text, want)) bad++;
         }
     }
     CHECK(bad == 0);
@@ -1281,6 +1288,7 @@ static void test_capture_file(void) {
 }
 
 int main(void) {
+    tu_harness_init(&heap);
     test_utf8();
     test_writer();
     test_invalid();
@@ -1300,6 +1308,7 @@ int main(void) {
     test_parse_types();
     test_frames();
     test_capture_file();
-    printf("json: %d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    CHECK(heap.live == 0);                            /* every writer buffer was given back */
+    if (platform_skipped) printf("json: %d midpoint cases skipped (the platform's strtod is wrong on them)\n", platform_skipped);
+    return tu_report("json");
 }
