@@ -129,6 +129,19 @@ static int fail_usage(const char *msg) {
     return 1;
 }
 
+static int fail_option(const char *what, const char *option) {
+    fprintf(stderr, "lqwatch: %s %s\n%s", what, option, usage);
+    return 1;
+}
+
+/* NULL when where is one JSON object, else why not. */
+static const char *where_problem(const char *where) {
+    int n = lq_json_parse(where, strlen(where), NULL, 0, 0, NULL);
+    if (n < 0) return n == LQ_ERR_UTF8 ? "WHERE is not valid UTF-8" : "WHERE is not valid JSON";
+    while (*where == ' ' || *where == '\t' || *where == '\n' || *where == '\r') where++;
+    return *where == '{' ? NULL : "WHERE must be a JSON object";
+}
+
 int main(int argc, char **argv) {
     lq_desc desc;
     lq_query q;
@@ -152,7 +165,7 @@ int main(int argc, char **argv) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 #define LQW_OPT(s, l) is_opt(a, s, l)
-#define LQW_VAL() do { if (!v) return fail_usage("option needs a value"); i++; } while (0)
+#define LQW_VAL() do { if (!v) return fail_option("a value is missing after", a); i++; } while (0)
         if (LQW_OPT("-h", "--help")) { fputs(usage, stdout); return 0; }
         else if (LQW_OPT("-s", "--server")) { LQW_VAL(); desc.server_url = v; }
         else if (LQW_OPT("-a", "--app-id")) { LQW_VAL(); desc.application_id = v; }
@@ -175,12 +188,13 @@ int main(int argc, char **argv) {
             if (*end || timeout <= 0) return fail_usage("--timeout needs a positive number of seconds");
         } else if (LQW_OPT("-q", "--quiet")) w.quiet = true;
         else if (LQW_OPT(NULL, "--ca")) { LQW_VAL(); desc.tls_ca_file = v; }
-        else if (a[0] == '-' && a[1]) return fail_usage("unknown option");
+        else if (a[0] == '-' && a[1]) return fail_option("unknown option", a);
         else if (!cls) cls = a;
         else if (!where) where = a;
         else return fail_usage("too many arguments");
     }
     if (!cls) return fail_usage("no CLASS given");
+    if (where && where_problem(where)) return fail_usage(where_problem(where));
     if (!desc.server_url) return fail_usage("no server: give -s URL or set PARSE_SERVER_URL");
     if (!desc.application_id) return fail_usage("no application id: give -a ID or set PARSE_APP_ID");
     desc.on_event = on_event;

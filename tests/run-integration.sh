@@ -269,21 +269,25 @@ check "lqwatch --timeout 2 -n 1: after 2-5 s (took ${dt} ms)" test "$dt" -ge 200
 check "lqwatch --timeout: stdout is JSON lines" jcheck "$WORK/to.out" 'true'
 
 # -- usage errors: exit 1 with the usage on stderr
+# usage_case NAME [--says TEXT] CMD...: TEXT must be in the first line of stderr
 usage_case() {
-  local name="$1"; shift
+  local name="$1" says=""; shift
+  if [[ "$1" == --says ]]; then says="$2"; shift 2; fi
   timeout -k 2 10 "$@" >"$WORK/usage.out" 2>"$WORK/usage.err"
   local rc=$?
   check "lqwatch usage ($name): exit 1" rc_is "$rc" 1
   check "lqwatch usage ($name): says why on stderr" test -s "$WORK/usage.err"
+  [[ -z "$says" ]] || check "lqwatch usage ($name): says \"$says\"" grep -qF -- "$says" <(head -n 1 "$WORK/usage.err")
 }
 usage_case "no class" "$LQWATCH"
-usage_case "unknown option" "$LQWATCH" --bogus GameScore
+usage_case "unknown option" --says "unknown option --bogus" "$LQWATCH" --bogus GameScore
 usage_case "-n 0" "$LQWATCH" -n 0 GameScore
-usage_case "-n without value" "$LQWATCH" GameScore -n
+usage_case "-n without value" --says "a value is missing after -n" "$LQWATCH" GameScore -n
 usage_case "--timeout abc" "$LQWATCH" --timeout abc GameScore
 usage_case "too many arguments" "$LQWATCH" GameScore '{}' extra
 usage_case "no server" env -u PARSE_SERVER_URL "$LQWATCH" GameScore
-usage_case "where not JSON" "$LQWATCH" GameScore '{bad'
+usage_case "where not JSON" --says "WHERE is not valid JSON" "$LQWATCH" GameScore '{bad'
+usage_case "where not an object" --says "WHERE must be a JSON object" "$LQWATCH" GameScore '[1]'
 timeout -k 2 10 "$LQWATCH" --help >"$WORK/help.out" 2>&1
 rc=$?
 check "lqwatch --help: exit 0" rc_is "$rc" 0
