@@ -122,8 +122,10 @@
         URLs need a desc.transport that does TLS itself (tls = true), else lq_client_create gives
         LQ_ERR_TLS_UNAVAILABLE. With LQ_NO_SOCKETS the program brings its TLS in its own I/O. The
         certificate chain is verified against the system CA bundle, or desc.tls_ca_file /
-        desc.tls_ca_pem, and the host name is checked (mbedTLS 2.28 matches DNS names and CN only:
-        for an IP URL the certificate must name the IP as a DNS name). Only
+        desc.tls_ca_pem, and the host is checked as RFC 6125 says, on every mbedTLS version: an IP
+        literal (wss://127.0.0.1, wss://[::1]) only against iPAddress subjectAltNames, byte for
+        byte, and without SNI; a name against DNS subjectAltNames (one left-most wildcard), the CN
+        only when the certificate has no subjectAltName. Only
         tls_insecure_skip_verify_for_tests_only turns the check off. mbedTLS allocates with its own
         calloc, not desc.allocator.
 
@@ -4209,6 +4211,8 @@ typedef struct lq__mbed_conn {  /* per connection */
     void *inner;                /* the inner transport's connection */
     bool inner_up;
     bool session;               /* ssl is set up */
+    unsigned char ip[16];       /* the URL's host when it is an IP literal (ip_len 4 or 16) */
+    size_t ip_len;
     mbedtls_ssl_context ssl;
 } lq__mbed_conn;
 
@@ -4307,9 +4311,47 @@ static void lq__mbed_close(lq_client *c, void *self, void *conn) {
     lq__free(&c->a, k);
 }
 
+/* The host as an IP address (a numeric getaddrinfo never blocks): its 4 or 16 bytes, else 0. */
+static size_t lq__host_ip(const char *host, unsigned char out[16]) {
+    struct addrinfo hints, *res = NULL;
+    size_t n = 0;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_flags = AI_NUMERICHOST;
+    if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res) return 0;
+    if (res->ai_family == AF_INET) {
+        memcpy(out, &((const struct sockaddr_in *)(const void *)res->ai_addr)->sin_addr, 4);
+        n = 4;
+    } else if (res->ai_family == AF_INET6) {
+        memcpy(out, &((const struct sockaddr_in6 *)(const void *)res->ai_addr)->sin6_addr, 16);
+        n = 16;
+    }
+    freeaddrinfo(res);
+    return n;
+}
+
+/* RFC 6125 for an IP literal: only an iPAddress subjectAltName of the same bytes names it (never
+   a DNS name, never the CN). mbedTLS before 3.5 checks DNS names only, and an IP as the host name
+   would go out as SNI, which RFC 6066 forbids: so the name check is ours, on every version. */
+static int lq__mbed_verify(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags) {
+    const lq__mbed_conn *k = (const lq__mbed_conn *)ctx;
+    const mbedtls_x509_sequence *san;
+    if (depth != 0 || !k->ip_len) return 0;
+    for (san = &crt->subject_alt_names; san && san->buf.p; san = san->next)
+        if (san->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_IP_ADDRESS) &&
+            san->buf.len == k->ip_len && memcmp(san->buf.p, k->ip, k->ip_len) == 0)
+            return 0;
+    *flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
+    return 0;
+}
+
 static int lq__mbed_verify_failed(lq_client *c, lq__mbed_conn *k, const char *host) {
     char why[200];
     uint32_t flags = mbedtls_ssl_get_verify_result(&k->ssl);
+    if (k->ip_len && flags == MBEDTLS_X509_BADCERT_CN_MISMATCH) {
+        lq__set_error(c, (int)flags, "TLS certificate rejected: it names no IP address %s (iPAddress "
+                      "subjectAltName)", host);
+        return LQ_ERR_TLS;
+    }
     int n = mbedtls_x509_crt_verify_info(why, sizeof why, "", flags), i;
     while (n > 0 && (why[n - 1] == '\n' || why[n - 1] == ' ')) why[--n] = 0;
     for (i = 0; why[i]; i++) if (why[i] == '\n') why[i] = ';';
@@ -4344,7 +4386,10 @@ static int lq__mbed_connect(lq_client *c, void *self, void **conn, const lq_url 
         mbedtls_ssl_init(&k->ssl);
         k->session = true;
         if ((rc = mbedtls_ssl_setup(&k->ssl, &m->conf)) != 0) return lq__mbed_fail(c, rc, "setup");
-        if ((rc = mbedtls_ssl_set_hostname(&k->ssl, host)) != 0) return lq__mbed_fail(c, rc, "host name");
+        k->ip_len = lq__host_ip(host, k->ip);
+        /* an IP: no SNI and no name check by mbedTLS (NULL says so on purpose), lq__mbed_verify's */
+        if ((rc = mbedtls_ssl_set_hostname(&k->ssl, k->ip_len ? NULL : host)) != 0) return lq__mbed_fail(c, rc, "host name");
+        if (!c->tls_insecure) mbedtls_ssl_set_verify(&k->ssl, lq__mbed_verify, k);
         mbedtls_ssl_set_bio(&k->ssl, k, lq__mbed_bio_send, lq__mbed_bio_recv, NULL);
     }
     rc = mbedtls_ssl_handshake(&k->ssl);

@@ -12,7 +12,7 @@
 // prove that a client that rejected the certificate sent no application data:
 //   accept N                    a TCP connection
 //   tls-error N <message>       the handshake failed (e.g. the client sent an alert)
-//   secure N <protocol>         the handshake completed
+//   secure N <protocol> sni=<name>  the handshake completed (sni=- when the client sent none)
 //   upstream N                  a connection to the target was opened
 //   close N plaintext_in=B plaintext_out=B   B: application bytes from / to the client
 //   relay-close raw_out_writes=W  (--split) the relay's writes to the client, one byte each
@@ -23,11 +23,11 @@ const net = require('net');
 const tls = require('tls');
 
 function usage(msg) {
-  process.stderr.write(`front.js: ${msg}\nusage: node front.js --cert CERT --key KEY --target HOST:PORT [--split] [--log FILE] [--max-seconds S]\n`);
+  process.stderr.write(`front.js: ${msg}\nusage: node front.js --cert CERT --key KEY --target HOST:PORT [--split] [--host ADDR] [--log FILE] [--max-seconds S]\n`);
   process.exit(2);
 }
 
-const opt = { split: false, maxSeconds: 300 };
+const opt = { split: false, maxSeconds: 300, host: '127.0.0.1' };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
@@ -38,6 +38,7 @@ for (let i = 0; i < argv.length; i++) {
   else if (a === '--log') opt.log = val();
   else if (a === '--max-seconds') opt.maxSeconds = Number(val());
   else if (a === '--split') opt.split = true;
+  else if (a === '--host') opt.host = val();
   else usage(`unknown argument ${a}`);
 }
 if (!opt.cert || !opt.key || !opt.target) usage('--cert, --key and --target are required');
@@ -72,7 +73,7 @@ tlsServer.on('secureConnection', (sock) => {
   let plainIn = 0;
   let plainOut = 0;
   let closed = false;
-  log(`secure ${id} ${sock.getProtocol()}`);
+  log(`secure ${id} ${sock.getProtocol()} sni=${sock.servername || '-'}`);
   sock.setNoDelay(true);
   const up = net.connect(target.port, target.host, () => log(`upstream ${id}`));
   up.setNoDelay(true);
@@ -148,7 +149,7 @@ function startSplitRelay(tlsPort, onListen) {
   relay.listen(0, '127.0.0.1', () => onListen(relay.address().port));
 }
 
-tlsServer.listen(0, '127.0.0.1', () => {
+tlsServer.listen(0, opt.host, () => {
   const tlsPort = tlsServer.address().port;
   const announce = (port) => process.stdout.write(`LISTEN ${port}\n`);
   if (opt.split) startSplitRelay(tlsPort, announce);

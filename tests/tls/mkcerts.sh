@@ -5,12 +5,16 @@
 #   server.pem    server.key   for 127.0.0.1 / localhost, signed by ca.pem
 #   expired.pem   expired.key  same names, signed by ca.pem, valid only in 2020
 #   wrong.pem     wrong.key    signed by ca.pem, for wrong.example only
+#   ip-only.pem   SAN IP:127.0.0.1 only          ipv6.pem      SAN IP:::1 only
+#   wrong-ip.pem  SAN IP:127.0.0.2 and DNS:127.0.0.1 (an IP is never matched against a DNS name)
+#   cn-only.pem   no SAN, CN localhost            cn-ip.pem     no SAN, CN 127.0.0.1 (never matched)
+#   san-cn.pem    SAN DNS:other.example, CN localhost (with a SAN the CN does not count)
+#   wildcard.pem  SAN DNS:*.lq.test (a.lq.test, never a.b.lq.test or lq.test)
 #   other-ca.pem  a second CA that signed none of these
 # (and the keys, plus ca.cnf and the ca-* files of `openssl ca`)
 #
-# mbedTLS 2.28 matches host names against dNSName entries (and the CN), not iPAddress ones, so
-# the server certificate lists 127.0.0.1 both as a DNS name and as an IP address. EC P-256 keys: the
-# whole set takes about a second. Everything stays in OUTDIR.
+# server.pem names its address the way browsers, Node, Go and OpenSSL expect: IP:127.0.0.1 (and
+# DNS:localhost). EC P-256 keys: the whole set takes about a second. Everything stays in OUTDIR.
 set -euo pipefail
 
 if [[ $# -ne 1 ]]; then echo "usage: $0 OUTDIR" >&2; exit 2; fi
@@ -46,7 +50,38 @@ keyUsage = critical, digitalSignature
 extendedKeyUsage = serverAuth
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
-subjectAltName = DNS:127.0.0.1, DNS:localhost, IP:127.0.0.1
+subjectAltName = IP:127.0.0.1, DNS:localhost
+[leaf]
+basicConstraints = critical, CA:false
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[ip-only]
+basicConstraints = critical, CA:false
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = IP:127.0.0.1
+[ipv6]
+basicConstraints = critical, CA:false
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = IP:::1
+[wrong-ip]
+basicConstraints = critical, CA:false
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = IP:127.0.0.2, DNS:127.0.0.1
+[wildcard]
+basicConstraints = critical, CA:false
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:*.lq.test
+[san-cn]
+basicConstraints = critical, CA:false
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:other.example
 [wrong]
 basicConstraints = critical, CA:false
 keyUsage = critical, digitalSignature
@@ -83,8 +118,15 @@ ca_self other-ca.key other-ca.pem "livequery.h unrelated CA"
 issue server 127.0.0.1 server
 issue expired 127.0.0.1 server 20200101000000Z 20201231235959Z
 issue wrong wrong.example wrong
+issue ip-only "ip only" ip-only
+issue ipv6 "ipv6 only" ipv6
+issue wrong-ip 127.0.0.1 wrong-ip
+issue cn-only localhost leaf
+issue cn-ip 127.0.0.1 leaf
+issue san-cn localhost san-cn
+issue wildcard wildcard wildcard
 
-for c in server expired wrong; do
+for c in server expired wrong ip-only ipv6 wrong-ip cn-only cn-ip san-cn wildcard; do
   openssl verify -CAfile ca.pem -no_check_time "$c.pem" >/dev/null || { echo "mkcerts: $c.pem does not verify" >&2; exit 1; }
 done
 echo "mkcerts: ca.pem server.pem expired.pem wrong.pem other-ca.pem in $OUT"

@@ -151,6 +151,11 @@ start_front good server
 start_front split server --split
 start_front expired expired
 start_front wrong wrong
+for c in ip-only wrong-ip cn-only cn-ip san-cn wildcard; do start_front "$c" "$c"; done
+V6=0
+if node -e 'require("net").createServer().listen(0, "::1", function () { this.close(); }).on("error", () => process.exit(1))' 2>/dev/null; then
+  V6=1; start_front ipv6 ipv6 --host ::1
+fi
 echo "fronts: good ${PORT[good]}, split ${PORT[split]}, expired ${PORT[expired]}, wrong host ${PORT[wrong]}"
 
 parsectl() { timeout 20 node "$PARSECTL" "$@"; }
@@ -207,6 +212,21 @@ echo "== good certificates ($((SECONDS - T0)) s)"
 watch_case wss "wss://127.0.0.1:${PORT[good]}/parse" "$WORK/good.log" --ca "$CERTS/ca.pem"
 watch_case https "https://127.0.0.1:${PORT[good]}/parse" "$WORK/good.log" --ca "$CERTS/ca.pem"
 watch_case localhost "wss://localhost:${PORT[good]}/parse" "$WORK/good.log" --ca "$CERTS/ca.pem"
+check "localhost: the name went out as SNI" grep -q '^secure .* sni=localhost$' "$WORK/good.log"
+
+# RFC 6125 host checks, on whichever mbedTLS this is (2.28 checks DNS names only by itself): an IP
+# literal is matched against iPAddress subjectAltNames alone, byte for byte, and sent without SNI
+# (RFC 6066); a name against DNS names, the CN only when there is no subjectAltName at all.
+echo "== host checks ($((SECONDS - T0)) s)"
+watch_case ip-only "wss://127.0.0.1:${PORT[ip-only]}/parse" "$WORK/ip-only.log" --ca "$CERTS/ca.pem"
+check "ip-only: no SNI for an IP literal" grep -q '^secure .* sni=-$' "$WORK/ip-only.log"
+check "ip-only: never an SNI at all" bash -c "! grep -q 'sni=[^-]' '$WORK/ip-only.log'"
+if (( V6 )); then
+  watch_case ipv6 "wss://[::1]:${PORT[ipv6]}/parse" "$WORK/ipv6.log" --ca "$CERTS/ca.pem"
+else
+  echo "SKIP ipv6: no ::1 on this machine"
+fi
+watch_case cn-only "wss://localhost:${PORT[cn-only]}/parse" "$WORK/cn-only.log" --ca "$CERTS/ca.pem"
 
 echo "== records split at every byte ($((SECONDS - T0)) s)"
 watch_case split "wss://127.0.0.1:${PORT[split]}/parse" "$WORK/split.log" --ca "$CERTS/ca.pem"
@@ -259,6 +279,14 @@ bad_case wrong-ca "wss://127.0.0.1:${PORT[good]}/parse" "$WORK/good.log" alert \
   'not correctly signed by the trusted CA' --ca "$CERTS/other-ca.pem"
 bad_case expired "wss://127.0.0.1:${PORT[expired]}/parse" "$WORK/expired.log" alert 'expired' --ca "$CERTS/ca.pem"
 bad_case wrong-host "wss://127.0.0.1:${PORT[wrong]}/parse" "$WORK/wrong.log" alert \
+  'names no IP address 127.0.0.1' --ca "$CERTS/ca.pem"
+bad_case wrong-host-name "wss://localhost:${PORT[wrong]}/parse" "$WORK/wrong.log" alert \
+  'Common Name \(CN\) does not match' --ca "$CERTS/ca.pem"
+bad_case wrong-ip "wss://127.0.0.1:${PORT[wrong-ip]}/parse" "$WORK/wrong-ip.log" alert \
+  'names no IP address 127.0.0.1' --ca "$CERTS/ca.pem"
+bad_case cn-ip "wss://127.0.0.1:${PORT[cn-ip]}/parse" "$WORK/cn-ip.log" alert \
+  'names no IP address 127.0.0.1' --ca "$CERTS/ca.pem"
+bad_case san-cn "wss://localhost:${PORT[san-cn]}/parse" "$WORK/san-cn.log" alert \
   'Common Name \(CN\) does not match' --ca "$CERTS/ca.pem"
 bad_case system-bundle "wss://127.0.0.1:${PORT[good]}/parse" "$WORK/good.log" alert \
   'not correctly signed by the trusted CA'
@@ -275,6 +303,7 @@ if "$CC" "${CFLAGS_T[@]}" -DLQ_USE_MBEDTLS -I"$ROOT" "$ROOT/tests/tls/test_tls.c
   if timeout 60 "$BUILD/test_tls" "wss://127.0.0.1:${PORT[split]}/parse" "wss://127.0.0.1:${PORT[wrong]}/parse" \
        "$CERTS/ca.pem" "$CERTS/other-ca.pem" \
        "node '$PARSECTL' create GameScore '{\"score\":7,\"playerName\":\"test_tls\"}' >/dev/null" \
+       "${PORT[wildcard]}" \
        >"$WORK/test_tls.out" 2>&1; then
     pass "test_tls: $(tail -n 1 "$WORK/test_tls.out")"
   else

@@ -147,6 +147,15 @@ static lq_transport plain_transport(plain *p, bool tls) {
 
 /* ---- the cases ---------------------------------------------------------------------------------- */
 
+/* lq.test and its subdomains are 127.0.0.1 (the wildcard front): no DNS, no /etc/hosts. */
+static bool resolve_lq_test(const char *host, char *out, size_t cap, void *user) {
+    size_t n = strlen(host);
+    (void)user;
+    if (!(strcmp(host, "lq.test") == 0 || (n > 8 && strcmp(host + n - 8, ".lq.test") == 0))) return false;
+    snprintf(out, cap, "127.0.0.1");
+    return true;
+}
+
 /* A client for url trusting the PEM text ca_pem (NULL: none set); it reconnects only if asked;
    through transport tr (NULL: the built-in TCP). */
 static lq_client *make_client_on(const char *url, const char *ca_pem, bool insecure, bool reconnect,
@@ -171,6 +180,7 @@ static lq_client *make_client_on(const char *url, const char *ca_pem, bool insec
     d.on_event = on_event;
     d.user_data = s;
     d.transport = tr;
+    d.resolve = resolve_lq_test;
     r = lq_client_create(&d, &c);
     if (copy) { memset(copy, 'x', strlen(copy)); free(copy); }     /* the client has its own copy */
     CHECKF(r == LQ_OK, "lq_client_create(%s): %s", url, lq_result_str(r));
@@ -269,6 +279,24 @@ static void test_rejected(const char *what, const char *url, const char *ca_pem,
     finish_client(c);
 }
 
+/* A certificate for *.lq.test names a.lq.test: one label, the left-most, and only that. */
+static void test_wildcard(const char *port, const char *ca_pem) {
+    char url[128];
+    seen s;
+    lq_client *c;
+    snprintf(url, sizeof url, "wss://a.lq.test:%s/parse", port);
+    c = make_client(url, ca_pem, false, false, &s);
+    if (c) {
+        CHECKF(run_until(c, &s, is_subscribed, 15000) && s.subscribed == 1, "%s: no SUBSCRIBED (error: %s)", url, s.error_message);
+        printf("wildcard: %s subscribed\n", url);
+        finish_client(c);
+    }
+    snprintf(url, sizeof url, "wss://a.b.lq.test:%s/parse", port);
+    test_rejected("wildcard, two labels", url, ca_pem, "Common Name (CN) does not match");
+    snprintf(url, sizeof url, "wss://lq.test:%s/parse", port);
+    test_rejected("wildcard, the bare domain", url, ca_pem, "Common Name (CN) does not match");
+}
+
 /* A TLS configuration that failed (here: CA text that does not parse) must fail the same way on
    every reconnect, never go on with a half-made configuration. */
 static void test_bad_config_every_attempt(const char *url) {
@@ -295,8 +323,8 @@ static void test_insecure(const char *url) {
 
 int main(int argc, char **argv) {
     char *ca, *other_ca;
-    if (argc != 6) {
-        fprintf(stderr, "usage: test_tls GOOD_URL WRONG_HOST_URL CA_FILE OTHER_CA_FILE CREATE_COMMAND\n");
+    if (argc != 7) {
+        fprintf(stderr, "usage: test_tls GOOD_URL WRONG_HOST_URL CA_FILE OTHER_CA_FILE CREATE_COMMAND WILDCARD_PORT\n");
         return 2;
     }
     ca = read_file(argv[3]);
@@ -309,8 +337,9 @@ int main(int argc, char **argv) {
     test_events_plain(argv[1], ca, argv[5]);
     test_transport_says_tls(argv[1], ca);
     test_rejected("wrong CA", argv[1], other_ca, "not correctly signed by the trusted CA");
-    test_rejected("wrong host", argv[2], ca, "Common Name (CN) does not match");
+    test_rejected("wrong host", argv[2], ca, "names no IP address 127.0.0.1");
     test_rejected("bad CA PEM", argv[1], "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n", "CA PEM");
+    test_wildcard(argv[6], ca);
     test_bad_config_every_attempt(argv[1]);
     test_insecure(argv[2]);
     free(ca);
