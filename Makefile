@@ -11,12 +11,26 @@ CFLAGS_T = -std=c99 $(WARN) -g -O1 $(SAN) -I.
 SERVER  := tests/server/lqserver.sh
 STATE   ?= $(BUILD)/server
 
-# wss:// through mbedTLS when its headers are installed (Debian: libmbedtls-dev).
+# The TLS backend of lqwatch and the examples: make TLS=mbedtls, TLS=openssl or TLS=none. The
+# default is mbedTLS when its headers are installed (Debian: libmbedtls-dev), else OpenSSL when
+# its are (libssl-dev), else none. A change of backend, or one installed after a first build,
+# rebuilds what uses it ($(BUILD)/tls-backend records the choice).
 HAVE_MBEDTLS := $(shell test -f /usr/include/mbedtls/ssl.h && echo 1)
-ifeq ($(HAVE_MBEDTLS),1)
+HAVE_OPENSSL := $(shell test -f /usr/include/openssl/ssl.h && echo 1)
+ifeq ($(origin TLS),undefined)
+TLS := $(if $(HAVE_MBEDTLS),mbedtls,$(if $(HAVE_OPENSSL),openssl,none))
+endif
+ifeq ($(TLS),mbedtls)
 TLS_CFLAGS := -DLQ_USE_MBEDTLS
 TLS_LIBS   := -lmbedtls -lmbedx509 -lmbedcrypto
+else ifeq ($(TLS),openssl)
+TLS_CFLAGS := -DLQ_USE_OPENSSL
+TLS_LIBS   := -lssl -lcrypto
+else ifneq ($(TLS),none)
+$(error TLS=$(TLS): use mbedtls, openssl or none)
 endif
+$(info livequery.h examples: TLS backend $(TLS)$(if $(filter none,$(TLS)), (wss:// needs TLS=mbedtls or TLS=openssl),))
+TLS_STAMP := $(BUILD)/tls-backend
 
 UNIT     := $(BUILD)/test_json $(BUILD)/test_ws $(BUILD)/test_core $(BUILD)/test_handles
 HOSTILE  := $(BUILD)/test_hostile $(BUILD)/test_alloc $(BUILD)/test_iofaults $(BUILD)/test_conformance
@@ -26,7 +40,7 @@ EXAMPLES := $(BUILD)/lqwatch $(BUILD)/poll_loop $(BUILD)/select_loop $(BUILD)/ga
 # The version, from the one place that has it.
 VERSION := $(shell awk '/^.define LQ_VERSION_(MAJOR|MINOR|PATCH) /{v = v s $$3; s = "."} END{print v}' livequery.h)
 
-.PHONY: all test unit hostile fuzz fuzz-short tools compile-check integration portability tls tls3 bench dropin install examples demo clean server-start server-stop
+.PHONY: all test unit hostile fuzz fuzz-short tools compile-check integration portability tls tls3 tls-openssl FORCE bench dropin install examples demo clean server-start server-stop
 
 all: examples
 
@@ -39,14 +53,20 @@ $(BUILD)/test_%: tests/test_%.c livequery.h $(wildcard tests/*.h tests/conforman
 $(BUILD)/%: examples/%.c livequery.h | $(BUILD)
 	$(CC) -std=c99 $(WARN) -O2 -g $< -o $@
 
-$(BUILD)/lqwatch: examples/lqwatch.c livequery.h | $(BUILD)
+# Rewritten only when the choice changes, so that what depends on it rebuilds then and only then.
+$(TLS_STAMP): FORCE | $(BUILD)
+	@echo "$(TLS) $(TLS_CFLAGS) $(TLS_LIBS)" | cmp -s - $@ || echo "$(TLS) $(TLS_CFLAGS) $(TLS_LIBS)" > $@
+
+FORCE:
+
+$(BUILD)/lqwatch: examples/lqwatch.c livequery.h $(TLS_STAMP) | $(BUILD)
 	$(CC) -std=c99 $(WARN) -O2 -g $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS)
 
 # custom_transport: mbedTLS over the example's own sockets for wss://, when mbedTLS is there.
-$(BUILD)/custom_transport: examples/custom_transport.c livequery.h | $(BUILD)
+$(BUILD)/custom_transport: examples/custom_transport.c livequery.h $(TLS_STAMP) | $(BUILD)
 	$(CC) -std=c99 $(WARN) -O2 -g $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS)
 
-$(BUILD)/lqwatch-san: examples/lqwatch.c livequery.h | $(BUILD)
+$(BUILD)/lqwatch-san: examples/lqwatch.c livequery.h $(TLS_STAMP) | $(BUILD)
 	$(CC) $(CFLAGS_T) $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS)
 
 examples: $(EXAMPLES)
@@ -54,7 +74,7 @@ examples: $(EXAMPLES)
 unit: $(UNIT)
 	@set -e; for t in $(UNIT); do echo "== $$t"; ./$$t; done
 
-$(BUILD)/test_conformance: tests/conformance/conformance.c livequery.h $(wildcard tests/*.h tests/conformance/*.h) | $(BUILD)
+$(BUILD)/test_conformance: tests/conformance/conformance.c livequery.h $(wildcard tests/*.h tests/conformance/*.h) $(TLS_STAMP) | $(BUILD)
 	$(CC) $(CFLAGS_T) $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS)
 
 # Hostile peers: RFC 6455 and Autobahn-like cases over loopback, LiveQuery-level garbage,
@@ -95,7 +115,11 @@ portability:
 
 # wss:// (mbedTLS): openssl certificates, Node TLS fronts, a Parse Server of its own.
 tls: $(BUILD)/lqwatch-san
-	@bash tests/tls/run.sh $(abspath $(BUILD)/tls-server) $(BUILD)
+	@LQ_TLS_CFLAGS="$(TLS_CFLAGS)" LQ_TLS_LIBS="$(TLS_LIBS)" bash tests/tls/run.sh $(abspath $(BUILD)/tls-server) $(BUILD)
+
+# The same suite through the OpenSSL backend (its own build directory).
+tls-openssl:
+	@$(MAKE) -s --no-print-directory TLS=openssl BUILD=$(BUILD)/openssl tls
 
 # The same against mbedTLS 3.x (MBEDTLS3=prefix, or Debian 13's packages fetched and unpacked into
 # the build directory, nothing installed); SKIP when neither is possible.
@@ -103,8 +127,11 @@ tls3:
 	@bash tests/tls/run-mbedtls3.sh $(abspath $(BUILD)/mbedtls3)
 
 test: compile-check unit hostile fuzz-short tools examples dropin integration portability tls3
-ifeq ($(HAVE_MBEDTLS),1)
+ifneq ($(TLS),none)
 test: tls
+endif
+ifeq ($(HAVE_OPENSSL)$(TLS),1mbedtls)
+test: tls-openssl
 endif
 
 # make install PREFIX=/usr/local: the header, lqwatch, a pkg-config file and a CMake package.

@@ -38,7 +38,8 @@
         LIVEQUERY_STATIC    make every function static (several copies in one program)
         LQ_ASSERT(x)        your assert (default: assert from <assert.h>)
         LQ_NO_SOCKETS       build only the I/O-free core: bring your own I/O (see CORE)
-        LQ_USE_MBEDTLS      the TLS backend for wss:// (link -lmbedtls -lmbedx509 -lmbedcrypto)
+        LQ_USE_MBEDTLS      the mbedTLS backend for wss:// (link -lmbedtls -lmbedx509 -lmbedcrypto)
+        LQ_USE_OPENSSL      or the OpenSSL backend, 1.1.1 or 3.x (link -lssl -lcrypto)
         LQ_DEFAULT_*        defaults of the desc's limits (see LIMITS) and timers:
                             LQ_DEFAULT_CONNECT_TIMEOUT_MS (10000), LQ_DEFAULT_DEAD_LINK_MS (30000),
                             LQ_DEFAULT_CLOSE_TIMEOUT_MS (2000), LQ_DEFAULT_MAX_RECONNECT_DELAY_MS (30000)
@@ -107,7 +108,8 @@
             LQ_ERR_IO, LQ_ERR_CONNECT      errno (Winsock: WSAGetLastError()) of the failed call
             LQ_ERR_DNS                     the getaddrinfo() code (gai_strerror names it)
             LQ_ERR_TLS                     mbedTLS: the negative error code, or for a rejected
-                                           certificate the verify flags (MBEDTLS_X509_BADCERT_*)
+                                           certificate the verify flags (MBEDTLS_X509_BADCERT_*);
+                                           OpenSSL: the SSL_ERROR_* code, or the X509_V_ERR_* one
             LQ_ERR_HANDSHAKE               the HTTP status when the server answered other than 101,
                                            else 0 (101 for a bad 101 response)
             LQ_ERR_PROTOCOL, LQ_ERR_UTF8   the offending close code or opcode, else 0
@@ -118,16 +120,19 @@
     TLS
         The TLS backend wraps any transport that carries plain bytes: the built-in TCP or your
         desc.transport (examples/custom_transport.c runs mbedTLS over sockets of its own). One is
-        compiled in with LQ_USE_MBEDTLS (mbedTLS 2.28 or 3.x); without one, wss:// and https://
-        URLs need a desc.transport that does TLS itself (tls = true), else lq_client_create gives
-        LQ_ERR_TLS_UNAVAILABLE. With LQ_NO_SOCKETS the program brings its TLS in its own I/O. The
-        certificate chain is verified against the system CA bundle, or desc.tls_ca_file /
-        desc.tls_ca_pem, and the host is checked as RFC 6125 says, on every mbedTLS version: an IP
-        literal (wss://127.0.0.1, wss://[::1]) only against iPAddress subjectAltNames, byte for
-        byte, and without SNI; a name against DNS subjectAltNames (one left-most wildcard), the CN
-        only when the certificate has no subjectAltName. Only
-        tls_insecure_skip_verify_for_tests_only turns the check off. mbedTLS allocates with its own
-        calloc, not desc.allocator.
+        compiled in with LQ_USE_MBEDTLS (mbedTLS 2.28 or 3.x) or LQ_USE_OPENSSL (OpenSSL 1.1.1 or
+        3.x: a program that links OpenSSL already needs no second TLS library). Without one,
+        wss:// and https:// URLs need a desc.transport that does TLS itself (tls = true), else
+        lq_client_create gives LQ_ERR_TLS_UNAVAILABLE. With LQ_NO_SOCKETS the program brings its
+        TLS in its own I/O. The chain is verified against the system CA store, or
+        desc.tls_ca_file / desc.tls_ca_pem, and the host as RFC 6125 says, on every backend and
+        version: an IP literal (wss://127.0.0.1, wss://[::1]) only against iPAddress
+        subjectAltNames, byte for byte, and without SNI; a name against DNS subjectAltNames (one
+        left-most wildcard), the CN only without them (mbedTLS: without any subjectAltName).
+        Only tls_insecure_skip_verify_for_tests_only turns the check off. mbedTLS and OpenSSL
+        allocate with their own allocators, not desc.allocator. Failures are LQ_ERR_TLS in the
+        library's words; lq_error_detail is mbedTLS's code or verify flags, or OpenSSL's
+        SSL_ERROR_* or X509_V_ERR_* code.
 
     THREADS
         A client belongs to one thread. There is no global state.
@@ -196,7 +201,7 @@ typedef enum lq_result {
     LQ_ERR_DNS = -12,            /* the host name did not resolve */
     LQ_ERR_CONNECT = -13,        /* no address of the host accepted the connection */
     LQ_ERR_TLS = -14,            /* TLS failed */
-    LQ_ERR_TLS_UNAVAILABLE = -15,/* wss:// without LQ_USE_MBEDTLS or a TLS transport */
+    LQ_ERR_TLS_UNAVAILABLE = -15,/* wss:// without a TLS backend or a transport that does TLS */
     LQ_ERR_SERVER = -16,         /* the LiveQuery server reported an error */
     LQ_ERR_TIMEOUT = -17,        /* the connection or the link timed out */
     LQ_ERR_TOO_SMALL = -18       /* an output buffer or token array is too small */
@@ -603,8 +608,15 @@ LQ_API uint64_t lq_now_ms(void);                       /* the monotonic clock lq
 #error "LQ_USE_MBEDTLS needs the socket layer: drop LQ_NO_SOCKETS (a core user runs TLS in its own I/O)"
 #endif
 /* The one place that selects the TLS backend (see >>tls). */
-#if defined(LQ_USE_MBEDTLS)
+#if defined(LQ_USE_MBEDTLS) && defined(LQ_USE_OPENSSL)
+#error "choose one TLS backend: LQ_USE_MBEDTLS or LQ_USE_OPENSSL"
+#elif defined(LQ_USE_MBEDTLS)
 #define LQ__TLS_BACKEND "mbedTLS"
+#elif defined(LQ_USE_OPENSSL)
+#define LQ__TLS_BACKEND "OpenSSL"
+#endif
+#if defined(LQ_NO_SOCKETS) && defined(LQ_USE_OPENSSL)
+#error "LQ_USE_OPENSSL needs the socket layer: drop LQ_NO_SOCKETS (a core user runs TLS in its own I/O)"
 #endif
 
 #include <string.h>
@@ -771,7 +783,7 @@ const char *lq_result_str(lq_result r) {
     case LQ_ERR_DNS: return "host name not resolved";
     case LQ_ERR_CONNECT: return "cannot connect";
     case LQ_ERR_TLS: return "TLS error";
-    case LQ_ERR_TLS_UNAVAILABLE: return "TLS not compiled in (LQ_USE_MBEDTLS)";
+    case LQ_ERR_TLS_UNAVAILABLE: return "TLS not compiled in (LQ_USE_MBEDTLS or LQ_USE_OPENSSL)";
     case LQ_ERR_SERVER: return "server error";
     case LQ_ERR_TIMEOUT: return "timed out";
     case LQ_ERR_TOO_SMALL: return "buffer too small";
@@ -4014,6 +4026,26 @@ static void lq__host_cstr(const lq_url *u, char out[256]) {
     out[n] = 0;
 }
 
+#ifdef LQ__TLS_BACKEND
+/* The host as an IP address (a numeric getaddrinfo never blocks): its 4 or 16 bytes, else 0. */
+static size_t lq__host_ip(const char *host, unsigned char out[16]) {
+    struct addrinfo hints, *res = NULL;
+    size_t n = 0;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_flags = AI_NUMERICHOST;
+    if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res) return 0;
+    if (res->ai_family == AF_INET) {
+        memcpy(out, &((const struct sockaddr_in *)(const void *)res->ai_addr)->sin_addr, 4);
+        n = 4;
+    } else if (res->ai_family == AF_INET6) {
+        memcpy(out, &((const struct sockaddr_in6 *)(const void *)res->ai_addr)->sin6_addr, 16);
+        n = 16;
+    }
+    freeaddrinfo(res);
+    return n;
+}
+#endif
+
 static void lq__tcp_close(lq_client *c, void *self, void *conn) {
     lq__tcp *t = (lq__tcp *)conn;
     (void)self;
@@ -4311,24 +4343,6 @@ static void lq__mbed_close(lq_client *c, void *self, void *conn) {
     lq__free(&c->a, k);
 }
 
-/* The host as an IP address (a numeric getaddrinfo never blocks): its 4 or 16 bytes, else 0. */
-static size_t lq__host_ip(const char *host, unsigned char out[16]) {
-    struct addrinfo hints, *res = NULL;
-    size_t n = 0;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_flags = AI_NUMERICHOST;
-    if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res) return 0;
-    if (res->ai_family == AF_INET) {
-        memcpy(out, &((const struct sockaddr_in *)(const void *)res->ai_addr)->sin_addr, 4);
-        n = 4;
-    } else if (res->ai_family == AF_INET6) {
-        memcpy(out, &((const struct sockaddr_in6 *)(const void *)res->ai_addr)->sin6_addr, 16);
-        n = 16;
-    }
-    freeaddrinfo(res);
-    return n;
-}
-
 /* RFC 6125 for an IP literal: only an iPAddress subjectAltName of the same bytes names it (never
    a DNS name, never the CN). mbedTLS before 3.5 checks DNS names only, and an IP as the host name
    would go out as SNI, which RFC 6066 forbids: so the name check is ours, on every version. */
@@ -4469,6 +4483,257 @@ static void lq__tls_delete(lq_client *c, void *self) {
     lq__free(&c->a, m);
 }
 #endif /* LQ_USE_MBEDTLS */
+
+/* >>tls-openssl ---------------------------------------------------------------------------------- */
+#ifdef LQ_USE_OPENSSL
+#include <openssl/ssl.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+typedef struct lq__ossl {       /* per client */
+    lq_client *c;
+    lq_transport inner;
+    SSL_CTX *ctx;               /* settings and trusted CAs, made at the first connect */
+    BIO_METHOD *method;         /* the BIO that talks to the inner transport */
+} lq__ossl;
+
+typedef struct lq__ossl_conn {  /* per connection */
+    lq__ossl *o;
+    void *inner;                /* the inner transport's connection */
+    bool inner_up;
+    SSL *ssl;
+    unsigned char ip[16];       /* the URL's host when it is an IP literal (ip_len 4 or 16) */
+    size_t ip_len;
+} lq__ossl_conn;
+
+/* The first queued OpenSSL error as text (the queue is emptied). */
+static void lq__ossl_err(char *buf, size_t cap) {
+    unsigned long e = ERR_get_error();
+    if (e) ERR_error_string_n(e, buf, cap);
+    else snprintf(buf, cap, "no further detail");
+    ERR_clear_error();
+}
+
+static int lq__ossl_fail(lq_client *c, int detail, const char *what) {
+    char buf[200];
+    lq__ossl_err(buf, sizeof buf);
+    lq__set_error(c, detail, "TLS %s failed: %s", what, buf);
+    return LQ_ERR_TLS;
+}
+
+/* The BIO under SSL: bytes go to and come from the inner transport; WANT_* become retries. */
+static int lq__ossl_bio_write(BIO *b, const char *buf, int n) {
+    lq__ossl_conn *k = (lq__ossl_conn *)BIO_get_data(b);
+    long r = k->o->inner.send(k->o->c, k->o->inner.self, k->inner, buf, (size_t)n);
+    BIO_clear_retry_flags(b);
+    if (r == LQ_IO_WANT_WRITE || r == LQ_IO_WANT_READ) { BIO_set_retry_write(b); return -1; }
+    return r < 0 ? -1 : (int)r;
+}
+
+static int lq__ossl_bio_read(BIO *b, char *buf, int n) {
+    lq__ossl_conn *k = (lq__ossl_conn *)BIO_get_data(b);
+    long r = k->o->inner.recv(k->o->c, k->o->inner.self, k->inner, buf, (size_t)n);
+    BIO_clear_retry_flags(b);
+    if (r == LQ_IO_WANT_READ || r == LQ_IO_WANT_WRITE) { BIO_set_retry_read(b); return -1; }
+    return r < 0 ? -1 : (int)r;
+}
+
+static long lq__ossl_bio_ctrl(BIO *b, int cmd, long num, void *ptr) {
+    (void)b; (void)num; (void)ptr;
+    return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+static int lq__ossl_load_ca(lq_client *c, SSL_CTX *ctx) {
+    if (c->tls_ca_pem) {
+        BIO *mem = BIO_new_mem_buf(c->tls_ca_pem, -1);
+        X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+        X509 *x;
+        int n = 0;
+        while (mem && (x = PEM_read_bio_X509(mem, NULL, NULL, NULL)) != NULL) {
+            n += X509_STORE_add_cert(store, x) == 1;
+            X509_free(x);
+        }
+        BIO_free(mem);
+        ERR_clear_error();                                  /* the end of the PEM text */
+        if (n) return LQ_OK;
+        lq__set_error(c, 0, "TLS CA PEM parsing failed: no certificate in desc.tls_ca_pem");
+        return LQ_ERR_TLS;
+    }
+    if (c->tls_ca_file) {
+        if (SSL_CTX_load_verify_locations(ctx, c->tls_ca_file, NULL) == 1) return LQ_OK;
+        return lq__ossl_fail(c, 0, "CA file loading");
+    }
+    if (SSL_CTX_set_default_verify_paths(ctx) == 1) return LQ_OK;
+    return lq__ossl_fail(c, 0, "loading the system CA store");
+}
+
+static int lq__ossl_configure(lq_client *c, lq__ossl *o) {
+    o->ctx = SSL_CTX_new(TLS_client_method());
+    if (!o->ctx) return lq__ossl_fail(c, 0, "configuration");
+    SSL_CTX_set_min_proto_version(o->ctx, TLS1_2_VERSION);
+    SSL_CTX_set_mode(o->ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_ENABLE_PARTIAL_WRITE);
+    if (c->tls_insecure) {
+        SSL_CTX_set_verify(o->ctx, SSL_VERIFY_NONE, NULL);
+        lq__logf(c, LQ_LOG_WARN, "TLS certificate verification is OFF (tls_insecure_skip_verify_for_tests_only)");
+        return LQ_OK;
+    }
+    SSL_CTX_set_verify(o->ctx, SSL_VERIFY_PEER, NULL);
+    return lq__ossl_load_ca(c, o->ctx);
+}
+
+static void lq__ossl_close(lq_client *c, void *self, void *conn) {
+    lq__ossl *o = (lq__ossl *)self;
+    lq__ossl_conn *k = (lq__ossl_conn *)conn;
+    if (!k) return;
+    if (k->ssl) {
+        if (k->inner_up && SSL_is_init_finished(k->ssl)) SSL_shutdown(k->ssl);   /* close_notify, not waited for */
+        SSL_free(k->ssl);                                   /* and its BIO */
+    }
+    ERR_clear_error();
+    if (o->inner.close) o->inner.close(c, o->inner.self, k->inner);
+    lq__free(&c->a, k);
+}
+
+/* The session of a new connection: SNI and the host check for a name, the IP check for an IP
+   literal (RFC 6125: iPAddress subjectAltNames only; no SNI, RFC 6066). */
+static int lq__ossl_session(lq_client *c, lq__ossl_conn *k, const char *host) {
+    X509_VERIFY_PARAM *param;
+    BIO *bio;
+    k->ssl = SSL_new(k->o->ctx);
+    bio = k->ssl ? BIO_new(k->o->method) : NULL;
+    if (!bio) return lq__ossl_fail(c, 0, "setup");
+    BIO_set_data(bio, k);
+    BIO_set_init(bio, 1);
+    SSL_set_bio(k->ssl, bio, bio);
+    param = SSL_get0_param(k->ssl);
+    k->ip_len = lq__host_ip(host, k->ip);
+    if (k->ip_len) {
+        if (X509_VERIFY_PARAM_set1_ip(param, k->ip, k->ip_len) != 1) return lq__ossl_fail(c, 0, "host check");
+    } else {
+        X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        if (X509_VERIFY_PARAM_set1_host(param, host, 0) != 1 || SSL_set_tlsext_host_name(k->ssl, host) != 1)
+            return lq__ossl_fail(c, 0, "host name");
+    }
+    return LQ_OK;
+}
+
+static int lq__ossl_verify_failed(lq_client *c, lq__ossl_conn *k, const char *host) {
+    long v = SSL_get_verify_result(k->ssl);
+    ERR_clear_error();
+    if (v == X509_V_ERR_IP_ADDRESS_MISMATCH)
+        lq__set_error(c, (int)v, "TLS certificate rejected: it names no IP address %s (iPAddress subjectAltName)", host);
+    else
+        lq__set_error(c, (int)v, "TLS certificate rejected: %s (host %s)", X509_verify_cert_error_string(v), host);
+    return LQ_ERR_TLS;
+}
+
+static int lq__ossl_want(lq_client *c, lq__ossl_conn *k, int rc, const char *what) {
+    int e = SSL_get_error(k->ssl, rc);
+    if (e == SSL_ERROR_WANT_READ) return LQ_IO_WANT_READ;
+    if (e == SSL_ERROR_WANT_WRITE) return LQ_IO_WANT_WRITE;
+    if (e == SSL_ERROR_ZERO_RETURN) return 0;
+    if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 && lq_error_message(c)[0] && rc <= 0)
+        return LQ_ERR_IO;                                   /* the inner transport said why */
+    return lq__ossl_fail(c, e, what);
+}
+
+static int lq__ossl_connect(lq_client *c, void *self, void **conn, const lq_url *url) {
+    lq__ossl *o = (lq__ossl *)self;
+    lq__ossl_conn *k = (lq__ossl_conn *)*conn;
+    char host[256];
+    int rc;
+    if (!k) {
+        k = (lq__ossl_conn *)lq__alloc(&c->a, sizeof *k);
+        if (!k) { lq__set_error(c, 0, "out of memory for a TLS connection"); return LQ_ERR_NOMEM; }
+        memset(k, 0, sizeof *k);
+        k->o = o;
+        *conn = k;
+    }
+    if (!o->ctx && (rc = lq__ossl_configure(c, o)) != LQ_OK) {     /* retried whole on the next attempt */
+        SSL_CTX_free(o->ctx);
+        o->ctx = NULL;
+        return rc;
+    }
+    if (!k->inner_up) {
+        rc = o->inner.connect(c, o->inner.self, &k->inner, url);
+        if (rc != LQ_OK) return rc;
+        k->inner_up = true;
+    }
+    lq__host_cstr(url, host);
+    if (!k->ssl && (rc = lq__ossl_session(c, k, host)) != LQ_OK) return rc;
+    rc = SSL_connect(k->ssl);
+    if (rc == 1) return LQ_OK;
+    if (SSL_get_verify_result(k->ssl) != X509_V_OK && SSL_get_error(k->ssl, rc) == SSL_ERROR_SSL)
+        return lq__ossl_verify_failed(c, k, host);
+    rc = lq__ossl_want(c, k, rc, "handshake");
+    return rc == 0 ? lq__ossl_fail(c, 0, "handshake") : rc;
+}
+
+static long lq__ossl_send(lq_client *c, void *self, void *conn, const void *buf, size_t n) {
+    lq__ossl_conn *k = (lq__ossl_conn *)conn;
+    int rc;
+    (void)self;
+    if (n > 16384) n = 16384;                               /* one record; the caller repeats n */
+    rc = SSL_write(k->ssl, buf, (int)n);
+    if (rc > 0) return rc;
+    rc = lq__ossl_want(c, k, rc, "write");
+    return rc == 0 ? LQ_ERR_CLOSED : rc;
+}
+
+static long lq__ossl_recv(lq_client *c, void *self, void *conn, void *buf, size_t n) {
+    lq__ossl_conn *k = (lq__ossl_conn *)conn;
+    int rc;
+    (void)self;
+    if (n > 0x40000000u) n = 0x40000000u;
+    rc = SSL_read(k->ssl, buf, (int)n);
+    if (rc > 0) return rc;
+    return lq__ossl_want(c, k, rc, "read");
+}
+
+static size_t lq__ossl_pending(lq_client *c, void *self, void *conn) {
+    lq__ossl_conn *k = (lq__ossl_conn *)conn;
+    (void)c; (void)self;
+    return k && k->ssl ? (size_t)SSL_pending(k->ssl) + (size_t)SSL_has_pending(k->ssl) : 0;
+}
+
+static int lq__ossl_fd(lq_client *c, void *self, void *conn) {
+    lq__ossl *o = (lq__ossl *)self;
+    lq__ossl_conn *k = (lq__ossl_conn *)conn;
+    return k && o->inner.fd ? o->inner.fd(c, o->inner.self, k->inner) : -1;
+}
+
+static lq_result lq__tls_new(lq_client *c, const lq_transport *inner, lq_transport *out) {
+    lq__ossl *o = (lq__ossl *)lq__alloc(&c->a, sizeof *o);
+    if (!o) return LQ_ERR_NOMEM;
+    memset(o, 0, sizeof *o);
+    o->c = c;
+    o->inner = *inner;
+    o->method = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "livequery.h transport");
+    if (!o->method || !BIO_meth_set_write(o->method, lq__ossl_bio_write) ||
+        !BIO_meth_set_read(o->method, lq__ossl_bio_read) || !BIO_meth_set_ctrl(o->method, lq__ossl_bio_ctrl)) {
+        BIO_meth_free(o->method);
+        lq__free(&c->a, o);
+        return LQ_ERR_NOMEM;
+    }
+    memset(out, 0, sizeof *out);
+    out->connect = lq__ossl_connect;
+    out->send = lq__ossl_send;
+    out->recv = lq__ossl_recv;
+    out->pending = lq__ossl_pending;
+    out->close = lq__ossl_close;
+    out->fd = lq__ossl_fd;
+    out->self = o;
+    out->tls = true;
+    return LQ_OK;
+}
+
+static void lq__tls_delete(lq_client *c, void *self) {
+    lq__ossl *o = (lq__ossl *)self;
+    SSL_CTX_free(o->ctx);
+    BIO_meth_free(o->method);
+    lq__free(&c->a, o);
+}
+#endif /* LQ_USE_OPENSSL */
 
 /* >>step: the socket layer, on the public core alone -------------------------------------------- */
 

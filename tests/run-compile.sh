@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The compile matrix: livequery.h built clean (warnings are errors) in every combination of
 # LQ_NO_SOCKETS, LIVEQUERY_STATIC (two translation units with static copies, linked together),
-# LQ_USE_MBEDTLS and LQ_NO_SIMD, as C99 (gcc, clang) and C++ (g++ C++11, clang++ C++17).
-# LQ_NO_SOCKETS with LQ_USE_MBEDTLS must stop at its #error with the hint.
+# the TLS backend (none, LQ_USE_MBEDTLS, LQ_USE_OPENSSL) and LQ_NO_SIMD, as C99 (gcc, clang) and
+# C++ (g++ C++11, clang++ C++17). LQ_NO_SOCKETS with a TLS backend must stop at its #error.
 # Usage: tests/run-compile.sh BUILD_DIR   (CC, CLANG, CXX, CLANGXX may override the compilers)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -11,9 +11,9 @@ mkdir -p "$out"
 CC="${CC:-cc}" CLANG="${CLANG:-clang}" CXX="${CXX:-g++}" CLANGXX="${CLANGXX:-clang++}"
 WARN="-Wall -Wextra -pedantic -Wshadow -Wconversion -Wsign-conversion -Wundef -Werror"
 CWARN="$WARN -Wstrict-prototypes -Wmissing-prototypes"
-have_mbedtls=0
+have_mbedtls=0 have_openssl=0
 [[ -f /usr/include/mbedtls/ssl.h || -n "${MBEDTLS_CFLAGS:-}" ]] && have_mbedtls=1
-TLS_LIBS="-lmbedtls -lmbedx509 -lmbedcrypto"
+[[ -f /usr/include/openssl/ssl.h ]] && have_openssl=1
 
 # One translation unit uses the core and, when there, the socket layer; the second (static builds)
 # has its own copy of everything.
@@ -33,13 +33,13 @@ static int wss_create(void) {
     d.server_url = "wss://example.com/parse";
     d.application_id = "app";
     d.random = fake_random;
-#if !defined(LQ_NO_SOCKETS) && !defined(LQ_USE_MBEDTLS)
+#if !defined(LQ_NO_SOCKETS) && !defined(LQ_USE_MBEDTLS) && !defined(LQ_USE_OPENSSL)
     want = LQ_ERR_TLS_UNAVAILABLE;
 #endif
     r = lq_client_create(&d, &c);
     if (r == LQ_OK && !(lq_client_url(c)->tls && lq_core_io(c) == LQ_IO_NONE)) r = LQ_ERR_STATE;
     lq_client_destroy(c);
-#if !defined(LQ_NO_SOCKETS) && !defined(LQ_USE_MBEDTLS)
+#if !defined(LQ_NO_SOCKETS) && !defined(LQ_USE_MBEDTLS) && !defined(LQ_USE_OPENSSL)
     if (r == want) {                                /* a transport with its own TLS is taken */
         lq_transport t;
         memset(&t, 0, sizeof t);
@@ -75,15 +75,15 @@ compilers=("c|$CC -std=c99 $CWARN" "c|$CLANG -std=c99 $CWARN" "cxx|$CXX -x c++ -
 built=0 refused=0 skipped=0 failed=0
 for sockets in "" "-DLQ_NO_SOCKETS"; do
 for static in "" "-DLIVEQUERY_STATIC"; do
-for tls in "" "-DLQ_USE_MBEDTLS"; do
+for tls in "" "-DLQ_USE_MBEDTLS" "-DLQ_USE_OPENSSL"; do
 for simd in "" "-DLQ_NO_SIMD"; do
   flags="$sockets $static $tls $simd"
   name=$(echo "x$flags" | tr -d ' -' | tr 'A-Z' 'a-z')
   libs=""
-  if [[ -n "$tls" ]]; then
-    if (( !have_mbedtls )); then skipped=$((skipped + 4)); continue; fi
-    libs="$TLS_LIBS"
-  fi
+  case "$tls" in
+    -DLQ_USE_MBEDTLS) (( have_mbedtls )) || { skipped=$((skipped + 4)); continue; }; libs="-lmbedtls -lmbedx509 -lmbedcrypto" ;;
+    -DLQ_USE_OPENSSL) (( have_openssl )) || { skipped=$((skipped + 4)); continue; }; libs="-lssl -lcrypto" ;;
+  esac
   for entry in "${compilers[@]}"; do
     lang=${entry%%|*} cc=${entry#*|}
     tag="$name-$(echo "$cc" | cut -d' ' -f1 | tr -c 'a-z0-9+\n' '_')-$lang"
@@ -91,8 +91,8 @@ for simd in "" "-DLQ_NO_SIMD"; do
     [[ -n "$static" ]] && srcs="$out/main.c $out/second.c"
     if [[ -n "$sockets" && -n "$tls" ]]; then
       if $cc $flags -I. ${MBEDTLS_CFLAGS:-} -c "$out/main.c" -o "$out/$tag.o" 2> "$out/$tag.err"; then
-        echo "FAIL: LQ_NO_SOCKETS with LQ_USE_MBEDTLS compiled ($cc $flags)"; failed=$((failed + 1))
-      elif grep -q 'LQ_USE_MBEDTLS needs the socket layer' "$out/$tag.err"; then
+        echo "FAIL: LQ_NO_SOCKETS with a TLS backend compiled ($cc $flags)"; failed=$((failed + 1))
+      elif grep -q "${tls#-D} needs the socket layer" "$out/$tag.err"; then
         refused=$((refused + 1))
       else
         echo "FAIL: $cc $flags: not the #error hint"; head -5 "$out/$tag.err"; failed=$((failed + 1))
@@ -106,6 +106,6 @@ for simd in "" "-DLQ_NO_SIMD"; do
     fi
   done
 done; done; done; done
-echo "compile matrix: $built built and ran, $refused refused as they must (LQ_NO_SOCKETS + LQ_USE_MBEDTLS), $skipped skipped (no mbedTLS)"
+echo "compile matrix: $built built and ran, $refused refused as they must (LQ_NO_SOCKETS + a TLS backend), $skipped skipped (backend not installed)"
 (( failed == 0 )) || { echo "compile matrix: $failed FAILED"; exit 1; }
 echo "compile-check: ok"

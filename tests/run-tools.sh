@@ -19,6 +19,7 @@ mkdir -p "$BUILD/vg"
 
 configs=("" "-DLQ_NO_SOCKETS")
 [ -f /usr/include/mbedtls/ssl.h ] && configs+=("-DLQ_USE_MBEDTLS")
+[ -f /usr/include/openssl/ssl.h ] && configs+=("-DLQ_USE_OPENSSL")
 
 # ---- 1. valgrind ----------------------------------------------------------------------------------
 # The unit tests: the core-level suites and the in-memory fault suites. The loopback conformance

@@ -3,8 +3,10 @@
 #
 #   tests/tls/run.sh STATE_DIR BUILD_DIR
 #
-# Needs BUILD_DIR/lqwatch-san (examples/lqwatch.c with -DLQ_USE_MBEDTLS and sanitizers), openssl,
-# node and cc with mbedTLS 2.28 (libmbedtls-dev). If STATE_DIR holds a running lqserver.sh server
+# Needs BUILD_DIR/lqwatch-san (examples/lqwatch.c with a TLS backend and sanitizers), openssl,
+# node and cc with the backend's headers. The backend is LQ_TLS_CFLAGS / LQ_TLS_LIBS (default
+# mbedTLS: -DLQ_USE_MBEDTLS, -lmbedtls -lmbedx509 -lmbedcrypto; OpenSSL: -DLQ_USE_OPENSSL, -lssl
+# -lcrypto); the messages the cases expect are each backend's own. If STATE_DIR holds a running lqserver.sh server
 # it is used as is; otherwise one is started in STATE_DIR and stopped at the end. Builds
 # BUILD_DIR/test_tls and BUILD_DIR/custom_transport itself. Makes certificates (mkcerts.sh) in a
 # temporary directory, starts fronts (front.js) and checks:
@@ -32,6 +34,14 @@ mkdir -p "$1" "$2"
 STATE="$(cd "$1" && pwd)"
 BUILD="$(cd "$2" && pwd)"
 LQWATCH="$BUILD/lqwatch-san"
+read -r -a TLS_CFLAGS <<<"${LQ_TLS_CFLAGS:--DLQ_USE_MBEDTLS}"
+read -r -a TLS_LIBS <<<"${LQ_TLS_LIBS:--lmbedtls -lmbedx509 -lmbedcrypto}"
+# What each backend says: a chain from another CA, a name the certificate does not carry.
+if [[ " ${TLS_CFLAGS[*]} " == *" -DLQ_USE_OPENSSL "* ]]; then
+  BACKEND=OpenSSL BAD_CA='unable to get local issuer certificate' BAD_NAME='hostname mismatch'
+else
+  BACKEND=mbedTLS BAD_CA='not correctly signed by the trusted CA' BAD_NAME='Common Name \(CN\) does not match'
+fi
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/lqtls.XXXXXX")"
 CERTS="$WORK/certs"
 T0=$SECONDS
@@ -104,9 +114,12 @@ CFLAGS_T=(-std=c99 -Wall -Wextra -pedantic -Wshadow -Wconversion -Wsign-conversi
 for tool in openssl node "$CC"; do
   command -v "$tool" >/dev/null || { fail "$tool not found"; finish; }
 done
-if ! echo '#include <mbedtls/ssl.h>' | "$CC" -E -x c - >/dev/null 2>&1; then
-  fail "mbedTLS headers not found (Debian: apt-get install libmbedtls-dev)"; finish
+hdr='#include <mbedtls/ssl.h>' pkg=libmbedtls-dev
+[[ $BACKEND == OpenSSL ]] && hdr='#include <openssl/ssl.h>' pkg=libssl-dev
+if ! echo "$hdr" | "$CC" -E -x c - >/dev/null 2>&1; then
+  fail "$BACKEND headers not found (Debian: apt-get install $pkg)"; finish
 fi
+echo "backend: $BACKEND"
 [[ -x "$LQWATCH" ]] || { fail "missing $LQWATCH (make $LQWATCH, with libmbedtls-dev installed)"; finish; }
 
 # ---------------------------------------------------------------- certificates, server, fronts
@@ -276,29 +289,29 @@ bad_case() {
 
 echo "== bad certificates ($((SECONDS - T0)) s)"
 bad_case wrong-ca "wss://127.0.0.1:${PORT[good]}/parse" "$WORK/good.log" alert \
-  'not correctly signed by the trusted CA' --ca "$CERTS/other-ca.pem"
+  "$BAD_CA" --ca "$CERTS/other-ca.pem"
 bad_case expired "wss://127.0.0.1:${PORT[expired]}/parse" "$WORK/expired.log" alert 'expired' --ca "$CERTS/ca.pem"
 bad_case wrong-host "wss://127.0.0.1:${PORT[wrong]}/parse" "$WORK/wrong.log" alert \
   'names no IP address 127.0.0.1' --ca "$CERTS/ca.pem"
 bad_case wrong-host-name "wss://localhost:${PORT[wrong]}/parse" "$WORK/wrong.log" alert \
-  'Common Name \(CN\) does not match' --ca "$CERTS/ca.pem"
+  "$BAD_NAME" --ca "$CERTS/ca.pem"
 bad_case wrong-ip "wss://127.0.0.1:${PORT[wrong-ip]}/parse" "$WORK/wrong-ip.log" alert \
   'names no IP address 127.0.0.1' --ca "$CERTS/ca.pem"
 bad_case cn-ip "wss://127.0.0.1:${PORT[cn-ip]}/parse" "$WORK/cn-ip.log" alert \
   'names no IP address 127.0.0.1' --ca "$CERTS/ca.pem"
 bad_case san-cn "wss://localhost:${PORT[san-cn]}/parse" "$WORK/san-cn.log" alert \
-  'Common Name \(CN\) does not match' --ca "$CERTS/ca.pem"
+  "$BAD_NAME" --ca "$CERTS/ca.pem"
 bad_case system-bundle "wss://127.0.0.1:${PORT[good]}/parse" "$WORK/good.log" alert \
-  'not correctly signed by the trusted CA'
+  "$BAD_CA"
 bad_case split-wrong-ca "wss://127.0.0.1:${PORT[split]}/parse" "$WORK/split.log" alert \
-  'not correctly signed by the trusted CA' --ca "$CERTS/other-ca.pem"
+  "$BAD_CA" --ca "$CERTS/other-ca.pem"
 bad_case missing-ca-file "wss://127.0.0.1:${PORT[good]}/parse" "$WORK/good.log" noconnect 'CA file' \
   --ca "$WORK/no-such-ca.pem"
 
 # ---------------------------------------------------------------- test_tls.c
 echo "== test_tls ($((SECONDS - T0)) s)"
-if "$CC" "${CFLAGS_T[@]}" -DLQ_USE_MBEDTLS -I"$ROOT" "$ROOT/tests/tls/test_tls.c" -o "$BUILD/test_tls" \
-     -lmbedtls -lmbedx509 -lmbedcrypto 2>"$WORK/test_tls.build"; then
+if "$CC" "${CFLAGS_T[@]}" "${TLS_CFLAGS[@]}" -I"$ROOT" "$ROOT/tests/tls/test_tls.c" -o "$BUILD/test_tls" \
+     "${TLS_LIBS[@]}" 2>"$WORK/test_tls.build"; then
   pass "test_tls builds"
   if timeout 60 "$BUILD/test_tls" "wss://127.0.0.1:${PORT[split]}/parse" "wss://127.0.0.1:${PORT[wrong]}/parse" \
        "$CERTS/ca.pem" "$CERTS/other-ca.pem" \
@@ -336,9 +349,9 @@ custom_case() {
     fail "custom_transport $name: $url, exit $rc ($t ms)"; sed 's/^/    /' "$out"
   fi
 }
-if "$CC" "${CFLAGS_T[@]}" -DLQ_USE_MBEDTLS "$ROOT/examples/custom_transport.c" -o "$BUILD/custom_transport-tls" \
-     -lmbedtls -lmbedx509 -lmbedcrypto 2>"$WORK/custom.build"; then
-  pass "custom_transport builds with mbedTLS"
+if "$CC" "${CFLAGS_T[@]}" "${TLS_CFLAGS[@]}" "$ROOT/examples/custom_transport.c" -o "$BUILD/custom_transport-tls" \
+     "${TLS_LIBS[@]}" 2>"$WORK/custom.build"; then
+  pass "custom_transport builds with $BACKEND"
   custom_case ws "$PARSE_SERVER_URL"
   custom_case wss "wss://127.0.0.1:${PORT[good]}/parse"
   custom_case wss-split "wss://127.0.0.1:${PORT[split]}/parse"
