@@ -129,7 +129,9 @@
         version: an IP literal (wss://127.0.0.1, wss://[::1]) only against iPAddress
         subjectAltNames, byte for byte, and without SNI; a name against DNS subjectAltNames (one
         left-most wildcard), the CN only without them (mbedTLS: without any subjectAltName).
-        Only tls_insecure_skip_verify_for_tests_only turns the check off. mbedTLS and OpenSSL
+        desc.tls_pin_sha256 adds public-key pins (base64 SHA-256 of the leaf's SubjectPublicKeyInfo,
+        as HPKP's pin-sha256): a chain that verifies but whose key is not pinned fails, LQ_ERR_TLS.
+        Only tls_insecure_skip_verify_for_tests_only turns the checks off. mbedTLS and OpenSSL
         allocate with their own allocators, not desc.allocator. Failures are LQ_ERR_TLS in the
         library's words; lq_error_detail is mbedTLS's code or verify flags, or OpenSSL's
         SSL_ERROR_* or X509_V_ERR_* code.
@@ -505,6 +507,11 @@ typedef struct lq_desc {
     const lq_transport *transport;      /* NULL: the built-in TCP (copied) */
     const char *tls_ca_file;            /* PEM file of trusted CAs (default: the system bundle) */
     const char *tls_ca_pem;             /* or the PEM text itself */
+    /* Optional public-key pins: base64 SHA-256 digests of SubjectPublicKeyInfo (HPKP's
+       pin-sha256). With any set, the server's leaf key must be one of them, on top of a chain
+       that verifies. */
+    const char *const *tls_pin_sha256;
+    int num_tls_pin_sha256;
     bool tls_insecure_skip_verify_for_tests_only;   /* accept any certificate: never in production */
 } lq_desc;
 
@@ -2366,6 +2373,8 @@ struct lq_client {
     bool tls_insecure, net_init;
     void *tls;                  /* the TLS backend's state for this client */
     char *tls_ca_file, *tls_ca_pem;
+    char *pins;                 /* num_pins base64 digests of 44 characters, each NUL-ended */
+    int num_pins;
     unsigned char *rbig;        /* LQ_READ_BUFFER_MAX bytes while the link is busy, else NULL */
     uint64_t rbig_used;         /* when a read last needed more than rbuf */
     unsigned char rbuf[LQ_READ_BUFFER_BYTES];
@@ -3549,6 +3558,28 @@ static lq_result lq__create_fail(const lq_desc *d, lq_result r, const char *fmt,
     return r;
 }
 
+#ifndef LQ_NO_SOCKETS
+/* A base64 SHA-256 digest: 43 characters of the alphabet and one '='. */
+static bool lq__pin_valid(const char *pin) {
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    int i;
+    if (!pin || strlen(pin) != 44 || pin[43] != '=') return false;
+    for (i = 0; i < 43; i++)
+        if (!strchr(alphabet, pin[i])) return false;
+    return true;
+}
+
+static lq_result lq__copy_pins(lq_client *c, const lq_desc *d) {
+    int i;
+    if (!d->num_tls_pin_sha256) return LQ_OK;
+    c->pins = (char *)lq__alloc(&c->a, (size_t)d->num_tls_pin_sha256 * 45);
+    if (!c->pins) return LQ_ERR_NOMEM;
+    for (i = 0; i < d->num_tls_pin_sha256; i++) memcpy(c->pins + 45 * i, d->tls_pin_sha256[i], 45);
+    c->num_pins = d->num_tls_pin_sha256;
+    return LQ_OK;
+}
+#endif
+
 /* Checks what can be checked before anything is allocated. */
 static lq_result lq__desc_check(const lq_desc *d, lq_url *url) {
     lq_result r;
@@ -3570,6 +3601,19 @@ static lq_result lq__desc_check(const lq_desc *d, lq_url *url) {
     if (url->tls && !(d->transport && d->transport->tls))
         return lq__create_fail(d, LQ_ERR_TLS_UNAVAILABLE, "%.200s needs TLS: define LQ_USE_MBEDTLS, or give a "
                                "desc.transport that does TLS (tls = true)", d->server_url);
+#endif
+#ifndef LQ_NO_SOCKETS
+    if (d->num_tls_pin_sha256 < 0 || (d->num_tls_pin_sha256 && !d->tls_pin_sha256))
+        return lq__create_fail(d, LQ_ERR_INVALID_ARG, "desc.num_tls_pin_sha256 is %d with tls_pin_sha256 %s",
+                               d->num_tls_pin_sha256, d->tls_pin_sha256 ? "set" : "NULL");
+#ifndef LQ__TLS_BACKEND
+    if (d->num_tls_pin_sha256)
+        return lq__create_fail(d, LQ_ERR_TLS_UNAVAILABLE, "desc.tls_pin_sha256 needs a TLS backend (LQ_USE_MBEDTLS or LQ_USE_OPENSSL)");
+#endif
+    for (i = 0; i < d->num_tls_pin_sha256; i++)
+        if (!lq__pin_valid(d->tls_pin_sha256[i]))
+            return lq__create_fail(d, LQ_ERR_INVALID_ARG, "desc.tls_pin_sha256[%d] is not the base64 of a SHA-256 "
+                                   "digest (44 characters ending in '=')", i);
 #endif
     for (i = 0; i < d->num_extra_headers; i++)
         if (!d->extra_headers[i] || !lq__header_ok(d->extra_headers[i]))
@@ -3667,6 +3711,7 @@ lq_result lq_client_create(const lq_desc *d, lq_client **out) {
     }
     if (r == LQ_OK) r = lq_url_parse(c->url_text, &c->url);
 #ifndef LQ_NO_SOCKETS
+    if (r == LQ_OK) r = lq__copy_pins(c, d);
     if (r == LQ_OK) r = lq__transport_setup(c, d);
 #endif
     if (r != LQ_OK) {
@@ -3687,6 +3732,7 @@ void lq_client_destroy(lq_client *c) {
     lq__transport_free(c);
     lq__free(&c->a, c->tls_ca_file);
     lq__free(&c->a, c->tls_ca_pem);
+    lq__free(&c->a, c->pins);
 #endif
     for (i = 0; i < c->nsubs; i++) {
         lq__free(&c->a, c->subs[i]->body);
@@ -4217,6 +4263,24 @@ static const lq_transport lq__tcp_transport = {lq__tcp_connect, lq__tcp_send, lq
    tls_insecure), checks the certificate against url's host, and names its failures through
    lq__set_error with LQ_ERR_TLS. */
 
+#ifdef LQ__TLS_BACKEND
+/* Is digest, the SHA-256 of the leaf's SubjectPublicKeyInfo, pinned? (Yes when nothing is.) Its
+   base64 goes into why for the message. */
+static bool lq__pinned(const lq_client *c, const unsigned char digest[32], char why[45]) {
+    int i;
+    lq__base64(digest, 32, why);
+    for (i = 0; i < c->num_pins; i++)
+        if (memcmp(c->pins + 45 * i, why, 44) == 0) return true;
+    return c->num_pins == 0;
+}
+
+static int lq__pin_failed(lq_client *c, const char *digest, const char *host) {
+    lq__set_error(c, 0, "TLS certificate rejected: its key (sha256/%s) is not one of desc.tls_pin_sha256 (host %s)",
+                  digest, host);
+    return LQ_ERR_TLS;
+}
+#endif
+
 /* >>tls-mbedtls ---------------------------------------------------------------------------------- */
 #ifdef LQ_USE_MBEDTLS
 #include <mbedtls/ssl.h>
@@ -4225,8 +4289,12 @@ static const lq_transport lq__tcp_transport = {lq__tcp_connect, lq__tcp_send, lq
 #include <mbedtls/error.h>
 #include <mbedtls/version.h>
 #include <mbedtls/net_sockets.h>
+#include <mbedtls/sha256.h>
 #if MBEDTLS_VERSION_NUMBER >= 0x03000000
 #include <psa/crypto.h>
+#define lq__mbed_sha256 mbedtls_sha256
+#else
+#define lq__mbed_sha256 mbedtls_sha256_ret
 #endif
 
 typedef struct lq__mbed {       /* per client */
@@ -4245,6 +4313,8 @@ typedef struct lq__mbed_conn {  /* per connection */
     bool session;               /* ssl is set up */
     unsigned char ip[16];       /* the URL's host when it is an IP literal (ip_len 4 or 16) */
     size_t ip_len;
+    bool unpinned;              /* the leaf's key is not pinned: digest says which it is */
+    char digest[45];
     mbedtls_ssl_context ssl;
 } lq__mbed_conn;
 
@@ -4347,9 +4417,16 @@ static void lq__mbed_close(lq_client *c, void *self, void *conn) {
    a DNS name, never the CN). mbedTLS before 3.5 checks DNS names only, and an IP as the host name
    would go out as SNI, which RFC 6066 forbids: so the name check is ours, on every version. */
 static int lq__mbed_verify(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags) {
-    const lq__mbed_conn *k = (const lq__mbed_conn *)ctx;
+    lq__mbed_conn *k = (lq__mbed_conn *)ctx;
     const mbedtls_x509_sequence *san;
-    if (depth != 0 || !k->ip_len) return 0;
+    unsigned char digest[32];
+    if (depth != 0) return 0;
+    if (k->m->c->num_pins) {                                /* pk_raw: the SubjectPublicKeyInfo */
+        if (lq__mbed_sha256(crt->pk_raw.p, crt->pk_raw.len, digest, 0) != 0) memset(digest, 0, sizeof digest);
+        k->unpinned = !lq__pinned(k->m->c, digest, k->digest);
+        if (k->unpinned) *flags |= MBEDTLS_X509_BADCERT_OTHER;
+    }
+    if (!k->ip_len) return 0;
     for (san = &crt->subject_alt_names; san && san->buf.p; san = san->next)
         if (san->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_IP_ADDRESS) &&
             san->buf.len == k->ip_len && memcmp(san->buf.p, k->ip, k->ip_len) == 0)
@@ -4361,6 +4438,7 @@ static int lq__mbed_verify(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t
 static int lq__mbed_verify_failed(lq_client *c, lq__mbed_conn *k, const char *host) {
     char why[200];
     uint32_t flags = mbedtls_ssl_get_verify_result(&k->ssl);
+    if (k->unpinned && flags == MBEDTLS_X509_BADCERT_OTHER) return lq__pin_failed(c, k->digest, host);
     if (k->ip_len && flags == MBEDTLS_X509_BADCERT_CN_MISMATCH) {
         lq__set_error(c, (int)flags, "TLS certificate rejected: it names no IP address %s (iPAddress "
                       "subjectAltName)", host);
@@ -4489,6 +4567,7 @@ static void lq__tls_delete(lq_client *c, void *self) {
 #include <openssl/ssl.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
+#include <openssl/sha.h>
 
 typedef struct lq__ossl {       /* per client */
     lq_client *c;
@@ -4627,6 +4706,22 @@ static int lq__ossl_verify_failed(lq_client *c, lq__ossl_conn *k, const char *ho
     return LQ_ERR_TLS;
 }
 
+/* With pins set, the leaf's SubjectPublicKeyInfo must hash to one of them. */
+static int lq__ossl_check_pin(lq_client *c, lq__ossl_conn *k, const char *host) {
+    unsigned char digest[32], *der = NULL;
+    char b64[45];
+    X509 *leaf;
+    int n = -1;
+    if (!c->num_pins || c->tls_insecure) return LQ_OK;
+    leaf = SSL_get_peer_certificate(k->ssl);
+    if (leaf) n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(leaf), &der);
+    X509_free(leaf);
+    if (n <= 0 || !SHA256(der, (size_t)n, digest)) memset(digest, 0, sizeof digest);
+    OPENSSL_free(der);
+    ERR_clear_error();
+    return lq__pinned(c, digest, b64) ? LQ_OK : lq__pin_failed(c, b64, host);
+}
+
 static int lq__ossl_want(lq_client *c, lq__ossl_conn *k, int rc, const char *what) {
     int e = SSL_get_error(k->ssl, rc);
     if (e == SSL_ERROR_WANT_READ) return LQ_IO_WANT_READ;
@@ -4662,7 +4757,7 @@ static int lq__ossl_connect(lq_client *c, void *self, void **conn, const lq_url 
     lq__host_cstr(url, host);
     if (!k->ssl && (rc = lq__ossl_session(c, k, host)) != LQ_OK) return rc;
     rc = SSL_connect(k->ssl);
-    if (rc == 1) return LQ_OK;
+    if (rc == 1) return lq__ossl_check_pin(c, k, host);
     if (SSL_get_verify_result(k->ssl) != X509_V_OK && SSL_get_error(k->ssl, rc) == SSL_ERROR_SSL)
         return lq__ossl_verify_failed(c, k, host);
     rc = lq__ossl_want(c, k, rc, "handshake");

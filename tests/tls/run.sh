@@ -310,13 +310,16 @@ bad_case missing-ca-file "wss://127.0.0.1:${PORT[good]}/parse" "$WORK/good.log" 
 
 # ---------------------------------------------------------------- test_tls.c
 echo "== test_tls ($((SECONDS - T0)) s)"
+# the pin of server.pem's key, as HPKP computes it: base64(SHA-256(SubjectPublicKeyInfo))
+PIN="$(openssl x509 -in "$CERTS/server.pem" -pubkey -noout | openssl pkey -pubin -outform der |
+       openssl dgst -sha256 -binary | base64)"
 if "$CC" "${CFLAGS_T[@]}" "${TLS_CFLAGS[@]}" -I"$ROOT" "$ROOT/tests/tls/test_tls.c" -o "$BUILD/test_tls" \
      "${TLS_LIBS[@]}" 2>"$WORK/test_tls.build"; then
   pass "test_tls builds"
   if timeout 60 "$BUILD/test_tls" "wss://127.0.0.1:${PORT[split]}/parse" "wss://127.0.0.1:${PORT[wrong]}/parse" \
        "$CERTS/ca.pem" "$CERTS/other-ca.pem" \
        "node '$PARSECTL' create GameScore '{\"score\":7,\"playerName\":\"test_tls\"}' >/dev/null" \
-       "${PORT[wildcard]}" \
+       "${PORT[wildcard]}" "$PIN" \
        >"$WORK/test_tls.out" 2>&1; then
     pass "test_tls: $(tail -n 1 "$WORK/test_tls.out")"
   else

@@ -156,6 +156,10 @@ static lq_transport plain_transport(plain *p, bool tls) {
 #define BAD_NAME "Common Name (CN) does not match"
 #endif
 
+/* The pins of the clients make_client_on makes (none unless a test sets them). */
+static const char *const *g_pins;
+static int g_num_pins;
+
 /* lq.test and its subdomains are 127.0.0.1 (the wildcard front): no DNS, no /etc/hosts. */
 static bool resolve_lq_test(const char *host, char *out, size_t cap, void *user) {
     size_t n = strlen(host);
@@ -190,6 +194,8 @@ static lq_client *make_client_on(const char *url, const char *ca_pem, bool insec
     d.user_data = s;
     d.transport = tr;
     d.resolve = resolve_lq_test;
+    d.tls_pin_sha256 = g_pins;
+    d.num_tls_pin_sha256 = g_num_pins;
     r = lq_client_create(&d, &c);
     if (copy) { memset(copy, 'x', strlen(copy)); free(copy); }     /* the client has its own copy */
     CHECKF(r == LQ_OK, "lq_client_create(%s): %s", url, lq_result_str(r));
@@ -306,6 +312,43 @@ static void test_wildcard(const char *port, const char *ca_pem) {
     test_rejected("wildcard, the bare domain", url, ca_pem, BAD_NAME);
 }
 
+/* Public-key pins: the leaf's key among them connects, none of them fails closed, a pin that is
+   not a base64 SHA-256 is refused by lq_client_create. */
+static void test_pins(const char *url, const char *ca_pem, const char *good) {
+    static const char *const other = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+    const char *one[1], *two[2], *bad[1];
+    seen s;
+    lq_client *c;
+    lq_desc d;
+    one[0] = good;
+    two[0] = other; two[1] = good;
+    g_pins = one; g_num_pins = 1;
+    c = make_client(url, ca_pem, false, false, &s);
+    if (c) {
+        CHECKF(run_until(c, &s, is_subscribed, 15000) && s.subscribed == 1, "pinned key: no SUBSCRIBED (%s)", s.error_message);
+        finish_client(c);
+    }
+    g_pins = two; g_num_pins = 2;
+    c = make_client(url, ca_pem, false, false, &s);
+    if (c) {
+        CHECKF(run_until(c, &s, is_subscribed, 15000) && s.subscribed == 1, "second of two pins: no SUBSCRIBED (%s)", s.error_message);
+        finish_client(c);
+    }
+    one[0] = other;
+    g_pins = one; g_num_pins = 1;
+    test_rejected("a key not pinned", url, ca_pem, "is not one of desc.tls_pin_sha256");
+    bad[0] = "not-a-pin";
+    memset(&d, 0, sizeof d);
+    d.server_url = url;
+    d.application_id = "app";
+    d.tls_pin_sha256 = bad;
+    d.num_tls_pin_sha256 = 1;
+    c = NULL;
+    CHECK(lq_client_create(&d, &c) == LQ_ERR_INVALID_ARG && c == NULL);
+    g_pins = NULL; g_num_pins = 0;
+    printf("pins: the pinned key connects, another fails closed\n");
+}
+
 /* A TLS configuration that failed (here: CA text that does not parse) must fail the same way on
    every reconnect, never go on with a half-made configuration. */
 static void test_bad_config_every_attempt(const char *url) {
@@ -332,8 +375,8 @@ static void test_insecure(const char *url) {
 
 int main(int argc, char **argv) {
     char *ca, *other_ca;
-    if (argc != 7) {
-        fprintf(stderr, "usage: test_tls GOOD_URL WRONG_HOST_URL CA_FILE OTHER_CA_FILE CREATE_COMMAND WILDCARD_PORT\n");
+    if (argc != 8) {
+        fprintf(stderr, "usage: test_tls GOOD_URL WRONG_HOST_URL CA_FILE OTHER_CA_FILE CREATE_COMMAND WILDCARD_PORT PIN\n");
         return 2;
     }
     ca = read_file(argv[3]);
@@ -349,6 +392,7 @@ int main(int argc, char **argv) {
     test_rejected("wrong host", argv[2], ca, "names no IP address 127.0.0.1");
     test_rejected("bad CA PEM", argv[1], "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n", "CA PEM");
     test_wildcard(argv[6], ca);
+    test_pins(argv[1], ca, argv[7]);
     test_bad_config_every_attempt(argv[1]);
     test_insecure(argv[2]);
     free(ca);
