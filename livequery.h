@@ -2370,11 +2370,11 @@ struct lq_client {
     /* the socket layer: it reads nothing above this line but through the public core */
     lq_transport tr;            /* the WebSocket's: the caller's or TCP, wrapped by TLS for wss:// */
     lq__conn ws;
-    bool tls_insecure, net_init;
     void *tls;                  /* the TLS backend's state for this client */
     char *tls_ca_file, *tls_ca_pem;
     char *pins;                 /* num_pins base64 digests of 44 characters, each NUL-ended */
     int num_pins;
+    bool tls_insecure, net_init;
     unsigned char *rbig;        /* LQ_READ_BUFFER_MAX bytes while the link is busy, else NULL */
     uint64_t rbig_used;         /* when a read last needed more than rbuf */
     unsigned char rbuf[LQ_READ_BUFFER_BYTES];
@@ -4303,7 +4303,9 @@ typedef struct lq__mbed {       /* per client */
     mbedtls_ssl_config conf;
     mbedtls_x509_crt ca;
     mbedtls_ctr_drbg_context drbg;
-    bool configured;            /* conf, ca and drbg are set up */
+    mbedtls_ssl_session saved;  /* the last session, offered again on reconnect (resumption) */
+    bool have_saved;
+    bool configured;            /* conf, ca, drbg and saved are set up */
 } lq__mbed;
 
 typedef struct lq__mbed_conn {  /* per connection */
@@ -4377,11 +4379,17 @@ static int lq__mbed_configure(lq_client *c, lq__mbed *m) {
     mbedtls_ssl_config_init(&m->conf);
     mbedtls_x509_crt_init(&m->ca);
     mbedtls_ctr_drbg_init(&m->drbg);
+    mbedtls_ssl_session_init(&m->saved);
     rc = mbedtls_ctr_drbg_seed(&m->drbg, lq__mbed_entropy, c, (const unsigned char *)"livequery.h", 11);
     if (rc) return lq__mbed_fail(c, rc, "random generator seeding");
     rc = mbedtls_ssl_config_defaults(&m->conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
     if (rc) return lq__mbed_fail(c, rc, "configuration");
     mbedtls_ssl_conf_rng(&m->conf, mbedtls_ctr_drbg_random, &m->drbg);
+#if defined(MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED) && defined(MBEDTLS_SSL_PROTO_TLS1_3) && \
+    defined(MBEDTLS_SSL_SESSION_TICKETS) && defined(MBEDTLS_SSL_CLI_C)
+    /* TLS 1.3 tickets (3.6.1 on ignores them unless asked): lq__mbed_recv keeps them for resumption */
+    mbedtls_ssl_conf_tls13_enable_signal_new_session_tickets(&m->conf, MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED);
+#endif
     if (c->tls_insecure) {
         mbedtls_ssl_conf_authmode(&m->conf, MBEDTLS_SSL_VERIFY_NONE);
         lq__logf(c, LQ_LOG_WARN, "TLS certificate verification is OFF (tls_insecure_skip_verify_for_tests_only)");
@@ -4395,6 +4403,8 @@ static int lq__mbed_configure(lq_client *c, lq__mbed *m) {
 }
 
 static void lq__mbed_unconfigure(lq__mbed *m) {
+    mbedtls_ssl_session_free(&m->saved);
+    m->have_saved = false;
     mbedtls_ssl_config_free(&m->conf);
     mbedtls_x509_crt_free(&m->ca);
     mbedtls_ctr_drbg_free(&m->drbg);
@@ -4451,6 +4461,14 @@ static int lq__mbed_verify_failed(lq_client *c, lq__mbed_conn *k, const char *ho
     return LQ_ERR_TLS;
 }
 
+/* Keeps the session of a verified connection (TLS 1.2: at the end of the handshake; TLS 1.3:
+   when a ticket arrives) for the next connect to the same server. */
+static void lq__mbed_save_session(lq__mbed *m, lq__mbed_conn *k) {
+    mbedtls_ssl_session_free(&m->saved);
+    mbedtls_ssl_session_init(&m->saved);
+    m->have_saved = mbedtls_ssl_get_session(&k->ssl, &m->saved) == 0;
+}
+
 static int lq__mbed_connect(lq_client *c, void *self, void **conn, const lq_url *url) {
     lq__mbed *m = (lq__mbed *)self;
     lq__mbed_conn *k = (lq__mbed_conn *)*conn;
@@ -4483,12 +4501,18 @@ static int lq__mbed_connect(lq_client *c, void *self, void **conn, const lq_url 
         if ((rc = mbedtls_ssl_set_hostname(&k->ssl, k->ip_len ? NULL : host)) != 0) return lq__mbed_fail(c, rc, "host name");
         if (!c->tls_insecure) mbedtls_ssl_set_verify(&k->ssl, lq__mbed_verify, k);
         mbedtls_ssl_set_bio(&k->ssl, k, lq__mbed_bio_send, lq__mbed_bio_recv, NULL);
+        if (m->have_saved) mbedtls_ssl_set_session(&k->ssl, &m->saved);     /* resume, if the server will */
     }
     rc = mbedtls_ssl_handshake(&k->ssl);
+#ifdef MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET
+    if (rc == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) rc = 0;  /* tickets come after the handshake */
+#endif
     if (rc == MBEDTLS_ERR_SSL_WANT_READ) return LQ_IO_WANT_READ;
     if (rc == MBEDTLS_ERR_SSL_WANT_WRITE) return LQ_IO_WANT_WRITE;
     if (rc == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) return lq__mbed_verify_failed(c, k, host);
-    return rc ? lq__mbed_fail(c, rc, "handshake") : LQ_OK;
+    if (rc) return lq__mbed_fail(c, rc, "handshake");
+    lq__mbed_save_session(m, k);
+    return LQ_OK;
 }
 
 static long lq__mbed_send(lq_client *c, void *self, void *conn, const void *buf, size_t n) {
@@ -4497,6 +4521,16 @@ static long lq__mbed_send(lq_client *c, void *self, void *conn, const void *buf,
     (void)self;
     if (n > 16384) n = 16384;                               /* one record; the caller repeats n */
     rc = mbedtls_ssl_write(&k->ssl, (const unsigned char *)buf, n);
+#ifdef MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET
+    {   /* a TLS 1.3 ticket read on the way: keep it, write again */
+        int tickets = 0;
+        while (rc == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET && ++tickets < 8) {
+            lq__mbed_save_session(k->m, k);
+            rc = mbedtls_ssl_write(&k->ssl, (const unsigned char *)buf, n);
+        }
+        if (rc == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) return LQ_IO_WANT_WRITE;
+    }
+#endif
     if (rc == MBEDTLS_ERR_SSL_WANT_READ) return LQ_IO_WANT_READ;
     if (rc == MBEDTLS_ERR_SSL_WANT_WRITE) return LQ_IO_WANT_WRITE;
     if (rc < 0) return lq__mbed_fail(c, rc, "write");
@@ -4512,8 +4546,10 @@ static long lq__mbed_recv(lq_client *c, void *self, void *conn, void *buf, size_
        few at a time, so data behind them is not left for the next lq_step */
     {
         int tickets = 0;
-        while (rc == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET && ++tickets < 8)
+        while (rc == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET && ++tickets < 8) {
+            lq__mbed_save_session(k->m, k);
             rc = mbedtls_ssl_read(&k->ssl, (unsigned char *)buf, n);
+        }
         if (rc == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) return LQ_IO_WANT_READ;
     }
 #endif
@@ -4574,6 +4610,7 @@ typedef struct lq__ossl {       /* per client */
     lq_transport inner;
     SSL_CTX *ctx;               /* settings and trusted CAs, made at the first connect */
     BIO_METHOD *method;         /* the BIO that talks to the inner transport */
+    SSL_SESSION *saved;         /* the last session, offered again on reconnect (resumption) */
 } lq__ossl;
 
 typedef struct lq__ossl_conn {  /* per connection */
@@ -4646,9 +4683,20 @@ static int lq__ossl_load_ca(lq_client *c, SSL_CTX *ctx) {
     return lq__ossl_fail(c, 0, "loading the system CA store");
 }
 
+/* OpenSSL hands over each new session (TLS 1.3: each ticket): keep the last one. */
+static int lq__ossl_new_session(SSL *ssl, SSL_SESSION *session) {
+    lq__ossl_conn *k = (lq__ossl_conn *)SSL_get_app_data(ssl);
+    if (!k) return 0;
+    SSL_SESSION_free(k->o->saved);
+    k->o->saved = session;
+    return 1;                                               /* it is ours now */
+}
+
 static int lq__ossl_configure(lq_client *c, lq__ossl *o) {
     o->ctx = SSL_CTX_new(TLS_client_method());
     if (!o->ctx) return lq__ossl_fail(c, 0, "configuration");
+    SSL_CTX_set_session_cache_mode(o->ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(o->ctx, lq__ossl_new_session);
     SSL_CTX_set_min_proto_version(o->ctx, TLS1_2_VERSION);
     SSL_CTX_set_mode(o->ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_ENABLE_PARTIAL_WRITE);
     if (c->tls_insecure) {
@@ -4684,6 +4732,8 @@ static int lq__ossl_session(lq_client *c, lq__ossl_conn *k, const char *host) {
     BIO_set_data(bio, k);
     BIO_set_init(bio, 1);
     SSL_set_bio(k->ssl, bio, bio);
+    SSL_set_app_data(k->ssl, k);
+    if (k->o->saved) SSL_set_session(k->ssl, k->o->saved);  /* resume, if the server will */
     param = SSL_get0_param(k->ssl);
     k->ip_len = lq__host_ip(host, k->ip);
     if (k->ip_len) {
@@ -4824,6 +4874,7 @@ static lq_result lq__tls_new(lq_client *c, const lq_transport *inner, lq_transpo
 
 static void lq__tls_delete(lq_client *c, void *self) {
     lq__ossl *o = (lq__ossl *)self;
+    SSL_SESSION_free(o->saved);
     SSL_CTX_free(o->ctx);
     BIO_meth_free(o->method);
     lq__free(&c->a, o);

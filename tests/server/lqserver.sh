@@ -157,14 +157,14 @@ launch_parse() {
   echo "$pid" >"$STATE/parse.pid"
   local deadline=$((SECONDS + READY_TIMEOUT))
   while :; do
-    if tail -n +"$((mark + 1))" "$log" | grep -q "^READY $PARSE_PORT\$"; then
+    if tail -n +"$((mark + 1))" "$log" | grep "^READY $PARSE_PORT\$" >/dev/null; then
       write_env "$pid"
       return 0
     fi
     if ! kill -0 "$pid" 2>/dev/null || [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" == Z ]]; then
       wait "$pid" 2>/dev/null || true
       rm -f "$STATE/parse.pid"
-      if tail -n +"$((mark + 1))" "$log" | grep -q "EADDRINUSE\|port is already in use"; then
+      if tail -n +"$((mark + 1))" "$log" | grep "EADDRINUSE\|port is already in use" >/dev/null; then
         return 3
       fi
       return 1

@@ -12,7 +12,8 @@
 // prove that a client that rejected the certificate sent no application data:
 //   accept N                    a TCP connection
 //   tls-error N <message>       the handshake failed (e.g. the client sent an alert)
-//   secure N <protocol> sni=<name>  the handshake completed (sni=- when the client sent none)
+//   secure N <protocol> resumed=<bool> sni=<name>  the handshake completed (sni=- when the client
+//                              sent none; resumed=true when it resumed an earlier session)
 //   upstream N                  a connection to the target was opened
 //   close N plaintext_in=B plaintext_out=B   B: application bytes from / to the client
 //   relay-close raw_out_writes=W  (--split) the relay's writes to the client, one byte each
@@ -73,7 +74,7 @@ tlsServer.on('secureConnection', (sock) => {
   let plainIn = 0;
   let plainOut = 0;
   let closed = false;
-  log(`secure ${id} ${sock.getProtocol()} sni=${sock.servername || '-'}`);
+  log(`secure ${id} ${sock.getProtocol()} resumed=${sock.isSessionReused()} sni=${sock.servername || '-'}`);
   sock.setNoDelay(true);
   const up = net.connect(target.port, target.host, () => log(`upstream ${id}`));
   up.setNoDelay(true);

@@ -319,7 +319,7 @@ if "$CC" "${CFLAGS_T[@]}" "${TLS_CFLAGS[@]}" -I"$ROOT" "$ROOT/tests/tls/test_tls
   if timeout 60 "$BUILD/test_tls" "wss://127.0.0.1:${PORT[split]}/parse" "wss://127.0.0.1:${PORT[wrong]}/parse" \
        "$CERTS/ca.pem" "$CERTS/other-ca.pem" \
        "node '$PARSECTL' create GameScore '{\"score\":7,\"playerName\":\"test_tls\"}' >/dev/null" \
-       "${PORT[wildcard]}" "$PIN" \
+       "${PORT[wildcard]}" "$PIN" "$WORK/split.log" \
        >"$WORK/test_tls.out" 2>&1; then
     pass "test_tls: $(tail -n 1 "$WORK/test_tls.out")"
   else

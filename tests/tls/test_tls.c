@@ -74,6 +74,7 @@ static char *read_file(const char *path) {
 
 typedef struct plain {
     int connects, closes;
+    bool cut;                   /* the next recv fails: the link is lost, the client reconnects */
 } plain;
 
 static int plain_connect(lq_client *c, void *self, void **conn, const lq_url *url) {
@@ -115,7 +116,11 @@ static long plain_send(lq_client *c, void *self, void *conn, const void *buf, si
 static long plain_recv(lq_client *c, void *self, void *conn, void *buf, size_t len) {
     int fd = *(int *)conn;
     long n;
-    (void)self;
+    if (((plain *)self)->cut) {
+        ((plain *)self)->cut = false;
+        lq_transport_error(c, ECONNRESET, "cut by the test");
+        return LQ_ERR_IO;
+    }
     do n = (long)recv(fd, buf, len, 0); while (n < 0 && errno == EINTR);
     return plain_io(c, n, LQ_IO_WANT_READ);
 }
@@ -255,7 +260,7 @@ static void test_events(const char *url, const char *ca_pem, const char *create_
 /* The events over the caller's plain transport: the library runs TLS over it, and closes every
    connection it opened through it. */
 static void test_events_plain(const char *url, const char *ca_pem, const char *create_cmd) {
-    plain p = {0, 0};
+    plain p = {0, 0, false};
     lq_transport tr = plain_transport(&p, false);
     test_events(url, ca_pem, create_cmd, &tr);
     CHECKF(p.connects >= 1 && p.closes == p.connects, "plain transport: %d connections, %d closed", p.connects, p.closes);
@@ -264,7 +269,7 @@ static void test_events_plain(const char *url, const char *ca_pem, const char *c
 /* A transport that says it does TLS is used as it is: this one does not, so the front hears a
    plain upgrade request and the handshake fails, and not in the TLS layer. */
 static void test_transport_says_tls(const char *url, const char *ca_pem) {
-    plain p = {0, 0};
+    plain p = {0, 0, false};
     lq_transport tr = plain_transport(&p, true);
     seen s;
     lq_client *c = make_client_on(url, ca_pem, false, false, &tr, &s);
@@ -310,6 +315,42 @@ static void test_wildcard(const char *port, const char *ca_pem) {
     test_rejected("wildcard, two labels", url, ca_pem, BAD_NAME);
     snprintf(url, sizeof url, "wss://lq.test:%s/parse", port);
     test_rejected("wildcard, the bare domain", url, ca_pem, BAD_NAME);
+}
+
+/* The front's "secure" lines (one per completed handshake) that say resumed=true. */
+static int resumed_lines(const char *front_log) {
+    char *text = read_file(front_log), *p;
+    int n = 0;
+    for (p = text; p && (p = strstr(p, "\nsecure ")) != NULL; p++) {
+        char *eol = strchr(p + 1, '\n');
+        char *hit = strstr(p, " resumed=true ");
+        if (hit && (!eol || hit < eol)) n++;
+    }
+    free(text);
+    return n;
+}
+
+static bool resubscribed(const seen *s) { return s->subscribed >= 2; }   /* the cut itself is an ERROR */
+
+/* A reconnect to the same server resumes the TLS session of the first connection (TLS 1.2
+   tickets or sessions, TLS 1.3 tickets): the front says so for the second handshake. */
+static void test_resumption(const char *url, const char *ca_pem, const char *front_log) {
+    plain p = {0, 0, false};
+    lq_transport tr = plain_transport(&p, false);
+    seen s;
+    int before = resumed_lines(front_log);
+    lq_client *c = make_client_on(url, ca_pem, false, true, &tr, &s);
+    if (!c) return;
+    CHECKF(run_until(c, &s, is_subscribed, 15000) && s.subscribed == 1, "resumption: no SUBSCRIBED (%s)", s.error_message);
+    run_until(c, &s, has_error, 300);                      /* TLS 1.3 tickets come after the handshake */
+    p.cut = true;
+    CHECKF(run_until(c, &s, resubscribed, 15000) && s.subscribed == 2, "resumption: no second SUBSCRIBED after the cut (%s)",
+           s.error_message);
+    CHECKF(p.connects == 2, "resumption: %d connections", p.connects);
+    finish_client(c);
+    CHECKF(resumed_lines(front_log) == before + 1, "resumption: the front saw %d resumed handshakes, want 1",
+           resumed_lines(front_log) - before);
+    printf("resumption: the reconnect resumed the TLS session (%d resumed handshakes)\n", resumed_lines(front_log) - before);
 }
 
 /* Public-key pins: the leaf's key among them connects, none of them fails closed, a pin that is
@@ -375,8 +416,9 @@ static void test_insecure(const char *url) {
 
 int main(int argc, char **argv) {
     char *ca, *other_ca;
-    if (argc != 8) {
-        fprintf(stderr, "usage: test_tls GOOD_URL WRONG_HOST_URL CA_FILE OTHER_CA_FILE CREATE_COMMAND WILDCARD_PORT PIN\n");
+    if (argc != 9) {
+        fprintf(stderr, "usage: test_tls GOOD_URL WRONG_HOST_URL CA_FILE OTHER_CA_FILE CREATE_COMMAND WILDCARD_PORT PIN "
+                "GOOD_URL_FRONT_LOG\n");
         return 2;
     }
     ca = read_file(argv[3]);
@@ -393,6 +435,7 @@ int main(int argc, char **argv) {
     test_rejected("bad CA PEM", argv[1], "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n", "CA PEM");
     test_wildcard(argv[6], ca);
     test_pins(argv[1], ca, argv[7]);
+    test_resumption(argv[1], ca, argv[8]);
     test_bad_config_every_attempt(argv[1]);
     test_insecure(argv[2]);
     free(ca);
