@@ -21,11 +21,16 @@ static const char usage[] =
     "  -n, --count N             exit 0 after N object events (create/enter/update/leave/delete)\n"
     "      --timeout SEC         exit 4 when N events have not arrived within SEC seconds\n"
     "  -q, --quiet               print no events, only a last line {\"events\":N,\"seconds\":S}\n"
-    "      --ca FILE             CA certificate for wss\n";
+    "      --ca FILE             CA certificate for wss\n"
+    "      --retry-connect       a first connection that fails is retried with the usual backoff\n"
+    "                            (a rejected certificate or an HTTP 4xx to the upgrade still exits 2)\n"
+    "      --ping-interval MS    send a ping when the link has been idle this long\n"
+    "      --dead-link MS        reconnect when nothing arrived for this long (default 30000)\n"
+    "      --connect-timeout MS  socket, handshake and connected within this (default 10000)\n";
 
 typedef struct watch {
     long count, events;
-    bool quiet, opened;
+    bool quiet, opened, retry_connect;
     int exit_code;              /* -1 while running */
 } watch;
 
@@ -80,6 +85,10 @@ static void on_event(lq_client *c, const lq_event *ev, void *user) {
     case LQ_EVENT_ERROR: {
         bool connect_failure = !w->opened && (ev->result == LQ_ERR_DNS || ev->result == LQ_ERR_CONNECT ||
             ev->result == LQ_ERR_HANDSHAKE || ev->result == LQ_ERR_TLS || ev->result == LQ_ERR_TIMEOUT);
+        /* what no retry can fix: a certificate rejected, an HTTP 4xx answer to the upgrade */
+        bool unfixable = ev->result == LQ_ERR_TLS ||
+            (ev->result == LQ_ERR_HANDSHAKE && lq_error_detail(c) >= 400 && lq_error_detail(c) < 500);
+        if (w->retry_connect && !unfixable) connect_failure = false;
         if (print) {
             printf("{\"event\":\"error\",\"code\":%d,\"message\":", ev->error_code);
             put_json_string(ev->error_message ? ev->error_message : lq_result_str(ev->result));
@@ -132,6 +141,15 @@ static int fail_usage(const char *msg) {
 static int fail_option(const char *what, const char *option) {
     fprintf(stderr, "lqwatch: %s %s\n%s", what, option, usage);
     return 1;
+}
+
+/* A positive number of milliseconds (at most 2^31 - 1). */
+static bool parse_ms(const char *v, uint32_t *out) {
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (*v < '0' || *v > '9' || *end || n <= 0 || n > 0x7FFFFFFFL) return false;
+    *out = (uint32_t)n;
+    return true;
 }
 
 /* NULL when where is one JSON object, else why not. */
@@ -188,6 +206,10 @@ int main(int argc, char **argv) {
             if (*end || timeout <= 0) return fail_usage("--timeout needs a positive number of seconds");
         } else if (LQW_OPT("-q", "--quiet")) w.quiet = true;
         else if (LQW_OPT(NULL, "--ca")) { LQW_VAL(); desc.tls_ca_file = v; }
+        else if (LQW_OPT(NULL, "--retry-connect")) w.retry_connect = true;
+        else if (LQW_OPT(NULL, "--ping-interval")) { LQW_VAL(); if (!parse_ms(v, &desc.ping_interval_ms)) return fail_option("a positive number of milliseconds is needed by", a); }
+        else if (LQW_OPT(NULL, "--dead-link")) { LQW_VAL(); if (!parse_ms(v, &desc.dead_link_ms)) return fail_option("a positive number of milliseconds is needed by", a); }
+        else if (LQW_OPT(NULL, "--connect-timeout")) { LQW_VAL(); if (!parse_ms(v, &desc.connect_timeout_ms)) return fail_option("a positive number of milliseconds is needed by", a); }
         else if (a[0] == '-' && a[1]) return fail_option("unknown option", a);
         else if (!cls) cls = a;
         else if (!where) where = a;

@@ -258,6 +258,37 @@ check "lqwatch closed port: within 5 s (took ${dt} ms)" test "$dt" -le 5000
 check "lqwatch closed port: a reason on stderr" grep -qi "connect" "$WORK/port.err"
 check "lqwatch closed port: stdout is JSON lines" jcheck "$WORK/port.out" 'true'
 
+# -- --retry-connect: the server is down when lqwatch starts; it retries with the backoff and ends
+#    subscribed once the server is back (issue 14's "a cut during connect healed later")
+timeout 60 bash "$SERVER_SH" kill-parse "$STATE" >>"$WORK/server.log" 2>&1
+tag="$TAGBASE-retry"
+start_watch retry --retry-connect --connect-timeout 3000 -n 1 --timeout 28 GameScore "{\"playerName\":\"$tag\"}"
+wait_line "$WORK/retry.out" '"event":"reconnecting"' 10
+check "lqwatch --retry-connect: still running while the server is down" is_running "$WATCH_PID"
+ensure_server
+if subscribed; then create GameScore "{\"playerName\":\"$tag\",\"score\":1}" >/dev/null; fi
+finish_watch
+check "lqwatch --retry-connect: exit 0 after the server came back" rc_is "$WATCH_RC" 0
+check "lqwatch --retry-connect: failed attempts were not fatal, then subscribed and a create" jcheck "$WORK/retry.out" \
+  'lines.some((l) => l.event === "error" && l.fatal === false) && lines.some((l) => l.event === "reconnecting") && lines.some((l) => l.event === "subscribed") && lines.some((l) => l.event === "create")'
+
+# -- --retry-connect does not retry what no retry can fix: an HTTP 4xx answer to the upgrade (as a
+#    gateway in front of LiveQuery gives; Parse Server itself upgrades on any path)
+node -e 'const s = require("http").createServer((q, r) => { r.writeHead(403); r.end("no"); });
+  s.on("upgrade", (q, sock) => sock.end("HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\n\r\nno"));
+  s.listen(0, "127.0.0.1", () => console.log(s.address().port)); setTimeout(() => process.exit(0), 20000);' \
+  >"$WORK/gate.port" 2>/dev/null &
+gate_pid=$!
+wait_line "$WORK/gate.port" '^[0-9]+$' 10
+t=$(now_ms)
+timeout -k 2 20 "$LQWATCH" --retry-connect -s "ws://127.0.0.1:$(cat "$WORK/gate.port")/parse" GameScore \
+  >"$WORK/r403.out" 2>"$WORK/r403.err"
+rc=$?
+dt=$(($(now_ms) - t))
+kill "$gate_pid" 2>/dev/null; wait "$gate_pid" 2>/dev/null
+check "lqwatch --retry-connect, HTTP 403 to the upgrade: exit 2 (got $rc) within 5 s (${dt} ms)" test "$rc" -eq 2 -a "$dt" -le 5000
+check "lqwatch --retry-connect, HTTP 403: the status on stderr" grep -q "403" "$WORK/r403.err"
+
 # -- --timeout 2 -n 1 without writes: exit 4
 t=$(now_ms)
 timeout -k 2 20 "$LQWATCH" --timeout 2 -n 1 GameScore "{\"playerName\":\"$TAGBASE-none\"}" \
@@ -288,6 +319,11 @@ usage_case "too many arguments" "$LQWATCH" GameScore '{}' extra
 usage_case "no server" env -u PARSE_SERVER_URL "$LQWATCH" GameScore
 usage_case "where not JSON" --says "WHERE is not valid JSON" "$LQWATCH" GameScore '{bad'
 usage_case "where not an object" --says "WHERE must be a JSON object" "$LQWATCH" GameScore '[1]'
+for opt in --connect-timeout --dead-link --ping-interval; do
+  for bad in 0 -5 abc; do
+    usage_case "$opt $bad" --says "a positive number of milliseconds is needed by $opt" "$LQWATCH" "$opt" "$bad" GameScore
+  done
+done
 timeout -k 2 10 "$LQWATCH" --help >"$WORK/help.out" 2>&1
 rc=$?
 check "lqwatch --help: exit 0" rc_is "$rc" 0

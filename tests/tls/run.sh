@@ -290,6 +290,8 @@ bad_case() {
 echo "== bad certificates ($((SECONDS - T0)) s)"
 bad_case wrong-ca "wss://127.0.0.1:${PORT[good]}/parse" "$WORK/good.log" alert \
   "$BAD_CA" --ca "$CERTS/other-ca.pem"
+bad_case wrong-ca-retry "wss://127.0.0.1:${PORT[good]}/parse" "$WORK/good.log" alert \
+  "$BAD_CA" --ca "$CERTS/other-ca.pem" --retry-connect
 bad_case expired "wss://127.0.0.1:${PORT[expired]}/parse" "$WORK/expired.log" alert 'expired' --ca "$CERTS/ca.pem"
 bad_case wrong-host "wss://127.0.0.1:${PORT[wrong]}/parse" "$WORK/wrong.log" alert \
   'names no IP address 127.0.0.1' --ca "$CERTS/ca.pem"
