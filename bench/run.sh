@@ -34,6 +34,7 @@ SERVER_SH="$ROOT/tests/server/lqserver.sh"
 STATE="$B/server"
 LOG="$B/run.log"
 SRC_PID=""
+FRONT_PID=""
 SERVER_STARTED=0
 T0=$SECONDS
 : >"$LOG"
@@ -41,6 +42,7 @@ T0=$SECONDS
 cleanup() {
   trap - EXIT INT TERM
   if [[ -n "$SRC_PID" ]]; then kill "$SRC_PID" 2>/dev/null; wait "$SRC_PID" 2>/dev/null; fi
+  if [[ -n "$FRONT_PID" ]]; then kill "$FRONT_PID" 2>/dev/null; wait "$FRONT_PID" 2>/dev/null; fi
   if [[ $SERVER_STARTED -eq 1 ]]; then timeout 60 bash "$SERVER_SH" stop "$STATE" >>"$LOG" 2>&1; fi
 }
 trap cleanup EXIT
@@ -242,6 +244,31 @@ fi
 BUDGET_NS="$(calc %.0f "3 * ${CPU[count]} * 1000")"
 BUDGET_IR=$((1500 - IR_FRAME - IR_DISPATCH))
 
+# ---------------------------------------------------------------- 7. TLS reconnect, resumed or full
+# A Node TLS front (tests/tls/front.js, the test CA's certificate) before the event source; per
+# backend: the same client's link cut and reconnected N_TLS times (the session resumed) against
+# N_TLS fresh clients (full handshakes). Wall time to OPEN and this process's CPU per reconnect.
+N_TLS="${N_TLS:-50}"
+say "7. TLS reconnects: $N_TLS resumed and $N_TLS full, per backend"
+declare -A TLSR
+if bash tests/tls/mkcerts.sh "$B/certs" >>"$LOG" 2>&1; then
+  node tests/tls/front.js --cert "$B/certs/server.pem" --key "$B/certs/server.key" --target "127.0.0.1:$PORT" \
+    --max-seconds 120 >"$B/front.port" 2>>"$LOG" &
+  FRONT_PID=$!
+  for _ in $(seq 50); do grep -q '^LISTEN' "$B/front.port" 2>/dev/null && break; sleep 0.1; done
+  FRONT_PORT="$(awk '/^LISTEN/ {print $2}' "$B/front.port")"
+  for backend in mbedtls openssl; do
+    case $backend in
+      mbedtls) hdr=/usr/include/mbedtls/ssl.h; flags=(-DLQ_USE_MBEDTLS -lmbedtls -lmbedx509 -lmbedcrypto) ;;
+      openssl) hdr=/usr/include/openssl/ssl.h; flags=(-DLQ_USE_OPENSSL -lssl -lcrypto) ;;
+    esac
+    [[ -f $hdr && -n "$FRONT_PORT" ]] || continue
+    "$CC" $CFLAGS_B -Wno-unused-parameter bench/tls_reconnect.c -o "$B/tls_reconnect_$backend" "${flags[@]}" >>"$LOG" 2>&1 || continue
+    TLSR[$backend]="$(timeout 120 "$B/tls_reconnect_$backend" "wss://127.0.0.1:$FRONT_PORT/parse" "$B/certs/ca.pem" "$N_TLS" 2>>"$LOG")"
+    echo "tls_reconnect $backend: ${TLSR[$backend]}" >>"$LOG"
+  done
+fi
+
 # ---------------------------------------------------------------- the table
 pf() { if awk "BEGIN { exit !($1) }"; then echo PASS; else echo FAIL; fi; }
 P_SDK="$(pf "$R_AB >= 20")"
@@ -317,6 +344,15 @@ printf '  %-60s %21s\n' "(a) livequery.h CPU per event, user / kernel (ns)" \
   "$(calc %.0f "(${CPU[lq]} - $SYS_LQ) * 1000") / $(calc %.0f "$SYS_LQ * 1000")"
 printf '  %-60s %21s\n' "(c) counting reader CPU per event, user / kernel (ns)" \
   "$(calc %.0f "(${CPU[count]} - $SYS_COUNT) * 1000") / $(calc %.0f "$SYS_COUNT * 1000")"
+echo
+echo
+echo "7. TLS reconnect to a Node TLS front, per reconnect             ms to OPEN      client CPU ms"
+for backend in mbedtls openssl; do
+  line="${TLSR[$backend]:-}"
+  if [[ -z "$line" ]]; then printf '  %-50s %14s %18s\n' "$backend: not built or no front" "-" "-"; continue; fi
+  printf '  %-50s %14s %18s\n' "$backend: session resumed" "$(kv "$line" resumed_ms)" "$(kv "$line" resumed_cpu_ms)"
+  printf '  %-50s %14s %18s\n' "$backend: full handshake (a fresh client)" "$(kv "$line" full_ms)" "$(kv "$line" full_cpu_ms)"
+done
 echo
 echo "targets: SDK x20 $P_SDK, counting reader x3 $P_COUNT, Ir/event $P_IR, allocations $P_ALLOC, idle heap $P_IDLE"
 echo "run time: $((SECONDS - T0)) s; details: $LOG, callgrind files: $B/cg.*"
