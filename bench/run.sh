@@ -35,6 +35,7 @@ STATE="$B/server"
 LOG="$B/run.log"
 SRC_PID=""
 FRONT_PID=""
+SRC7_PID=""
 SERVER_STARTED=0
 T0=$SECONDS
 : >"$LOG"
@@ -43,6 +44,7 @@ cleanup() {
   trap - EXIT INT TERM
   if [[ -n "$SRC_PID" ]]; then kill "$SRC_PID" 2>/dev/null; wait "$SRC_PID" 2>/dev/null; fi
   if [[ -n "$FRONT_PID" ]]; then kill "$FRONT_PID" 2>/dev/null; wait "$FRONT_PID" 2>/dev/null; fi
+  if [[ -n "$SRC7_PID" ]]; then kill "$SRC7_PID" 2>/dev/null; wait "$SRC7_PID" 2>/dev/null; fi
   if [[ $SERVER_STARTED -eq 1 ]]; then timeout 60 bash "$SERVER_SH" stop "$STATE" >>"$LOG" 2>&1; fi
 }
 trap cleanup EXIT
@@ -251,8 +253,12 @@ BUDGET_IR=$((1500 - IR_FRAME - IR_DISPATCH))
 N_TLS="${N_TLS:-50}"
 say "7. TLS reconnects: $N_TLS resumed and $N_TLS full, per backend"
 declare -A TLSR
-if bash tests/tls/mkcerts.sh "$B/certs" >>"$LOG" 2>&1; then
-  node tests/tls/front.js --cert "$B/certs/server.pem" --key "$B/certs/server.key" --target "127.0.0.1:$PORT" \
+"$B/source" 0 >"$B/source7.port" 2>>"$LOG" &         # a source of its own: nothing left of the runs above
+SRC7_PID=$!
+for _ in $(seq 50); do [[ -s "$B/source7.port" ]] && break; sleep 0.1; done
+PORT7="$(awk '/^PORT/ {print $2}' "$B/source7.port")"
+if [[ -n "$PORT7" ]] && bash tests/tls/mkcerts.sh "$B/certs" >>"$LOG" 2>&1; then
+  node tests/tls/front.js --cert "$B/certs/server.pem" --key "$B/certs/server.key" --target "127.0.0.1:$PORT7" \
     --max-seconds 120 >"$B/front.port" 2>>"$LOG" &
   FRONT_PID=$!
   for _ in $(seq 50); do grep -q '^LISTEN' "$B/front.port" 2>/dev/null && break; sleep 0.1; done
