@@ -77,8 +77,10 @@
         Subscriptions are value handles (lq_sub): keep them as long as you like. The server may end
         one at any time (a rejected session token, a bad query); after its UNSUBSCRIBED event every
         function given the handle answers LQ_ERR_INVALID_ARG (lq_sub_valid: false), as it does for a
-        handle that was never valid or (but for 1 pair of clients in 255, whose tags agree) that
-        another client made. Handles are never dereferenced and never reused.
+        handle that was never valid or that another live client made (but for 1 pair of clients
+        in 255, whose tags agree). Not yet: a handle of a destroyed client, on a client that got
+        the same memory, can name that client's subscription of the same number. Handles are
+        never dereferenced and never reused.
 
     CORE
         Under lq_step lies an I/O-free core that touches no socket, clock or random source; lq_step
@@ -368,8 +370,9 @@ typedef struct lq_client lq_client;
 
 /* A subscription, by value. The client looks it up in its own table and never dereferences
    anything the caller holds: a handle that ended (after its UNSUBSCRIBED event) or that was never
-   valid gives LQ_ERR_INVALID_ARG, and so does one that another client made (a handle carries a
-   tag of the client that made it: two live clients share a tag 1 time in 255). id 0 is none. */
+   valid gives LQ_ERR_INVALID_ARG, and so does one that another live client made (a handle
+   carries a tag of the client that made it: two live clients share a tag 1 time in 255; a client
+   made at the address of a destroyed one has its tag). id 0 is none. */
 typedef struct lq_sub { uint32_t id; } lq_sub;
 
 typedef enum lq_state {
