@@ -77,10 +77,9 @@
         Subscriptions are value handles (lq_sub): keep them as long as you like. The server may end
         one at any time (a rejected session token, a bad query); after its UNSUBSCRIBED event every
         function given the handle answers LQ_ERR_INVALID_ARG (lq_sub_valid: false), as it does for a
-        handle that was never valid or that another live client made (but for 1 pair of clients
-        in 255, whose tags agree). Not yet: a handle of a destroyed client, on a client that got
-        the same memory, can name that client's subscription of the same number. Handles are
-        never dereferenced and never reused.
+        handle that was never valid or that another client made, alive or destroyed (but for 1
+        pair of clients in 255, whose random tags agree). Handles are never dereferenced and never
+        reused.
 
     CORE
         Under lq_step lies an I/O-free core that touches no socket, clock or random source; lq_step
@@ -370,9 +369,9 @@ typedef struct lq_client lq_client;
 
 /* A subscription, by value. The client looks it up in its own table and never dereferences
    anything the caller holds: a handle that ended (after its UNSUBSCRIBED event) or that was never
-   valid gives LQ_ERR_INVALID_ARG, and so does one that another live client made (a handle
-   carries a tag of the client that made it: two live clients share a tag 1 time in 255; a client
-   made at the address of a destroyed one has its tag). id 0 is none. */
+   valid gives LQ_ERR_INVALID_ARG, and so does one that another client made, alive or destroyed (a
+   handle carries a random tag of the client that made it: two clients share a tag 1 time in
+   255). id 0 is none. */
 typedef struct lq_sub { uint32_t id; } lq_sub;
 
 typedef enum lq_state {
@@ -497,7 +496,8 @@ typedef struct lq_desc {
     int max_subscriptions;
 
     lq_allocator allocator;
-    /* Fills buf with unpredictable bytes (WebSocket keys and masks, reconnect jitter). Required
+    /* Fills buf with unpredictable bytes (the handles' tag: 4 bytes in lq_client_create, first;
+       WebSocket keys and masks, reconnect jitter). Required
        with LQ_NO_SOCKETS; defaults to the OS source otherwise. Returns false on failure. */
     bool (*random)(void *buf, size_t len, void *user_data);
     /* Log lines; a failed lq_client_create says why here (LQ_LOG_ERROR) before it returns. */
@@ -3652,6 +3652,7 @@ lq_result lq_client_create(const lq_desc *d, lq_client **out) {
     lq_result r;
     lq_url url;
     uint32_t tag;
+    unsigned char t[4];
     int i;
     if (!out) return lq__create_fail(d, LQ_ERR_INVALID_ARG, "lq_client_create: out is NULL");
     *out = NULL;
@@ -3673,9 +3674,13 @@ lq_result lq_client_create(const lq_desc *d, lq_client **out) {
     c->tls_insecure = d->tls_insecure_skip_verify_for_tests_only;
     if (!c->random) c->random = lq__os_random;
 #endif
-    /* The handles' tag, from the client's address: two live clients differ in it unless their
-       addresses hash alike (1 in 255). It spends nothing of the random source. */
-    tag = (uint32_t)(((uint64_t)(uintptr_t)c >> 4) * 0x9E3779B97F4A7C15u >> 56);
+    /* The handles' tag: 4 bytes of the random source, so that a client made where a destroyed
+       one was does not inherit its tag (two clients share one 1 time in 255). If the source
+       fails, the client's address stands in. */
+    if (c->random(t, sizeof t, c->user_data))
+        tag = (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
+    else
+        tag = (uint32_t)(((uint64_t)(uintptr_t)c >> 4) * 0x9E3779B97F4A7C15u >> 32);
     c->tag = (tag % 255u + 1u) << 24;                       /* a top byte of 1..255 */
     c->use_fields = d->use_fields;
     c->no_reconnect = d->no_reconnect;

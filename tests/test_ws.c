@@ -10,7 +10,8 @@
    epilogue (ticks past close_timeout_ms, or the server closing TCP) must be identical.
 
    The client runs on the I/O-free core with a fake clock and a fake random source (a byte counter:
-   the WebSocket key is the bytes 0x01..0x10, then each 4-byte mask takes the next four). A few checks read
+   lq_client_create takes the handles' tag, 0x01..0x04; the WebSocket key is the bytes 0x05..0x14,
+   then each 4-byte mask takes the next four). A few checks read
    the client's private state (the assembled message); the test includes the implementation.
 
    Build: gcc -std=c99 -Wall -Wextra -pedantic ... -I. tests/test_ws.c -o /tmp/test_ws */
@@ -467,11 +468,11 @@ static void expect_hs_ok(const result *r, const char *file, int line) {
     tu_check(r->io_feed == LQ_IO_NONE, file, line, "lq_core_io is LQ_IO_NONE");
 }
 
-/* The key a fresh harness makes the client send: base64 of the bytes 01..10. */
+/* The key a fresh harness makes the client send: base64 of the bytes 05..14 (01..04 are the tag). */
 static void first_key(char out[32]) {
     unsigned char b[16];
     int i;
-    for (i = 0; i < 16; i++) b[i] = (unsigned char)(i + 1);
+    for (i = 0; i < 16; i++) b[i] = (unsigned char)(i + 5);
     tu_base64(b, 16, out);
 }
 
@@ -516,8 +517,8 @@ static void t01_request_headers(void) {
         CHECK_INT(tu_http_header(req, "Sec-WebSocket-Key", v, sizeof v), 1);
         CHECK_INT(strlen(v), 24);
         CHECK_INT(tu_base64_decode(v, raw, sizeof raw), 16);
-        CHECKF(r.h.ncalls >= 1 && r.h.call_len[0] == 16 && memcmp(raw, r.h.call_bytes[0], 16) == 0,
-               "the key is the 16 bytes of the random source");
+        CHECKF(r.h.ncalls >= 2 && r.h.call_len[0] == 4 && r.h.call_len[1] == 16 && memcmp(raw, r.h.call_bytes[1], 16) == 0,
+               "the key is the 16 bytes of the random source after the tag's 4");
         first_key(want_key);
         CHECK_STR(v, want_key);
         CHECK_INT(tu_http_header(req, "Sec-WebSocket-Extensions", v, sizeof v), 0);
@@ -715,7 +716,9 @@ static void hs_case(const char *name, const char *head, bool ok, const char *nee
 
 
 static void t03_accept_vector(void) {
-    static const unsigned char nonce[16] = {'t', 'h', 'e', ' ', 's', 'a', 'm', 'p', 'l', 'e', ' ', 'n', 'o', 'n', 'c', 'e'};
+    static const unsigned char tag_nonce[20] = {9, 9, 9, 9,       /* the tag, then the nonce */
+                                                't', 'h', 'e', ' ', 's', 'a', 'm', 'p', 'l', 'e', ' ', 'n', 'o', 'n', 'c', 'e'};
+    const unsigned char *nonce = tag_nonce + 4;
     char out[64];
     unsigned char d[20];
     scen s;
@@ -733,8 +736,8 @@ static void t03_accept_vector(void) {
     /* the client drawing "the sample nonce" sends the RFC's key and takes the RFC's answer, here as
        captured from parse-server (shared/docs/captured-frames.txt, section E) */
     s = scen_new("t03 RFC sample nonce", PH_HANDSHAKE);
-    s.rnd_prefix = nonce;
-    s.rnd_prefix_len = sizeof nonce;
+    s.rnd_prefix = tag_nonce;
+    s.rnd_prefix_len = sizeof tag_nonce;
     tb_puts(&s.script, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                        "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n");
     tu_text(&s.script, CONNECTED);
@@ -952,7 +955,7 @@ static void t08_random_failure_sends_no_unmasked_frame(void) {
     result r;
     int ie;
     s.random_fails = true;
-    s.random_fail_after = 16;
+    s.random_fail_after = 4 + 16;                           /* the tag and the key */
     tb_puts(&s.script, HS101);
     tu_text(&s.script, CONNECTED);
     tu_frame(&s.script, 0x89, "ping", 4);
