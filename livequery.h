@@ -207,7 +207,8 @@ typedef enum lq_result {
     LQ_ERR_TLS_UNAVAILABLE = -15,/* wss:// without a TLS backend or a transport that does TLS */
     LQ_ERR_SERVER = -16,         /* the LiveQuery server reported an error */
     LQ_ERR_TIMEOUT = -17,        /* the connection or the link timed out */
-    LQ_ERR_TOO_SMALL = -18       /* an output buffer or token array is too small */
+    LQ_ERR_TOO_SMALL = -18,      /* an output buffer or token array is too small */
+    LQ_ERR_HTTP = -19            /* a REST call got an HTTP error status without a Parse error body */
 } lq_result;
 
 LQ_API const char *lq_result_str(lq_result r);
@@ -516,6 +517,11 @@ typedef struct lq_desc {
     const char *const *tls_pin_sha256;
     int num_tls_pin_sha256;
     bool tls_insecure_skip_verify_for_tests_only;   /* accept any certificate: never in production */
+
+    /* REST (see REST; ignored with LQ_NO_REST) */
+    const char *rest_url;               /* the REST API: NULL means server_url (ws://h/parse: http://h/parse) */
+    uint32_t rest_timeout_ms;           /* a request's connect and answer (LQ_DEFAULT_REST_TIMEOUT_MS, 30000) */
+    size_t max_response_bytes;          /* largest REST response body (LQ_DEFAULT_MAX_RESPONSE_BYTES, 64 MiB) */
 } lq_desc;
 
 typedef struct lq_query {
@@ -584,6 +590,75 @@ LQ_API void lq_core_tick(lq_client *c, uint64_t now_ms);
    runs. 0 means now. */
 LQ_API int64_t lq_core_timeout(const lq_client *c, uint64_t now_ms);
 
+/* Links: the connections a client has. The calls above are those of the LiveQuery WebSocket;
+   these take the link, and do the same for it. The REST link (an HTTP/1.1 connection to
+   lq_core_link_url(c, LQ_LINK_REST)) asks for LQ_IO_CONNECT when a REST call is queued and for
+   LQ_IO_CLOSE when it has been idle a few seconds; with LQ_NO_REST it never asks for anything.
+   lq_core_timeout and lq_core_tick cover every link. LQ_IO_DONE comes once no link needs
+   anything. */
+typedef enum lq_link { LQ_LINK_LIVEQUERY = 0, LQ_LINK_REST = 1 } lq_link;
+#define LQ_LINK_COUNT 2
+
+LQ_API lq_io lq_core_link_io(const lq_client *c, lq_link link);
+LQ_API const lq_url *lq_core_link_url(const lq_client *c, lq_link link);
+LQ_API void lq_core_link_opened(lq_client *c, lq_link link, uint64_t now_ms);
+LQ_API void lq_core_link_closed(lq_client *c, lq_link link, lq_result why, int detail, uint64_t now_ms);
+LQ_API size_t lq_core_link_feed(lq_client *c, lq_link link, const void *data, size_t len, uint64_t now_ms);
+LQ_API const void *lq_core_link_peek(const lq_client *c, lq_link link, size_t *len);
+LQ_API void lq_core_link_consume(lq_client *c, lq_link link, size_t n);
+
+/* ---- REST (not with LQ_NO_REST) ---------------------------------------------------------------
+   Small calls of the Parse REST API, on the client's REST link: the same keys, session token,
+   installation id and extra headers as the WebSocket, as X-Parse-* headers, over the same
+   transport (TLS for https://). Calls queue and are sent in order; each ends with exactly one
+   call of its on_response, from inside lq_step (or lq_core_*), unless it was cancelled: with the
+   result, or why it failed (a refused or lost connection, a timeout, a response over
+   max_response_bytes, bad JSON, an HTTP error, a Parse error). lq_response holds borrowed
+   pointers, valid until the callback returns. lq_close fails the calls still queued
+   (LQ_ERR_CLOSED); lq_client_destroy drops them without a call. */
+#ifndef LQ_NO_REST
+
+typedef struct lq_request { uint32_t id; } lq_request;       /* id 0 is none */
+
+typedef struct lq_response {
+    lq_request request;
+    void *user_data;            /* the call's */
+    lq_result result;           /* LQ_OK; LQ_ERR_SERVER: a Parse error (error_code); LQ_ERR_HTTP: another
+                                   HTTP error; else a local failure (CONNECT, TIMEOUT, LIMIT, JSON, ...) */
+    int status;                 /* the HTTP status, 0 when no response came */
+    int error_code;             /* Parse's code ({"code":209,"error":"Invalid session token"}), else 0 */
+    const char *error_message;  /* NUL-terminated; "" on success */
+    lq_json body;               /* the whole JSON body, when there was one */
+    lq_json results;            /* lq_find: the results array; lq_get, lq_login: the object */
+} lq_response;
+
+typedef void (*lq_response_fn)(lq_client *client, const lq_response *response, void *user_data);
+
+typedef struct lq_find_desc {
+    const char *class_name;     /* required */
+    const char *object_id;      /* lq_get: required */
+    const char *where;          /* lq_find: a JSON object; NULL means {} */
+    const char *order;          /* "-score,playerName": descending score, then name */
+    int limit;                  /* 0: the server's default (100) */
+    int skip;
+    const char *keys;           /* "score,playerName": only these fields */
+    const char *include;        /* "owner,owner.team": pointers replaced by their objects */
+    bool count;                 /* lq_find: the body gets "count" too */
+    const char *session_token;  /* NULL: the client's */
+    lq_response_fn on_response; /* required */
+    void *user_data;
+} lq_find_desc;
+
+LQ_API lq_result lq_find(lq_client *c, const lq_find_desc *d, lq_request *out);
+LQ_API lq_result lq_get(lq_client *c, const lq_find_desc *d, lq_request *out);
+/* results is the user, with its sessionToken. */
+LQ_API lq_result lq_login(lq_client *c, const char *username, const char *password, lq_response_fn on_response,
+                          void *user_data, lq_request *out);
+/* Its on_response will not be called; LQ_ERR_INVALID_ARG once it has been (or was cancelled). */
+LQ_API lq_result lq_cancel(lq_client *c, lq_request r);
+
+#endif /* LQ_NO_REST */
+
 /* ---- Sockets (not with LQ_NO_SOCKETS) -------------------------------------------------------- */
 #ifndef LQ_NO_SOCKETS
 
@@ -595,6 +670,11 @@ LQ_API void lq_transport_error(lq_client *c, int detail, const char *message);
 LQ_API lq_result lq_step(lq_client *c);                /* LQ_ERR_CLOSED once lq_core_io is DONE */
 LQ_API int lq_fd(const lq_client *c);                  /* -1 when there is no socket */
 LQ_API int lq_fd_events(const lq_client *c);           /* LQ_WANT_READ | LQ_WANT_WRITE */
+/* Every socket the client has (the LiveQuery WebSocket's, the REST connection's) with the events
+   it waits for: fill a struct pollfd, an fd_set or an epoll set from it on each iteration (the
+   sockets change). Writes up to max; returns how many there are (at most LQ_LINK_COUNT). */
+typedef struct lq_pollfd { int fd; int events; } lq_pollfd;     /* events: LQ_WANT_* */
+LQ_API int lq_pollfds(const lq_client *c, lq_pollfd *out, int max);
 LQ_API int lq_timeout_ms(const lq_client *c);          /* for poll(); -1: no timer */
 LQ_API lq_result lq_wait(lq_client *c, int max_ms);    /* poll the socket (at most max_ms; < 0: until
                                                           the client's next timer), then lq_step */
@@ -660,6 +740,12 @@ LQ_API uint64_t lq_now_ms(void);                       /* the monotonic clock lq
 #ifndef LQ_DEFAULT_MAX_SUBSCRIPTIONS
 #define LQ_DEFAULT_MAX_SUBSCRIPTIONS 65536
 #endif
+#ifndef LQ_DEFAULT_REST_TIMEOUT_MS
+#define LQ_DEFAULT_REST_TIMEOUT_MS 30000
+#endif
+#ifndef LQ_DEFAULT_MAX_RESPONSE_BYTES
+#define LQ_DEFAULT_MAX_RESPONSE_BYTES ((size_t)64 << 20)
+#endif
 #ifndef LQ_DEFAULT_CONNECT_TIMEOUT_MS
 #define LQ_DEFAULT_CONNECT_TIMEOUT_MS 10000
 #endif
@@ -698,6 +784,10 @@ static char *lq__strdup(const lq_allocator *a, const char *s) {
     if (d) memcpy(d, s, n + 1);
     return d;
 }
+
+static int64_t lq__until(uint64_t at, uint64_t now) { return at > now ? (int64_t)(at - now) : 0; }
+
+static int64_t lq__min_timer(int64_t a, int64_t b) { return (a < 0 || (b >= 0 && b < a)) ? b : a; }
 
 static int lq__lower(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
 
@@ -797,6 +887,7 @@ const char *lq_result_str(lq_result r) {
     case LQ_ERR_SERVER: return "server error";
     case LQ_ERR_TIMEOUT: return "timed out";
     case LQ_ERR_TOO_SMALL: return "buffer too small";
+    case LQ_ERR_HTTP: return "HTTP error";
     }
     return "unknown error";
 }
@@ -2368,12 +2459,13 @@ struct lq_client {
     lq__buf tmp;                /* an outgoing message before framing */
     lq_json_token *toks;
     size_t ntoks;
+    struct lq__rest *rest;      /* the REST link (NULL with LQ_NO_REST) */
 
 #ifndef LQ_NO_SOCKETS
     /* the socket layer: it reads nothing above this line but through the public core */
-    lq_transport tr;            /* the WebSocket's: the caller's or TCP, wrapped by TLS for wss:// */
-    lq__conn ws;
-    void *tls;                  /* the TLS backend's state for this client */
+    lq_transport tr[LQ_LINK_COUNT];     /* per link: the caller's or TCP, wrapped by TLS for wss:// */
+    lq__conn conn[LQ_LINK_COUNT];
+    void *tls[LQ_LINK_COUNT];   /* the TLS backend's state for a link's host */
     char *tls_ca_file, *tls_ca_pem;
     char *pins;                 /* num_pins base64 digests of 44 characters, each NUL-ended */
     int num_pins;
@@ -2991,9 +3083,16 @@ static void lq__kill_all(lq_client *c) {
 
 /* Stops for good: DISCONNECTED, subscriptions ended, the link closed (CLOSE is reported when the
    transport is gone). */
+#ifndef LQ_NO_REST
+static void lq__rest_shutdown(lq_client *c);
+#endif
+
 static void lq__shutdown(lq_client *c) {
     c->state = LQ_STATE_DISCONNECTED;
     lq__kill_all(c);
+#ifndef LQ_NO_REST
+    lq__rest_shutdown(c);
+#endif
     switch (c->link) {
     case LQ__L_OPEN: {
         unsigned char b[2] = {0x03, 0xE8};                  /* 1000 */
@@ -3290,6 +3389,701 @@ static void lq__on_message(lq_client *c, const char *text, size_t len) {
     lq__on_message_utf8(c, text ? text : "", len, false);  /* an empty fragmented message has no buffer */
 }
 
+/* >>rest: the Parse REST client, HTTP/1.1 on the core's second link ------------------------------
+   Requests queue in order; one is on the wire at a time, over one kept-alive connection that is
+   made when a request needs it and closed after LQ__REST_IDLE_MS without one (below Node's 5 s
+   keep-alive timeout, so that the server seldom closes it first; when it does, a request that got
+   no byte back on a reused connection is sent once more on a new one). A response is read whole
+   (Content-Length, chunked, or up to EOF), up to max_response_bytes, parsed, and given to the
+   request's callback. */
+#ifndef LQ_NO_REST
+
+#define LQ__REST_IDLE_MS 4000
+
+enum {                          /* the REST link */
+    LQ__H_IDLE = 0,             /* no connection */
+    LQ__H_CONNECT,              /* waiting for the caller to open one */
+    LQ__H_READY,                /* connected, nothing in flight */
+    LQ__H_BUSY,                 /* the head request is being sent or answered */
+    LQ__H_SHUT                  /* waiting for the caller to close it */
+};
+
+enum {                          /* where the response reader is */
+    LQ__RX_HEAD = 0, LQ__RX_LENGTH, LQ__RX_CHUNK_SIZE, LQ__RX_CHUNK, LQ__RX_CHUNK_END, LQ__RX_TRAILER,
+    LQ__RX_EOF, LQ__RX_DONE
+};
+
+enum { LQ__R_OBJECT = 0, LQ__R_FIND };   /* what lq_response.results is: the body, or its results */
+
+typedef struct lq__req {
+    struct lq__req *next;
+    uint32_t id;
+    uint8_t kind;
+    bool retried;               /* sent again after a reused connection closed under it */
+    lq_response_fn fn;
+    void *user_data;
+    char *text;                 /* the whole request, head and body */
+    size_t len;
+} lq__req;
+
+typedef struct lq__rest {
+    lq_url url;                 /* of rest_text */
+    char *url_text;
+    size_t base_len;            /* of the URL's path without a trailing '/' */
+    int link;                   /* LQ__H_* */
+    bool reused;                /* this connection has answered a request before */
+    bool got_bytes;             /* some of the current response has arrived */
+    bool close_after;           /* the response said Connection: close (or was HTTP/1.0) */
+    lq__req *head, *tail;       /* the queue; head is in flight while BUSY */
+    uint32_t next_id;
+    size_t sent;                /* bytes of head->text consumed */
+    uint64_t deadline;          /* the head request must be answered by then (0: set at the next tick) */
+    uint64_t idle_at;           /* a READY connection is closed then */
+    uint32_t timeout_ms;
+    size_t max_response;
+    /* the response */
+    int rx;
+    int status;
+    uint64_t left;              /* of the body (LENGTH) or the chunk (CHUNK) */
+    lq__buf head_buf;           /* the status line and headers; a chunk-size or trailer line */
+    lq__buf body;
+    lq_json_token *toks;
+    size_t ntoks;
+    char msg[256];
+} lq__rest;
+
+static lq_result lq__rest_setup(lq_client *c, const lq_desc *d) {
+    lq__rest *h;
+    const char *src = d->rest_url ? d->rest_url : d->server_url;
+    h = (lq__rest *)lq__alloc(&c->a, sizeof *h);
+    if (!h) return LQ_ERR_NOMEM;
+    memset(h, 0, sizeof *h);
+    c->rest = h;
+    h->url_text = lq__strdup(&c->a, src);
+    if (!h->url_text) return LQ_ERR_NOMEM;
+    if (lq_url_parse(h->url_text, &h->url) != LQ_OK) return LQ_ERR_URL;    /* checked in lq__desc_check */
+    h->base_len = h->url.path_len;
+    while (h->base_len && h->url.path[h->base_len - 1] == '/') h->base_len--;
+    h->next_id = 1;
+    h->timeout_ms = d->rest_timeout_ms ? d->rest_timeout_ms : LQ_DEFAULT_REST_TIMEOUT_MS;
+    h->max_response = d->max_response_bytes ? d->max_response_bytes : LQ_DEFAULT_MAX_RESPONSE_BYTES;
+    h->head_buf.a = h->body.a = &c->a;
+    h->head_buf.limit = c->max_handshake;
+    h->body.limit = h->max_response;
+    return LQ_OK;
+}
+
+static void lq__rest_req_free(lq_client *c, lq__req *q) {
+    lq__free(&c->a, q->text);
+    lq__free(&c->a, q);
+}
+
+static void lq__rest_free(lq_client *c) {
+    lq__rest *h = c->rest;
+    if (!h) return;
+    while (h->head) {
+        lq__req *q = h->head;
+        h->head = q->next;
+        lq__rest_req_free(c, q);
+    }
+    lq__buf_free(&h->head_buf);
+    lq__buf_free(&h->body);
+    lq__free(&c->a, h->toks);
+    lq__free(&c->a, h->url_text);
+    lq__free(&c->a, h);
+    c->rest = NULL;
+}
+
+/* The head request goes on the wire: a fresh response reader, the deadline from now. */
+static void lq__rest_start(lq_client *c) {
+    lq__rest *h = c->rest;
+    h->link = LQ__H_BUSY;
+    h->sent = 0;
+    h->rx = LQ__RX_HEAD;
+    h->status = 0;
+    h->got_bytes = false;
+    h->close_after = false;
+    lq__buf_clear(&h->head_buf);
+    lq__buf_clear(&h->body);
+}
+
+/* What to do with the link when the queue may have changed. */
+static void lq__rest_next(lq_client *c) {
+    lq__rest *h = c->rest;
+    if (!h->head) return;
+    if (h->link == LQ__H_IDLE) {
+        h->link = LQ__H_CONNECT;
+        h->deadline = 0;                                    /* from the next core call's time */
+    } else if (h->link == LQ__H_READY) {
+        h->deadline = 0;
+        lq__rest_start(c);
+    }
+}
+
+/* Takes the head request off the queue and reports r on it. */
+static void lq__rest_finish(lq_client *c, lq_response *rs) {
+    lq__rest *h = c->rest;
+    lq__req *q = h->head;
+    h->head = q->next;
+    if (!h->head) h->tail = NULL;
+    rs->request.id = q->id;
+    rs->user_data = q->user_data;
+    if (!rs->error_message) rs->error_message = "";
+    if (q->fn) {
+        c->in_callback++;
+        q->fn(c, rs, q->user_data);
+        c->in_callback--;
+    }
+    lq__rest_req_free(c, q);
+}
+
+/* The head request failed before a usable response: r and a message. */
+static void lq__rest_fail_head(lq_client *c, lq_result r, int status, const char *msg) {
+    lq_response rs;
+    memset(&rs, 0, sizeof rs);
+    rs.result = r;
+    rs.status = status;
+    rs.error_message = msg;
+    lq__rest_finish(c, &rs);
+}
+
+/* The client is finished (lq_close, a fatal error): every request fails, the connection closes. */
+static void lq__rest_shutdown(lq_client *c) {
+    lq__rest *h = c->rest;
+    if (!h) return;
+    while (h->head) lq__rest_fail_head(c, LQ_ERR_CLOSED, 0, "the client is closed");
+    if (h->link == LQ__H_CONNECT || h->link == LQ__H_READY || h->link == LQ__H_BUSY) h->link = LQ__H_SHUT;
+}
+
+/* The connection cannot go on (a broken response, a timeout): close it, fail the head. */
+static void lq__rest_break(lq_client *c, lq_result r, const char *fmt, ...) {
+    lq__rest *h = c->rest;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(h->msg, sizeof h->msg, fmt, ap);
+    va_end(ap);
+    lq__logf(c, LQ_LOG_WARN, "REST: %s", h->msg);
+    h->link = LQ__H_SHUT;
+    if (h->head) lq__rest_fail_head(c, r, h->status, h->msg);
+}
+
+/* Tokens for a body: the counting parse sizes the array, kept for the next response. */
+static int lq__rest_parse(lq_client *c, lq_json *root) {
+    lq__rest *h = c->rest;
+    int got = lq__json_parse(h->body.data, h->body.len, NULL, 0, c->max_depth, true, NULL);
+    size_t want = 16;
+    if (got < 0) return got;
+    while (want < (size_t)got) want *= 2;
+    if (want > h->ntoks) {
+        lq__free(&c->a, h->toks);
+        h->ntoks = 0;
+        h->toks = want <= (size_t)-1 / sizeof *h->toks ? (lq_json_token *)lq__alloc(&c->a, want * sizeof *h->toks) : NULL;
+        if (!h->toks) return LQ_ERR_NOMEM;
+        h->ntoks = want;
+    }
+    return lq__json_parse(h->body.data, h->body.len, h->toks, h->ntoks, c->max_depth, true, root);
+}
+
+/* A complete response: the Parse error in it, or the results, to the callback. */
+static void lq__rest_deliver(lq_client *c) {
+    lq__rest *h = c->rest;
+    lq_response rs;
+    lq_json root;
+    int got;
+    memset(&rs, 0, sizeof rs);
+    rs.status = h->status;
+    got = h->body.len ? lq__rest_parse(c, &root) : LQ_ERR_JSON;
+    if (got >= 0 && h->status >= 200 && h->status < 300) {
+        rs.body = root;
+        rs.results = h->head->kind == LQ__R_FIND ? lq_json_get(root, "results") : root;
+        rs.result = lq_json_kind(rs.results) == (h->head->kind == LQ__R_FIND ? LQ_JSON_ARRAY : LQ_JSON_OBJECT)
+                        ? LQ_OK : LQ_ERR_JSON;
+        if (rs.result != LQ_OK) snprintf(h->msg, sizeof h->msg, "HTTP %d with an unexpected body", h->status);
+    } else if (got >= 0 && lq_json_kind(lq_json_get(root, "code")) == LQ_JSON_NUMBER) {
+        rs.body = root;
+        rs.result = LQ_ERR_SERVER;
+        rs.error_code = (int)lq_json_int(lq_json_get(root, "code"), 0);
+        lq_json_string(lq_json_get(root, "error"), h->msg, sizeof h->msg);
+    } else {
+        size_t i, n = h->body.len < 100 ? h->body.len : 100;
+        char snip[101];
+        for (i = 0; i < n; i++) snip[i] = (h->body.data[i] >= 0x20 && h->body.data[i] < 0x7f) ? h->body.data[i] : ' ';
+        while (n && snip[n - 1] == ' ') n--;
+        snip[n] = 0;
+        if (got >= 0) rs.body = root;
+        rs.result = h->status >= 200 && h->status < 300 ? (got == LQ_ERR_NOMEM ? LQ_ERR_NOMEM : LQ_ERR_JSON) : LQ_ERR_HTTP;
+        snprintf(h->msg, sizeof h->msg, "HTTP %d%s%s", h->status, n ? ": " : "", snip);
+    }
+    if (rs.result != LQ_OK) rs.error_message = h->msg;
+    lq__rest_finish(c, &rs);
+    if (h->body.cap > (1u << 20)) lq__buf_free(&h->body), h->body.a = &c->a;     /* give large ones back */
+    if (h->ntoks > 65536) { lq__free(&c->a, h->toks); h->toks = NULL; h->ntoks = 0; }
+}
+
+/* The response is complete: deliver it, then keep the connection for the next request or close it. */
+static void lq__rest_done(lq_client *c) {
+    lq__rest *h = c->rest;
+    h->rx = LQ__RX_DONE;
+    h->link = h->close_after ? LQ__H_SHUT : LQ__H_READY;
+    h->reused = true;
+    h->idle_at = c->now + LQ__REST_IDLE_MS;
+    lq__rest_deliver(c);
+    lq__rest_next(c);
+}
+
+/* Parses a decimal or hex number of at most 15 digits (a body or chunk size); false if none. */
+static bool lq__rest_num(const char *p, size_t n, int base, uint64_t *out) {
+    size_t i;
+    uint64_t v = 0;
+    for (i = 0; i < n && i < 16; i++) {
+        int d = lq__json_hexval((unsigned char)p[i]);
+        if (d < 0 || d >= base) break;
+        v = v * (uint64_t)base + (uint64_t)d;
+    }
+    *out = v;
+    return i > 0 && i < 16;
+}
+
+/* A complete head: the status, how the body is delimited, whether the connection stays. */
+static void lq__rest_head(lq_client *c) {
+    lq__rest *h = c->rest;
+    const char *p = h->head_buf.data, *v;
+    size_t n = h->head_buf.len, vn;
+    uint64_t len = 0;
+    bool has_len;
+    int i;
+    if (n < 12 || memcmp(p, "HTTP/1.", 7) != 0 || p[8] != ' ') { lq__rest_break(c, LQ_ERR_PROTOCOL, "not an HTTP response"); return; }
+    for (i = 9; i < 12; i++) {
+        if (p[i] < '0' || p[i] > '9') { lq__rest_break(c, LQ_ERR_PROTOCOL, "bad HTTP status line"); return; }
+        h->status = h->status * 10 + (p[i] - '0');
+    }
+    if (h->status >= 100 && h->status < 200) {              /* 100 Continue and the like: the real one follows */
+        h->status = 0;
+        lq__buf_clear(&h->head_buf);
+        return;
+    }
+    h->close_after = p[7] == '0';
+    if ((v = lq__hs_header(p, n, "connection", &vn)) != NULL) {
+        if (lq__has_token(v, vn, "close")) h->close_after = true;
+        else if (lq__has_token(v, vn, "keep-alive")) h->close_after = false;
+    }
+    has_len = lq__hs_header(p, n, "content-length", &vn) != NULL;
+    if ((v = lq__hs_header(p, n, "transfer-encoding", &vn)) != NULL) {
+        h->rx = lq__has_token(v, vn, "chunked") ? LQ__RX_CHUNK_SIZE : LQ__RX_EOF;
+        if (h->rx == LQ__RX_EOF) h->close_after = true;
+    } else if (has_len) {
+        v = lq__hs_header(p, n, "content-length", &vn);
+        if (!lq__rest_num(v, vn, 10, &len) || vn > 15) {
+            lq__rest_break(c, LQ_ERR_PROTOCOL, "bad Content-Length");
+            return;
+        }
+        if (len > (uint64_t)h->max_response) {
+            lq__rest_break(c, LQ_ERR_LIMIT, "a response of %llu bytes is over max_response_bytes (%lu)",
+                           (unsigned long long)len, (unsigned long)h->max_response);
+            return;
+        }
+        h->left = len;
+        h->rx = LQ__RX_LENGTH;
+    } else if (h->status == 204 || h->status == 304) {
+        h->rx = LQ__RX_DONE;
+    } else {
+        h->rx = LQ__RX_EOF;
+        h->close_after = true;
+    }
+    lq__buf_clear(&h->head_buf);
+    if (h->rx == LQ__RX_DONE || (h->rx == LQ__RX_LENGTH && h->left == 0)) lq__rest_done(c);
+}
+
+/* Collects a line (head, chunk size or trailer) up to its end; returns bytes used. */
+static size_t lq__rest_line(lq_client *c, const char *p, size_t n, bool *complete) {
+    lq__rest *h = c->rest;
+    const char *nl = (const char *)memchr(p, '\n', n);
+    size_t take = nl ? (size_t)(nl - p) + 1 : n;
+    lq__buf_put(&h->head_buf, p, take);
+    *complete = nl != NULL;
+    return take;
+}
+
+/* The body bytes of the current response; returns bytes used. */
+static size_t lq__rest_body(lq_client *c, const char *p, size_t n) {
+    lq__rest *h = c->rest;
+    size_t take = n;
+    if (h->rx != LQ__RX_EOF && (uint64_t)take > h->left) take = (size_t)h->left;
+    lq__buf_put(&h->body, p, take);
+    if (h->body.err != LQ_OK) {
+        lq__rest_break(c, h->body.err, h->body.err == LQ_ERR_LIMIT ? "the response is over max_response_bytes (%lu)"
+                                                                   : "out of memory for the response", (unsigned long)h->max_response);
+        return n;
+    }
+    if (h->rx != LQ__RX_EOF) h->left -= take;
+    return take;
+}
+
+/* One step of the chunked framing on a complete line in head_buf. */
+static void lq__rest_chunk_line(lq_client *c) {
+    lq__rest *h = c->rest;
+    const char *p = h->head_buf.data;
+    size_t n = h->head_buf.len;
+    uint64_t size;
+    bool empty = n <= 2 && (n == 1 || p[0] == '\r');
+    if (h->rx == LQ__RX_CHUNK_END) {
+        if (!empty) { lq__rest_break(c, LQ_ERR_PROTOCOL, "no CRLF after a chunk"); return; }
+        h->rx = LQ__RX_CHUNK_SIZE;
+    } else if (h->rx == LQ__RX_TRAILER) {
+        if (empty) { lq__buf_clear(&h->head_buf); lq__rest_done(c); return; }
+    } else if (!lq__rest_num(p, n, 16, &size)) {
+        lq__rest_break(c, LQ_ERR_PROTOCOL, "bad chunk size");
+        return;
+    } else if (size > (uint64_t)h->max_response) {
+        lq__rest_break(c, LQ_ERR_LIMIT, "the response is over max_response_bytes (%lu)", (unsigned long)h->max_response);
+        return;
+    } else {
+        h->left = size;
+        h->rx = size ? LQ__RX_CHUNK : LQ__RX_TRAILER;
+    }
+    lq__buf_clear(&h->head_buf);
+}
+
+/* Reads response bytes; returns bytes used (all, but past the end of the response). */
+static size_t lq__rest_read(lq_client *c, const char *p, size_t n) {
+    lq__rest *h = c->rest;
+    size_t used = 0;
+    while (used < n && h->link == LQ__H_BUSY && h->rx != LQ__RX_DONE) {
+        bool line = false;
+        if (h->rx == LQ__RX_LENGTH || h->rx == LQ__RX_CHUNK || h->rx == LQ__RX_EOF) {
+            used += lq__rest_body(c, p + used, n - used);
+            if (h->link != LQ__H_BUSY) break;
+            if (h->rx == LQ__RX_LENGTH && h->left == 0) lq__rest_done(c);
+            else if (h->rx == LQ__RX_CHUNK && h->left == 0) h->rx = LQ__RX_CHUNK_END;
+            continue;
+        }
+        used += lq__rest_line(c, p + used, n - used, &line);
+        if (h->head_buf.err != LQ_OK) {
+            lq__rest_break(c, LQ_ERR_LIMIT, "response headers over %lu bytes", (unsigned long)c->max_handshake);
+            break;
+        }
+        if (!line) continue;
+        if (h->rx == LQ__RX_HEAD) {
+            size_t k = h->head_buf.len;
+            if (k >= 4 && memcmp(h->head_buf.data + k - 4, "\r\n\r\n", 4) == 0) lq__rest_head(c);
+        } else {
+            lq__rest_chunk_line(c);
+        }
+    }
+    return used;
+}
+
+/* ---- the REST link, for the core calls ---- */
+
+static lq_io lq__rest_io(const lq_client *c) {
+    const lq__rest *h = c->rest;
+    if (!h) return LQ_IO_NONE;
+    if (h->link == LQ__H_CONNECT) return LQ_IO_CONNECT;
+    if (h->link == LQ__H_SHUT) return LQ_IO_CLOSE;
+    return LQ_IO_NONE;
+}
+
+static void lq__rest_opened(lq_client *c) {
+    lq__rest *h = c->rest;
+    if (!h || h->link != LQ__H_CONNECT) return;
+    h->reused = false;
+    if (h->deadline == 0) h->deadline = c->now + h->timeout_ms;
+    if (h->head) lq__rest_start(c);
+    else h->link = LQ__H_READY, h->idle_at = c->now + LQ__REST_IDLE_MS;
+}
+
+static void lq__rest_closed(lq_client *c, lq_result why) {
+    lq__rest *h = c->rest;
+    int was;
+    if (!h || h->link == LQ__H_IDLE) return;
+    was = h->link;
+    h->link = LQ__H_IDLE;
+    if (was == LQ__H_BUSY && h->rx == LQ__RX_EOF && why == LQ_OK) {
+        h->link = LQ__H_BUSY;                               /* the end of the stream ends this body */
+        h->close_after = true;
+        lq__rest_done(c);
+        h->link = h->link == LQ__H_SHUT ? LQ__H_IDLE : h->link;
+    } else if (was == LQ__H_BUSY && h->reused && !h->got_bytes && !h->head->retried && why == LQ_OK) {
+        h->head->retried = true;                            /* the server closed an idle connection */
+    } else if (h->head && (was == LQ__H_BUSY || was == LQ__H_CONNECT)) {
+        const char *m = c->errmsg[0] ? c->errmsg : lq_result_str(why);
+        snprintf(h->msg, sizeof h->msg, "%s", was == LQ__H_CONNECT ? m : why == LQ_OK ?
+                 "the server closed the connection before the response was complete" : m);
+        lq__rest_fail_head(c, was == LQ__H_CONNECT ? (why == LQ_OK ? LQ_ERR_CONNECT : why) : why == LQ_OK ? LQ_ERR_CLOSED : why,
+                           h->status, h->msg);
+    }
+    if (h->link == LQ__H_IDLE) lq__rest_next(c);
+}
+
+static size_t lq__rest_feed(lq_client *c, const void *data, size_t n) {
+    lq__rest *h = c->rest;
+    if (!h || h->link != LQ__H_BUSY) return h && h->link == LQ__H_READY ? n : 0;   /* unasked bytes: ignored */
+    if (n) h->got_bytes = true;
+    return lq__rest_read(c, (const char *)data, n);
+}
+
+static const void *lq__rest_peek(const lq_client *c, size_t *len) {
+    const lq__rest *h = c->rest;
+    if (!h || h->link != LQ__H_BUSY || !h->head || h->sent >= h->head->len) { *len = 0; return NULL; }
+    *len = h->head->len - h->sent;
+    return h->head->text + h->sent;
+}
+
+static void lq__rest_consume(lq_client *c, size_t n) {
+    lq__rest *h = c->rest;
+    size_t left;
+    if (!h || h->link != LQ__H_BUSY || !h->head) return;
+    left = h->head->len - h->sent;
+    h->sent += n < left ? n : left;
+}
+
+static void lq__rest_tick(lq_client *c) {
+    lq__rest *h = c->rest;
+    if (!h) return;
+    if ((h->link == LQ__H_BUSY || h->link == LQ__H_CONNECT) && h->deadline == 0) h->deadline = c->now + h->timeout_ms;
+    if ((h->link == LQ__H_BUSY || h->link == LQ__H_CONNECT) && c->now >= h->deadline)
+        lq__rest_break(c, LQ_ERR_TIMEOUT, "no response within %u ms", (unsigned)h->timeout_ms);
+    if (h->link == LQ__H_READY && c->now >= h->idle_at) h->link = LQ__H_SHUT;
+}
+
+static int64_t lq__rest_timeout(const lq_client *c, uint64_t now) {
+    const lq__rest *h = c->rest;
+    if (!h) return -1;
+    if (h->link == LQ__H_SHUT) return 0;
+    if (h->link == LQ__H_CONNECT || h->link == LQ__H_BUSY) return h->deadline ? lq__until(h->deadline, now) : 0;
+    if (h->link == LQ__H_READY) return lq__until(h->idle_at, now);
+    return -1;
+}
+
+/* ---- building requests ---- */
+
+static bool lq__rest_name_ok(const char *s, bool id) {
+    size_t i;
+    if (!s || !s[0]) return false;
+    for (i = 0; s[i]; i++) {
+        char ch = s[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || (id && ch == '-')))
+            return false;
+    }
+    return i < 256;
+}
+
+/* Percent-encodes a query value. */
+static void lq__rest_put_query(lq__buf *b, const char *s) {
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || strchr("-_.,~", ch)) {
+            lq__buf_put(b, s, 1);
+        } else {
+            char e[3];
+            e[0] = '%'; e[1] = hex[ch >> 4]; e[2] = hex[ch & 15];
+            lq__buf_put(b, e, 3);
+        }
+    }
+}
+
+/* A header value of printable text (a session token): no CR or LF to inject headers with. */
+static bool lq__header_value_ok(const char *v) {
+    size_t i;
+    for (i = 0; v[i]; i++)
+        if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) return false;
+    return i < 4096;
+}
+
+static void lq__rest_header(lq__buf *b, const char *name, const char *value) {
+    if (!value) return;
+    lq__buf_puts(b, name);
+    lq__buf_puts(b, ": ");
+    lq__buf_puts(b, value);
+    lq__buf_puts(b, "\r\n");
+}
+
+/* The request line's start: METHOD base-path; the caller adds the rest of the path. */
+static void lq__rest_begin(lq_client *c, lq__buf *b, const char *method, const char *path) {
+    lq__buf_puts(b, method);
+    lq__buf_puts(b, " ");
+    if (c->rest->base_len == 0 || c->rest->url.path[0] != '/') lq__buf_puts(b, "/");
+    lq__buf_put(b, c->rest->url.path, c->rest->base_len);
+    lq__buf_puts(b, path);
+}
+
+/* The headers after the request target, then the body; queues it. */
+static lq_result lq__rest_queue(lq_client *c, lq__buf *b, const char *session, bool revocable, const lq__buf *body,
+                                uint8_t kind, lq_response_fn fn, void *user_data, lq_request *out) {
+    lq__rest *h = c->rest;
+    const lq_url *u = &h->url;
+    const char *values[6];
+    lq__req *q;
+    int i;
+    values[0] = c->application_id; values[1] = c->javascript_key; values[2] = c->client_key;
+    values[3] = c->master_key; values[4] = session; values[5] = c->installation_id;
+    for (i = 0; i < 6; i++)
+        if (values[i] && !lq__header_value_ok(values[i])) return LQ_ERR_INVALID_ARG;   /* no header injection */
+    lq__buf_puts(b, " HTTP/1.1\r\nHost: ");
+    if (u->ipv6) lq__buf_puts(b, "[");
+    lq__buf_put(b, u->host, u->host_len);
+    if (u->ipv6) lq__buf_puts(b, "]");
+    if (u->port != (u->tls ? 443 : 80)) { lq__buf_puts(b, ":"); lq__buf_putu(b, u->port); }
+    lq__buf_puts(b, "\r\nUser-Agent: livequery.h\r\n");
+    lq__rest_header(b, "X-Parse-Application-Id", c->application_id);
+    lq__rest_header(b, "X-Parse-JavaScript-Key", c->javascript_key);
+    lq__rest_header(b, "X-Parse-Client-Key", c->client_key);
+    lq__rest_header(b, "X-Parse-Master-Key", c->master_key);
+    lq__rest_header(b, "X-Parse-Session-Token", session);
+    lq__rest_header(b, "X-Parse-Installation-Id", c->installation_id);
+    if (revocable) lq__buf_puts(b, "X-Parse-Revocable-Session: 1\r\n");
+    if (c->extra_headers) lq__buf_puts(b, c->extra_headers);
+    if (body) {
+        lq__buf_puts(b, "Content-Type: application/json\r\nContent-Length: ");
+        lq__buf_putu(b, body->len);
+        lq__buf_puts(b, "\r\n\r\n");
+        lq__buf_put(b, body->data, body->len);
+    } else {
+        lq__buf_puts(b, "\r\n");
+    }
+    if (b->err != LQ_OK) return b->err;
+    q = (lq__req *)lq__alloc(&c->a, sizeof *q);
+    if (!q) return LQ_ERR_NOMEM;
+    memset(q, 0, sizeof *q);
+    q->text = b->data;                                      /* the buffer's memory moves to the request */
+    q->len = b->len;
+    b->data = NULL;
+    b->len = b->cap = 0;
+    q->kind = kind;
+    q->fn = fn;
+    q->user_data = user_data;
+    q->id = h->next_id++ ^ c->tag;
+    if (h->next_id == 0x01000000u) h->next_id = 1;         /* ids stay under the tag's byte */
+    if (h->tail) h->tail->next = q; else h->head = q;
+    h->tail = q;
+    if (out) out->id = q->id;
+    lq__rest_next(c);
+    return LQ_OK;
+}
+
+static lq_result lq__rest_usable(const lq_client *c, lq_response_fn fn) {
+    if (!c->rest) return LQ_ERR_STATE;
+    if (!fn) return LQ_ERR_INVALID_ARG;
+    return c->state == LQ_STATE_DISCONNECTED ? LQ_ERR_STATE : LQ_OK;
+}
+
+static void lq__buf_init(lq__buf *b, lq_client *c) {
+    memset(b, 0, sizeof *b);
+    b->a = &c->a;
+    b->limit = c->max_outgoing;
+}
+
+/* The find's JSON body: POST with "_method":"GET" carries the where as it is, of any size. */
+static void lq__rest_find_body(lq__buf *b, const lq_find_desc *d) {
+    lq__buf_puts(b, "{\"_method\":\"GET\",\"where\":");
+    lq__buf_puts(b, d->where ? d->where : "{}");
+    if (d->order) { lq__buf_puts(b, ",\"order\":"); lq__json_put_strz(b, d->order); }
+    if (d->keys) { lq__buf_puts(b, ",\"keys\":"); lq__json_put_strz(b, d->keys); }
+    if (d->include) { lq__buf_puts(b, ",\"include\":"); lq__json_put_strz(b, d->include); }
+    if (d->limit) { lq__buf_puts(b, ",\"limit\":"); lq__buf_putu(b, (uint64_t)d->limit); }
+    if (d->skip) { lq__buf_puts(b, ",\"skip\":"); lq__buf_putu(b, (uint64_t)d->skip); }
+    if (d->count) lq__buf_puts(b, ",\"count\":1");
+    lq__buf_puts(b, "}");
+}
+
+static lq_result lq__find_check(const lq_client *c, const lq_find_desc *d, bool get) {
+    lq_result r;
+    if (!c || !d) return LQ_ERR_INVALID_ARG;
+    if ((r = lq__rest_usable(c, d->on_response)) != LQ_OK) return r;
+    if (!lq__rest_name_ok(d->class_name, false) || d->limit < 0 || d->skip < 0) return LQ_ERR_INVALID_ARG;
+    if (get && !lq__rest_name_ok(d->object_id, true)) return LQ_ERR_INVALID_ARG;
+    if (!get && d->where && (r = lq__where_check(c, d->where)) != LQ_OK) return r;
+    if ((d->order && !lq__utf8_valid((const unsigned char *)d->order, strlen(d->order))) ||
+        (d->keys && !lq__utf8_valid((const unsigned char *)d->keys, strlen(d->keys))) ||
+        (d->include && !lq__utf8_valid((const unsigned char *)d->include, strlen(d->include))))
+        return LQ_ERR_UTF8;
+    return LQ_OK;
+}
+
+lq_result lq_find(lq_client *c, const lq_find_desc *d, lq_request *out) {
+    lq__buf b, body;
+    lq_result r;
+    if (out) out->id = 0;
+    if ((r = lq__find_check(c, d, false)) != LQ_OK) return r;
+    lq__buf_init(&b, c);
+    lq__buf_init(&body, c);
+    lq__rest_find_body(&body, d);
+    lq__rest_begin(c, &b, "POST", "/classes/");
+    lq__buf_puts(&b, d->class_name);
+    r = body.err != LQ_OK ? body.err : lq__rest_queue(c, &b, d->session_token ? d->session_token : c->session_token,
+                                                      false, &body, LQ__R_FIND, d->on_response, d->user_data, out);
+    lq__buf_free(&b);
+    lq__buf_free(&body);
+    return r;
+}
+
+lq_result lq_get(lq_client *c, const lq_find_desc *d, lq_request *out) {
+    lq__buf b;
+    lq_result r;
+    if (out) out->id = 0;
+    if ((r = lq__find_check(c, d, true)) != LQ_OK) return r;
+    lq__buf_init(&b, c);
+    lq__rest_begin(c, &b, "GET", "/classes/");
+    lq__buf_puts(&b, d->class_name);
+    lq__buf_puts(&b, "/");
+    lq__buf_puts(&b, d->object_id);
+    if (d->keys) { lq__buf_puts(&b, "?keys="); lq__rest_put_query(&b, d->keys); }
+    if (d->include) { lq__buf_puts(&b, d->keys ? "&include=" : "?include="); lq__rest_put_query(&b, d->include); }
+    r = lq__rest_queue(c, &b, d->session_token ? d->session_token : c->session_token, false, NULL,
+                       LQ__R_OBJECT, d->on_response, d->user_data, out);
+    lq__buf_free(&b);
+    return r;
+}
+
+lq_result lq_login(lq_client *c, const char *username, const char *password, lq_response_fn fn, void *user_data,
+                   lq_request *out) {
+    lq__buf b, body;
+    lq_result r;
+    if (out) out->id = 0;
+    if (!c || !username || !password) return LQ_ERR_INVALID_ARG;
+    if ((r = lq__rest_usable(c, fn)) != LQ_OK) return r;
+    if (!lq__utf8_valid((const unsigned char *)username, strlen(username)) ||
+        !lq__utf8_valid((const unsigned char *)password, strlen(password)))
+        return LQ_ERR_UTF8;
+    lq__buf_init(&b, c);
+    lq__buf_init(&body, c);
+    lq__buf_puts(&body, "{\"username\":");
+    lq__json_put_strz(&body, username);
+    lq__buf_puts(&body, ",\"password\":");
+    lq__json_put_strz(&body, password);
+    lq__buf_puts(&body, "}");
+    lq__rest_begin(c, &b, "POST", "/login");
+    r = body.err != LQ_OK ? body.err : lq__rest_queue(c, &b, NULL, true, &body, LQ__R_OBJECT, fn, user_data, out);
+    lq__buf_free(&b);
+    lq__buf_free(&body);
+    return r;
+}
+
+lq_result lq_cancel(lq_client *c, lq_request req) {
+    lq__req **pp, *q;
+    if (!c || !c->rest || req.id == 0) return LQ_ERR_INVALID_ARG;
+    for (pp = &c->rest->head; (q = *pp) != NULL; pp = &q->next) {
+        if (q->id != req.id) continue;
+        if (!q->fn) return LQ_ERR_INVALID_ARG;              /* cancelled while on the wire */
+        if (q == c->rest->head && c->rest->link == LQ__H_BUSY) {
+            q->fn = NULL;                                   /* on the wire: read its answer, tell nobody */
+            return LQ_OK;
+        }
+        *pp = q->next;
+        if (c->rest->tail == q) {
+            lq__req *t = c->rest->head;
+            while (t && t->next) t = t->next;
+            c->rest->tail = t;
+        }
+        lq__rest_req_free(c, q);
+        return LQ_OK;
+    }
+    return LQ_ERR_INVALID_ARG;
+}
+
+#endif /* LQ_NO_REST */
+
 /* >>client -------------------------------------------------------------------------------------- */
 
 static void lq__link_opened(lq_client *c) {
@@ -3403,11 +4197,20 @@ static bool lq__shut_now(const lq_client *c) {
     return c->link == LQ__L_SHUT || (c->link == LQ__L_DRAIN && c->fail != LQ_OK && c->out.len == 0);
 }
 
-lq_io lq_core_io(const lq_client *c) {
+/* DONE: the WebSocket's part is finished (the REST link may still close its connection). */
+static lq_io lq__ws_io(const lq_client *c) {
     if (c->link == LQ__L_CONNECT) return LQ_IO_CONNECT;
     if (lq__shut_now(c)) return LQ_IO_CLOSE;
     if (c->state == LQ_STATE_DISCONNECTED && c->link == LQ__L_IDLE && !c->report_close && !c->reap) return LQ_IO_DONE;
     return LQ_IO_NONE;
+}
+
+lq_io lq_core_io(const lq_client *c) {
+    lq_io io = lq__ws_io(c);
+#ifndef LQ_NO_REST
+    if (io == LQ_IO_DONE && c->rest && c->rest->link != LQ__H_IDLE) return LQ_IO_NONE;
+#endif
+    return io;
 }
 
 void lq_core_opened(lq_client *c, uint64_t now_ms) {
@@ -3498,13 +4301,12 @@ void lq_core_tick(lq_client *c, uint64_t now_ms) {
     lq__report_close(c);
     lq__pump(c);
     lq__reap(c);
+#ifndef LQ_NO_REST
+    lq__rest_tick(c);
+#endif
 }
 
-static int64_t lq__until(uint64_t at, uint64_t now) { return at > now ? (int64_t)(at - now) : 0; }
-
-static int64_t lq__min_timer(int64_t a, int64_t b) { return (a < 0 || (b >= 0 && b < a)) ? b : a; }
-
-int64_t lq_core_timeout(const lq_client *c, uint64_t now_ms) {
+static int64_t lq__ws_timeout(const lq_client *c, uint64_t now_ms) {
     int64_t t = -1;
     if (c->reap || c->report_close || c->state == LQ_STATE_INITIALIZED || lq__shut_now(c)) return 0;
     if (c->state == LQ_STATE_RECONNECTING && c->link == LQ__L_IDLE) t = lq__until(c->reconnect_at, now_ms);
@@ -3517,6 +4319,76 @@ int64_t lq_core_timeout(const lq_client *c, uint64_t now_ms) {
     }
     if (c->link == LQ__L_CLOSING || c->link == LQ__L_DRAIN) t = lq__min_timer(t, lq__until(c->drain_deadline, now_ms));
     return t;
+}
+
+int64_t lq_core_timeout(const lq_client *c, uint64_t now_ms) {
+    int64_t t = lq__ws_timeout(c, now_ms);
+#ifndef LQ_NO_REST
+    t = lq__min_timer(t, lq__rest_timeout(c, now_ms));
+#endif
+    return t;
+}
+
+/* ---- the links ---- */
+
+lq_io lq_core_link_io(const lq_client *c, lq_link link) {
+    if (link == LQ_LINK_LIVEQUERY) return lq_core_io(c);
+#ifndef LQ_NO_REST
+    if (link == LQ_LINK_REST && lq__rest_io(c) != LQ_IO_NONE) return lq__rest_io(c);
+#endif
+    return lq__ws_io(c) == LQ_IO_DONE ? LQ_IO_DONE : LQ_IO_NONE;
+}
+
+const lq_url *lq_core_link_url(const lq_client *c, lq_link link) {
+    if (!c) return NULL;
+    if (link == LQ_LINK_LIVEQUERY) return &c->url;
+#ifndef LQ_NO_REST
+    if (link == LQ_LINK_REST && c->rest) return &c->rest->url;
+#endif
+    return NULL;
+}
+
+void lq_core_link_opened(lq_client *c, lq_link link, uint64_t now_ms) {
+    if (link == LQ_LINK_LIVEQUERY) { lq_core_opened(c, now_ms); return; }
+    c->now = now_ms;
+#ifndef LQ_NO_REST
+    if (link == LQ_LINK_REST) lq__rest_opened(c);
+#endif
+}
+
+void lq_core_link_closed(lq_client *c, lq_link link, lq_result why, int detail, uint64_t now_ms) {
+    if (link == LQ_LINK_LIVEQUERY) { lq_core_closed(c, why, detail, now_ms); return; }
+    c->now = now_ms;
+#ifndef LQ_NO_REST
+    if (link == LQ_LINK_REST) lq__rest_closed(c, why);
+#endif
+    (void)detail;
+}
+
+size_t lq_core_link_feed(lq_client *c, lq_link link, const void *data, size_t len, uint64_t now_ms) {
+    if (link == LQ_LINK_LIVEQUERY) return lq_core_feed(c, data, len, now_ms);
+    c->now = now_ms;
+#ifndef LQ_NO_REST
+    if (link == LQ_LINK_REST) return lq__rest_feed(c, data, len);
+#endif
+    (void)data;
+    return len;
+}
+
+const void *lq_core_link_peek(const lq_client *c, lq_link link, size_t *len) {
+    if (link == LQ_LINK_LIVEQUERY) return lq_core_peek(c, len);
+#ifndef LQ_NO_REST
+    if (link == LQ_LINK_REST) return lq__rest_peek(c, len);
+#endif
+    *len = 0;
+    return NULL;
+}
+
+void lq_core_link_consume(lq_client *c, lq_link link, size_t n) {
+    if (link == LQ_LINK_LIVEQUERY) { lq_core_consume(c, n); return; }
+#ifndef LQ_NO_REST
+    if (link == LQ_LINK_REST) lq__rest_consume(c, n);
+#endif
 }
 
 /* >>api ----------------------------------------------------------------------------------------- */
@@ -3600,6 +4472,18 @@ static lq_result lq__desc_check(const lq_desc *d, lq_url *url) {
 #endif
     r = lq_url_parse(d->server_url, url);
     if (r != LQ_OK) return lq__create_fail(d, r, "desc.server_url \"%.200s\": %s", d->server_url, url->error);
+#ifndef LQ_NO_REST
+    if (d->rest_url) {
+        lq_url ru;
+        r = lq_url_parse(d->rest_url, &ru);
+        if (r != LQ_OK) return lq__create_fail(d, r, "desc.rest_url \"%.200s\": %s", d->rest_url, ru.error);
+#if !defined(LQ_NO_SOCKETS) && !defined(LQ__TLS_BACKEND)
+        if (ru.tls && !(d->transport && d->transport->tls))
+            return lq__create_fail(d, LQ_ERR_TLS_UNAVAILABLE, "%.200s needs TLS: define LQ_USE_MBEDTLS or "
+                                   "LQ_USE_OPENSSL, or give a desc.transport that does TLS (tls = true)", d->rest_url);
+#endif
+    }
+#endif
 #if !defined(LQ_NO_SOCKETS) && !defined(LQ__TLS_BACKEND)
     if (url->tls && !(d->transport && d->transport->tls))
         return lq__create_fail(d, LQ_ERR_TLS_UNAVAILABLE, "%.200s needs TLS: define LQ_USE_MBEDTLS, or give a "
@@ -3718,6 +4602,9 @@ lq_result lq_client_create(const lq_desc *d, lq_client **out) {
         if (r == LQ_ERR_LIMIT) lq__create_fail(d, r, "desc.extra_headers are over max_handshake_bytes");
     }
     if (r == LQ_OK) r = lq_url_parse(c->url_text, &c->url);
+#ifndef LQ_NO_REST
+    if (r == LQ_OK) r = lq__rest_setup(c, d);
+#endif
 #ifndef LQ_NO_SOCKETS
     if (r == LQ_OK) r = lq__copy_pins(c, d);
     if (r == LQ_OK) r = lq__transport_setup(c, d);
@@ -3741,6 +4628,9 @@ void lq_client_destroy(lq_client *c) {
     lq__free(&c->a, c->tls_ca_file);
     lq__free(&c->a, c->tls_ca_pem);
     lq__free(&c->a, c->pins);
+#endif
+#ifndef LQ_NO_REST
+    lq__rest_free(c);
 #endif
     for (i = 0; i < c->nsubs; i++) {
         lq__free(&c->a, c->subs[i]->body);
@@ -4891,34 +5781,45 @@ static void lq__tls_delete(lq_client *c, void *self) {
 
 /* >>step: the socket layer, on the public core alone -------------------------------------------- */
 
+/* A link's transport: the caller's or TCP, wrapped by the TLS backend for a TLS URL. */
 static lq_result lq__transport_setup(lq_client *c, const lq_desc *d) {
+    int l;
     if (!lq__net_init()) { lq__set_error(c, lq__sock_errno(), "the socket library did not start"); return LQ_ERR_IO; }
     c->net_init = true;
-    c->tr = d->transport ? *d->transport : lq__tcp_transport;
+    for (l = 0; l < LQ_LINK_COUNT; l++) {
+        const lq_url *u = lq_core_link_url(c, (lq_link)l);
+        c->tr[l] = d->transport ? *d->transport : lq__tcp_transport;
 #ifdef LQ__TLS_BACKEND
-    if (lq_client_url(c)->tls && !c->tr.tls) {
-        lq_transport inner = c->tr;
-        lq_result r = lq__tls_new(c, &inner, &c->tr);
-        if (r != LQ_OK) return r;
-        c->tls = c->tr.self;
-    }
+        if (u && u->tls && !c->tr[l].tls) {
+            lq_transport inner = c->tr[l];
+            lq_result r = lq__tls_new(c, &inner, &c->tr[l]);
+            if (r != LQ_OK) return r;
+            c->tls[l] = c->tr[l].self;
+        }
+#else
+        (void)u;
 #endif
+    }
     return LQ_OK;
 }
 
-static void lq__conn_close(lq_client *c, lq__conn *k) {
-    if (k->active && c->tr.close) c->tr.close(c, c->tr.self, k->state);
+static void lq__conn_close(lq_client *c, int l) {
+    lq__conn *k = &c->conn[l];
+    if (k->active && c->tr[l].close) c->tr[l].close(c, c->tr[l].self, k->state);
     memset(k, 0, sizeof *k);
 }
 
 static void lq__transport_free(lq_client *c) {
-    lq__conn_close(c, &c->ws);
+    int l;
+    for (l = 0; l < LQ_LINK_COUNT; l++) {
+        lq__conn_close(c, l);
+#ifdef LQ__TLS_BACKEND
+        if (c->tls[l]) lq__tls_delete(c, c->tls[l]);
+        c->tls[l] = NULL;
+#endif
+    }
     lq__free(&c->a, c->rbig);
     c->rbig = NULL;
-#ifdef LQ__TLS_BACKEND
-    if (c->tls) lq__tls_delete(c, c->tls);
-    c->tls = NULL;
-#endif
     if (c->net_init) lq__net_done();
     c->net_init = false;
 }
@@ -4926,36 +5827,38 @@ static void lq__transport_free(lq_client *c) {
 static int lq__want(long rc) { return rc == LQ_IO_WANT_READ ? LQ_WANT_READ : LQ_WANT_WRITE; }
 
 /* A transport call failed (or the stream ended: rc 0): close it and tell the core. */
-static void lq__conn_fail(lq_client *c, lq__conn *k, long rc, uint64_t now) {
+static void lq__conn_fail(lq_client *c, int l, long rc, uint64_t now) {
     lq_result why = rc == 0 ? LQ_OK : (lq_result)rc;
-    lq__conn_close(c, k);
-    lq_core_closed(c, why, lq_error_detail(c), now);
+    lq__conn_close(c, l);
+    lq_core_link_closed(c, (lq_link)l, why, lq_error_detail(c), now);
 }
 
-static void lq__conn_connect(lq_client *c, lq__conn *k, uint64_t now) {
+static void lq__conn_connect(lq_client *c, int l, uint64_t now) {
+    lq__conn *k = &c->conn[l];
     int rc;
     k->active = true;
-    rc = c->tr.connect(c, c->tr.self, &k->state, lq_client_url(c));
+    rc = c->tr[l].connect(c, c->tr[l].self, &k->state, lq_core_link_url(c, (lq_link)l));
     if (rc == LQ_OK) {
         k->up = true;
-        lq_core_opened(c, now);
+        lq_core_link_opened(c, (lq_link)l, now);
     } else if (rc == LQ_IO_WANT_READ || rc == LQ_IO_WANT_WRITE) {
         k->want = lq__want(rc);
     } else {
-        lq__conn_fail(c, k, rc, now);
+        lq__conn_fail(c, l, rc, now);
     }
 }
 
 /* Sends what the core has; false when the transport failed. */
-static bool lq__conn_write(lq_client *c, lq__conn *k, uint64_t now) {
+static bool lq__conn_write(lq_client *c, int l, uint64_t now) {
+    lq__conn *k = &c->conn[l];
     for (;;) {
         size_t n;
-        const void *p = lq_core_peek(c, &n);
+        const void *p = lq_core_link_peek(c, (lq_link)l, &n);
         long w;
         if (!n) return true;
         if (n > 1u << 30) n = 1u << 30;
         if (k->blocked && n > k->blocked) n = k->blocked;   /* a retry: the same bytes */
-        w = c->tr.send(c, c->tr.self, k->state, p, n);
+        w = c->tr[l].send(c, c->tr[l].self, k->state, p, n);
         if (w == LQ_IO_WANT_WRITE || w == LQ_IO_WANT_READ) {
             k->blocked = n;
             k->blocked_read = w == LQ_IO_WANT_READ;
@@ -4963,8 +5866,8 @@ static bool lq__conn_write(lq_client *c, lq__conn *k, uint64_t now) {
             return true;
         }
         k->blocked = 0;
-        if (w < 0) { lq__conn_fail(c, k, w, now); return false; }
-        lq_core_consume(c, (size_t)w);
+        if (w < 0) { lq__conn_fail(c, l, w, now); return false; }
+        lq_core_link_consume(c, (lq_link)l, (size_t)w);
     }
 }
 
@@ -4972,23 +5875,24 @@ static bool lq__conn_write(lq_client *c, lq__conn *k, uint64_t now) {
    connected (never for the handshake, which max_handshake_bytes bounds), a read that fills rbuf
    means more is waiting: the next ones go to the larger rbig, which lq__rbig_idle gives back once
    the link has calmed down. */
-static bool lq__conn_read(lq_client *c, lq__conn *k, uint64_t now) {
+static bool lq__conn_read(lq_client *c, int l, uint64_t now) {
+    lq__conn *k = &c->conn[l];
     int rounds;
     for (rounds = 0; rounds < 16 && k->up; rounds++) {
         unsigned char *buf = c->rbig ? c->rbig : c->rbuf;
         size_t cap = c->rbig ? (size_t)LQ_READ_BUFFER_MAX : sizeof c->rbuf;
-        long r = c->tr.recv(c, c->tr.self, k->state, buf, cap);
+        long r = c->tr[l].recv(c, c->tr[l].self, k->state, buf, cap);
         if (r == LQ_IO_WANT_READ || r == LQ_IO_WANT_WRITE) { k->want |= lq__want(r); return true; }
-        if (r <= 0) { lq__conn_fail(c, k, r, now); return false; }      /* 0: the server closed the stream */
-        lq_core_feed(c, buf, (size_t)r, now);
+        if (r <= 0) { lq__conn_fail(c, l, r, now); return false; }      /* 0: the server closed the stream */
+        lq_core_link_feed(c, (lq_link)l, buf, (size_t)r, now);
         if ((size_t)r > sizeof c->rbuf) {
             c->rbig_used = now;
-        } else if ((size_t)r == cap && !c->rbig && lq_client_state(c) == LQ_STATE_CONNECTED &&
+        } else if ((size_t)r == cap && !c->rbig && (l != LQ_LINK_LIVEQUERY || lq_client_state(c) == LQ_STATE_CONNECTED) &&
                    LQ_READ_BUFFER_MAX > LQ_READ_BUFFER_BYTES) {
             c->rbig = (unsigned char *)lq__alloc(&c->a, (size_t)LQ_READ_BUFFER_MAX);   /* NULL: rbuf will do */
             c->rbig_used = now;
         }
-        if (lq_core_io(c) != LQ_IO_NONE) return true;
+        if (lq_core_link_io(c, (lq_link)l) != LQ_IO_NONE) return true;
     }
     return true;
 }
@@ -5001,73 +5905,108 @@ static void lq__rbig_idle(lq_client *c, uint64_t now) {
     }
 }
 
+/* One round of one link: what its core asks (connect, close), then read and write. Returns true
+   when something changed that another round should look at. */
+static bool lq__link_round(lq_client *c, int l, uint64_t now) {
+    lq__conn *k = &c->conn[l];
+    lq_io io = lq_core_link_io(c, (lq_link)l);
+    bool was_up = k->up;
+    k->want = 0;
+    if (io == LQ_IO_CLOSE) {
+        if (k->up) lq__conn_write(c, l, now);               /* the last Close frame, if it fits */
+        lq__conn_close(c, l);
+        lq_core_link_closed(c, (lq_link)l, LQ_OK, 0, now);
+    } else if (io == LQ_IO_CONNECT) {
+        lq__conn_connect(c, l, now);                        /* new, or under way: ask the transport */
+    }
+    if (k->up && lq__conn_read(c, l, now) && k->up) lq__conn_write(c, l, now);
+    return io == LQ_IO_CLOSE || lq_core_link_io(c, (lq_link)l) != io || k->up != was_up;
+}
+
 lq_result lq_step(lq_client *c) {
     uint64_t now;
-    int round;
+    int round, l;
     if (!c) return LQ_ERR_INVALID_ARG;
     now = lq_now_ms();
     lq_core_tick(c, now);
     for (round = 0; round < 4; round++) {
-        lq_io io = lq_core_io(c);
-        bool was_up = c->ws.up;
-        c->ws.want = 0;
-        if (io == LQ_IO_CLOSE) {
-            if (c->ws.up) lq__conn_write(c, &c->ws, now);   /* the last Close frame, if it fits */
-            lq__conn_close(c, &c->ws);
-            lq_core_closed(c, LQ_OK, 0, now);
-        } else if (io == LQ_IO_CONNECT) {
-            lq__conn_connect(c, &c->ws, now);
-        }
-        if (c->ws.up && lq__conn_read(c, &c->ws, now) && c->ws.up) lq__conn_write(c, &c->ws, now);
+        bool again = false;
+        for (l = 0; l < LQ_LINK_COUNT; l++) again = lq__link_round(c, l, now) || again;
         lq_core_tick(c, now);
-        if (io != LQ_IO_CLOSE && lq_core_io(c) == io && c->ws.up == was_up) break;
+        if (!again) break;
     }
-    if (c->ws.up) c->ws.want |= LQ_WANT_READ;
+    for (l = 0; l < LQ_LINK_COUNT; l++)
+        if (c->conn[l].up) c->conn[l].want |= LQ_WANT_READ;
     lq__rbig_idle(c, now);
     return lq_core_io(c) == LQ_IO_DONE ? LQ_ERR_CLOSED : LQ_OK;
 }
 
-int lq_fd(const lq_client *c) {
-    if (!c || !c->ws.active || !c->tr.fd) return -1;
-    return c->tr.fd((lq_client *)c, c->tr.self, c->ws.state);
+static int lq__link_fd(const lq_client *c, int l) {
+    if (!c->conn[l].active || !c->tr[l].fd) return -1;
+    return c->tr[l].fd((lq_client *)c, c->tr[l].self, c->conn[l].state);
 }
 
-int lq_fd_events(const lq_client *c) {
+static int lq__link_events(const lq_client *c, int l) {
+    const lq__conn *k = &c->conn[l];
     size_t n;
-    if (!c || !c->ws.active) return 0;
-    if (!c->ws.up) return c->ws.want;
-    lq_core_peek(c, &n);
-    if (c->ws.blocked && c->ws.blocked_read) n = 0;         /* the send waits for readable, not writable */
-    return c->ws.want | LQ_WANT_READ | (n ? LQ_WANT_WRITE : 0);
+    if (!k->active) return 0;
+    if (!k->up) return k->want;
+    lq_core_link_peek(c, (lq_link)l, &n);
+    if (k->blocked && k->blocked_read) n = 0;               /* the send waits for readable, not writable */
+    return k->want | LQ_WANT_READ | (n ? LQ_WANT_WRITE : 0);
+}
+
+int lq_fd(const lq_client *c) { return c ? lq__link_fd(c, LQ_LINK_LIVEQUERY) : -1; }
+
+int lq_fd_events(const lq_client *c) { return c ? lq__link_events(c, LQ_LINK_LIVEQUERY) : 0; }
+
+int lq_pollfds(const lq_client *c, lq_pollfd *out, int max) {
+    int l, n = 0;
+    if (!c || max < 0 || (max && !out)) return 0;
+    for (l = 0; l < LQ_LINK_COUNT; l++) {
+        int fd = lq__link_fd(c, l);
+        if (fd < 0) continue;
+        if (n < max) {
+            out[n].fd = fd;
+            out[n].events = lq__link_events(c, l);
+        }
+        n++;
+    }
+    return n;
 }
 
 int lq_timeout_ms(const lq_client *c) {
     uint64_t now = lq_now_ms();
     int64_t t;
-    lq_io io;
+    int l;
     if (!c) return -1;
     t = lq_core_timeout(c, now);
-    io = lq_core_io(c);
-    if (io == LQ_IO_CLOSE || (io == LQ_IO_CONNECT && !c->ws.active)) t = 0;   /* lq_step has work */
-    if (c->ws.up && c->tr.pending && c->tr.pending((lq_client *)c, c->tr.self, c->ws.state)) t = 0;  /* decrypted data */
-    if (c->ws.active && !c->ws.up) t = lq__min_timer(t, 50);                   /* connecting: poll SO_ERROR */
-    if (c->ws.active && lq_fd(c) < 0) t = lq__min_timer(t, 10);
+    for (l = 0; l < LQ_LINK_COUNT; l++) {
+        const lq__conn *k = &c->conn[l];
+        lq_io io = lq_core_link_io(c, (lq_link)l);
+        if (io == LQ_IO_CLOSE || (io == LQ_IO_CONNECT && !k->active)) t = 0;   /* lq_step has work */
+        if (k->up && c->tr[l].pending && c->tr[l].pending((lq_client *)c, c->tr[l].self, k->state)) t = 0;  /* decrypted data */
+        if (k->active && !k->up) t = lq__min_timer(t, 50);                   /* connecting: poll SO_ERROR */
+        if (k->active && lq__link_fd(c, l) < 0) t = lq__min_timer(t, 10);
+    }
     return t > 0x7FFFFFFF ? 0x7FFFFFFF : (int)t;
 }
 
 lq_result lq_wait(lq_client *c, int max_ms) {
-    struct pollfd pfd;
-    int t, ev, fd;
+    struct pollfd pfd[LQ_LINK_COUNT];
+    lq_pollfd fds[LQ_LINK_COUNT];
+    int t, i, n;
     if (!c) return LQ_ERR_INVALID_ARG;
     t = lq_timeout_ms(c);
     if (max_ms >= 0 && (t < 0 || t > max_ms)) t = max_ms;  /* max_ms < 0: only the client's timers */
-    ev = lq_fd_events(c);
-    fd = lq_fd(c);
-    pfd.fd = (lq__socket)fd;
-    pfd.events = (short)((ev & LQ_WANT_READ ? POLLIN : 0) | (ev & LQ_WANT_WRITE ? POLLOUT : 0));
-    pfd.revents = 0;
-    if (fd >= 0) {
-        if (lq__poll(&pfd, 1, t) < 0 && !lq__interrupted(lq__sock_errno())) return LQ_ERR_IO;
+    n = lq_pollfds(c, fds, LQ_LINK_COUNT);
+    for (i = 0; i < n; i++) {
+        pfd[i].fd = (lq__socket)fds[i].fd;
+        pfd[i].events = (short)((fds[i].events & LQ_WANT_READ ? POLLIN : 0) | (fds[i].events & LQ_WANT_WRITE ? POLLOUT : 0));
+        pfd[i].revents = 0;
+    }
+    if (n > 0) {
+        if (lq__poll(pfd, (unsigned)n, t) < 0 && !lq__interrupted(lq__sock_errno())) return LQ_ERR_IO;
     } else if (t > 0) {
 #if defined(_WIN32)
         Sleep((DWORD)t);

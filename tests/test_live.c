@@ -16,6 +16,8 @@
 #include "testhttp.h"
 
 #include <poll.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -467,10 +469,10 @@ static void sleep_ms(int ms) {
 }
 
 /* One round for every registered client, waiting at most ms. A single client uses lq_wait; several
-   share one poll() built from lq_fd / lq_fd_events / lq_timeout_ms. */
+   share one poll() built from lq_pollfds (the WebSocket and the REST socket) and lq_timeout_ms. */
 static void pump(int ms) {
-    struct pollfd p[MAXCLI];
-    int i, n = 0, t = ms;
+    struct pollfd p[MAXCLI * LQ_LINK_COUNT];
+    int i, k, n = 0, t = ms;
     if (g_ncli == 0) {
         sleep_ms(ms);
         return;
@@ -480,11 +482,12 @@ static void pump(int ms) {
         return;
     }
     for (i = 0; i < g_ncli; i++) {
-        int fd = lq_fd(g_cli[i]), ev = lq_fd_events(g_cli[i]), to = lq_timeout_ms(g_cli[i]);
+        lq_pollfd f[LQ_LINK_COUNT];
+        int nf = lq_pollfds(g_cli[i], f, LQ_LINK_COUNT), to = lq_timeout_ms(g_cli[i]);
         if (to >= 0 && to < t) t = to;
-        if (fd >= 0) {
-            p[n].fd = fd;
-            p[n].events = (short)(((ev & LQ_WANT_READ) ? POLLIN : 0) | ((ev & LQ_WANT_WRITE) ? POLLOUT : 0));
+        for (k = 0; k < nf && k < LQ_LINK_COUNT; k++) {
+            p[n].fd = f[k].fd;
+            p[n].events = (short)(((f[k].events & LQ_WANT_READ) ? POLLIN : 0) | ((f[k].events & LQ_WANT_WRITE) ? POLLOUT : 0));
             p[n].revents = 0;
             n++;
         }
@@ -2082,6 +2085,419 @@ typedef struct tcase {
     void (*fn)(void);
 } tcase;
 
+/* ---- REST: lq_find, lq_get, lq_login, lq_cancel on the client's REST link ---------------------- */
+
+#define MAXRESP 64
+
+typedef struct rresp {
+    int n;                      /* responses so far */
+    struct {
+        lq_request req;
+        void *ud;
+        lq_result result;
+        int status, code;
+        char msg[256];
+        char *body;             /* raw JSON of the body, malloc'ed, or NULL */
+        char *results;          /* raw JSON of results */
+    } r[MAXRESP];
+} rresp;
+
+static char *dupn(const char *s, size_t n) {
+    char *d = (char *)malloc(n + 1);
+    if (d) { memcpy(d, s, n); d[n] = 0; }
+    return d;
+}
+
+/* A loopback port nobody listens on (bound, then closed). */
+static int free_port(void) {
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port = 9;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0) close(fd);
+    return port;
+}
+
+static void on_resp(lq_client *c, const lq_response *res, void *ud) {
+    rresp *x = (rresp *)ud;
+    size_t n;
+    const char *raw;
+    (void)c;
+    if (x->n >= MAXRESP) return;
+    x->r[x->n].req = res->request;
+    x->r[x->n].ud = res->user_data;
+    x->r[x->n].result = res->result;
+    x->r[x->n].status = res->status;
+    x->r[x->n].code = res->error_code;
+    snprintf(x->r[x->n].msg, sizeof x->r[x->n].msg, "%s", res->error_message ? res->error_message : "(NULL)");
+    raw = lq_json_raw(res->body, &n);
+    x->r[x->n].body = raw ? dupn(raw, n) : NULL;
+    raw = lq_json_raw(res->results, &n);
+    x->r[x->n].results = raw ? dupn(raw, n) : NULL;
+    x->n++;
+}
+
+static void rresp_free(rresp *x) {
+    int i;
+    for (i = 0; i < x->n && i < MAXRESP; i++) { free(x->r[i].body); free(x->r[i].results); }
+    x->n = 0;
+}
+
+/* A client for REST calls (it connects its WebSocket too, as any client does). */
+static lq_client *rest_client(rec *r, const char *name, const char *rest_url) {
+    lq_desc d;
+    rec_init(r, name);
+    base_desc(&d, r);
+    d.rest_url = rest_url;
+    return new_client(&d);
+}
+
+static lq_find_desc find_desc(const char *cls, rresp *x) {
+    lq_find_desc f;
+    memset(&f, 0, sizeof f);
+    f.class_name = cls;
+    f.on_response = on_resp;
+    f.user_data = x;
+    return f;
+}
+
+/* Pumps c until x has n responses. */
+static bool wait_resp(rresp *x, int n, int ms) {
+    WAIT_UNTIL(x->n >= n, ms);
+    return CHECKF(x->n >= n, "%d responses of %d within %d ms", x->n, n, ms);
+}
+
+static void case_rest_find(void) {
+    rec r;
+    rresp x;
+    lq_client *c;
+    lq_find_desc f;
+    lq_request q1, q2;
+    jdoc d, e;
+    char where[160], body[200], id[6][48], path[400];
+    const char *tag = new_tag();
+    int i, st;
+    memset(&x, 0, sizeof x);
+    c = rest_client(&r, "rest_find", NULL);
+    if (!c) goto out;
+    for (i = 0; i < 6; i++) {
+        snprintf(body, sizeof body, "{\"playerName\":\"%s\",\"score\":%d}", tag, (i * 37) % 11);
+        if (!CHECK(rest_create("GameScore", body, id[i], sizeof id[i], NULL, 0))) goto out;
+    }
+    snprintf(where, sizeof where, "{\"playerName\":\"%s\"}", tag);
+    f = find_desc("GameScore", &x);
+    f.where = where;
+    f.order = "-score,objectId";
+    f.limit = 4;
+    f.count = true;
+    CHECK(lq_find(c, &f, &q1) == LQ_OK && q1.id != 0);
+    f.order = NULL;
+    f.limit = 0;
+    f.count = false;
+    f.keys = "score";
+    f.user_data = &x;
+    CHECK(lq_find(c, &f, &q2) == LQ_OK && q2.id != 0 && q2.id != q1.id);
+    if (!wait_resp(&x, 2, 10000)) goto out;
+    CHECKF(x.r[0].req.id == q1.id && x.r[1].req.id == q2.id, "responses in the order of the calls");
+    CHECKF(x.r[0].result == LQ_OK && x.r[0].status == 200, "find: %s, HTTP %d, %s", lq_result_str(x.r[0].result),
+           x.r[0].status, x.r[0].msg);
+    CHECK_STR(x.r[0].msg, "");
+    jparse(&d, x.r[0].body);
+    CHECKF(lq_json_int(lq_json_get(d.root, "count"), -1) == 6, "count is 6: %.200s", x.r[0].body ? x.r[0].body : "");
+    jparse(&e, x.r[0].results);
+    CHECKF(lq_json_count(e.root) == 4, "limit 4: %d results", (int)lq_json_count(e.root));
+    /* the same query through the test's own HTTP client: the same objects in the same order */
+    {
+        jdoc g;
+        char *gb = NULL;
+        lq_json a, b;
+        snprintf(path, sizeof path, "/classes/GameScore?where=%%7B%%22playerName%%22%%3A%%22%s%%22%%7D&order=-score,objectId&limit=4", tag);
+        st = rest(AS_MASTER, NULL, "GET", path, NULL, &g, &gb);
+        CHECK(st == 200);
+        a = lq_json_child(e.root);
+        b = lq_json_child(lq_json_get(g.root, "results"));
+        for (i = 0; i < 4; i++, a = lq_json_next(a), b = lq_json_next(b)) {
+            char ia[48], ib[48];
+            CHECKF(strcmp(jstr(lq_json_get(a, "objectId"), ia, sizeof ia), jstr(lq_json_get(b, "objectId"), ib, sizeof ib)) == 0,
+                   "row %d: %s, REST GET says %s", i, ia, ib);
+            CHECKF(jeq(a, b), "row %d equals the GET's", i);
+        }
+        free(gb);
+    }
+    jparse(&e, x.r[1].results);
+    CHECKF(x.r[1].result == LQ_OK && lq_json_count(e.root) == 6, "keys=score: %s, %d results", lq_result_str(x.r[1].result),
+           (int)lq_json_count(e.root));
+    CHECKF(!lq_json_exists(lq_json_get(lq_json_child(e.root), "playerName")) &&
+           lq_json_exists(lq_json_get(lq_json_child(e.root), "score")), "keys=score leaves playerName out");
+    /* get: one object, and a missing one (Parse code 101) */
+    f = find_desc("GameScore", &x);
+    f.object_id = id[2];
+    CHECK(lq_get(c, &f, NULL) == LQ_OK);
+    f.object_id = "nosuchobject1";
+    CHECK(lq_get(c, &f, NULL) == LQ_OK);
+    if (!wait_resp(&x, 4, 10000)) goto out;
+    jparse(&d, x.r[2].results);
+    CHECKF(x.r[2].result == LQ_OK && lq_json_string_eq(lq_json_get(d.root, "objectId"), id[2]), "get: %s %s",
+           lq_result_str(x.r[2].result), x.r[2].msg);
+    CHECKF(x.r[3].result == LQ_ERR_SERVER && x.r[3].code == 101 && x.r[3].status == 404, "missing: %s code %d HTTP %d (%s)",
+           lq_result_str(x.r[3].result), x.r[3].code, x.r[3].status, x.r[3].msg);
+    CHECKF(strstr(x.r[3].msg, "not found") != NULL, "message: %s", x.r[3].msg);
+    /* bad input is refused at the call */
+    f = find_desc("Game Score", &x);
+    CHECK(lq_find(c, &f, NULL) == LQ_ERR_INVALID_ARG);
+    f = find_desc("GameScore", &x);
+    f.where = "[1]";
+    CHECK(lq_find(c, &f, NULL) == LQ_ERR_JSON);
+    f.where = NULL;
+    f.on_response = NULL;
+    CHECK(lq_find(c, &f, NULL) == LQ_ERR_INVALID_ARG);
+    f = find_desc("GameScore", &x);
+    f.session_token = "r:abc\r\nX-Evil: 1";
+    CHECK(lq_find(c, &f, NULL) == LQ_ERR_INVALID_ARG);
+    f.session_token = NULL;
+    f.limit = -1;
+    CHECK(lq_find(c, &f, NULL) == LQ_ERR_INVALID_ARG);
+    CHECK(x.n == 4);
+out:
+    free_client(c);
+    rresp_free(&x);
+    rec_free(&r);
+}
+
+/* Three calls over one kept-alive connection; it closes when idle, and the next call opens another. */
+static void case_rest_keepalive(void) {
+    rec r;
+    rresp x;
+    lq_client *c;
+    lq_find_desc f;
+    lq_pollfd p[LQ_LINK_COUNT];
+    int i, n, fd = -1, same = 0;
+    uint64_t t0;
+    memset(&x, 0, sizeof x);
+    c = rest_client(&r, "rest_keepalive", NULL);
+    if (!c) goto out;
+    WAIT_UNTIL(count_ev(&r, LQ_EVENT_OPEN, -1) >= 1, 10000);
+    if (!CHECK(count_ev(&r, LQ_EVENT_OPEN, -1) == 1)) goto out;
+    CHECK(lq_pollfds(c, p, LQ_LINK_COUNT) == 1);          /* the WebSocket only */
+    f = find_desc("GameScore", &x);
+    f.limit = 1;
+    for (i = 0; i < 3; i++) {
+        CHECK(lq_find(c, &f, NULL) == LQ_OK);
+        n = lq_pollfds(c, p, LQ_LINK_COUNT);
+        if (!wait_resp(&x, i + 1, 10000)) goto out;
+        n = lq_pollfds(c, p, LQ_LINK_COUNT);
+        CHECKF(n == 2 && p[0].fd == lq_fd(c) && p[1].fd >= 0 && (p[1].events & LQ_WANT_READ), "%d sockets after call %d", n, i);
+        if (n == 2 && i == 0) fd = p[1].fd;
+        if (n == 2 && p[1].fd == fd) same++;
+        CHECK(x.r[i].result == LQ_OK);
+    }
+    CHECKF(same == 3, "one connection for 3 calls (%d on the first)", same);
+    t0 = lq_now_ms();
+    WAIT_UNTIL(lq_pollfds(c, p, LQ_LINK_COUNT) == 1, 8000);
+    CHECKF(lq_pollfds(c, p, LQ_LINK_COUNT) == 1, "the idle REST connection is closed");
+    CHECKF(lq_now_ms() - t0 >= 3000, "closed after %lu ms idle, want about 4000", (unsigned long)(lq_now_ms() - t0));
+    CHECK(lq_find(c, &f, NULL) == LQ_OK);
+    if (!wait_resp(&x, 4, 10000)) goto out;
+    CHECK(x.r[3].result == LQ_OK);
+out:
+    free_client(c);
+    rresp_free(&x);
+    rec_free(&r);
+}
+
+/* Log in, then use the session: the user's find sees what its ACL allows; a bad token gets 209. */
+static void case_rest_login(void) {
+    rec r;
+    rresp x;
+    lq_client *c;
+    lq_find_desc f;
+    jdoc d;
+    char user[64], uid[48], token[96], tok2[96], body[400], where[200], pid[48];
+    const char *tag = new_tag();
+    memset(&x, 0, sizeof x);
+    snprintf(user, sizeof user, "u_%s", tag);
+    c = rest_client(&r, "rest_login", NULL);
+    if (!c) goto out;
+    if (!CHECK(rest_signup(user, "pw123456", uid, sizeof uid, token, sizeof token))) goto out;
+    snprintf(body, sizeof body, "{\"secret\":\"%s\",\"ACL\":{\"%s\":{\"read\":true}}}", tag, uid);
+    if (!CHECK(rest_create("Private", body, pid, sizeof pid, NULL, 0))) goto out;
+    CHECK(lq_login(c, user, "pw123456", on_resp, &x, NULL) == LQ_OK);
+    CHECK(lq_login(c, user, "wrong", on_resp, &x, NULL) == LQ_OK);
+    if (!wait_resp(&x, 2, 10000)) goto out;
+    jparse(&d, x.r[0].results);
+    jstr(lq_json_get(d.root, "sessionToken"), tok2, sizeof tok2);
+    CHECKF(x.r[0].result == LQ_OK && strncmp(tok2, "r:", 2) == 0, "login: %s, token \"%s\"", lq_result_str(x.r[0].result), tok2);
+    CHECKF(lq_json_string_eq(lq_json_get(d.root, "objectId"), uid), "login gives the user");
+    CHECKF(x.r[1].result == LQ_ERR_SERVER && x.r[1].code == 101, "wrong password: %s code %d (%s)",
+           lq_result_str(x.r[1].result), x.r[1].code, x.r[1].msg);
+    snprintf(where, sizeof where, "{\"secret\":\"%s\"}", tag);
+    f = find_desc("Private", &x);
+    f.where = where;
+    f.session_token = tok2;
+    CHECK(lq_find(c, &f, NULL) == LQ_OK);
+    f.session_token = NULL;                                 /* no session: the ACL hides it */
+    CHECK(lq_find(c, &f, NULL) == LQ_OK);
+    f.session_token = "r:nosuchsession";
+    CHECK(lq_find(c, &f, NULL) == LQ_OK);
+    if (!wait_resp(&x, 5, 10000)) goto out;
+    jparse(&d, x.r[2].results);
+    CHECKF(x.r[2].result == LQ_OK && lq_json_count(d.root) == 1, "with the session: %d rows", (int)lq_json_count(d.root));
+    jparse(&d, x.r[3].results);
+    CHECKF(x.r[3].result == LQ_OK && lq_json_count(d.root) == 0, "without: %d rows", (int)lq_json_count(d.root));
+    CHECKF(x.r[4].result == LQ_ERR_SERVER && x.r[4].code == 209 && x.r[4].status >= 400, "bad token: %s code %d HTTP %d (%s)",
+           lq_result_str(x.r[4].result), x.r[4].code, x.r[4].status, x.r[4].msg);
+    CHECKF(strstr(x.r[4].msg, "nvalid session token") != NULL, "209's message: %s", x.r[4].msg);
+out:
+    free_client(c);
+    rresp_free(&x);
+    rec_free(&r);
+}
+
+/* include: the pointer comes back as the object, so a dotted path reaches into it. */
+static void case_rest_include(void) {
+    rec r;
+    rresp x;
+    lq_client *c;
+    lq_find_desc f;
+    jdoc d;
+    char user[64], uid[48], token[96], body[400], where[200], name[64];
+    const char *tag = new_tag();
+    memset(&x, 0, sizeof x);
+    snprintf(user, sizeof user, "o_%s", tag);
+    c = rest_client(&r, "rest_include", NULL);
+    if (!c) goto out;
+    if (!CHECK(rest_signup(user, "pw123456", uid, sizeof uid, token, sizeof token))) goto out;
+    snprintf(body, sizeof body, "{\"playerName\":\"%s\",\"score\":5,\"owner\":{\"__type\":\"Pointer\",\"className\":\"_User\",\"objectId\":\"%s\"}}",
+             tag, uid);
+    if (!CHECK(rest_create("GameScore", body, NULL, 0, NULL, 0))) goto out;
+    snprintf(where, sizeof where, "{\"playerName\":\"%s\"}", tag);
+    f = find_desc("GameScore", &x);
+    f.where = where;
+    f.include = "owner";
+    f.session_token = token;                                /* users are private: the owner reads itself */
+    CHECK(lq_find(c, &f, NULL) == LQ_OK);
+    f.include = NULL;
+    CHECK(lq_find(c, &f, NULL) == LQ_OK);
+    f.include = "owner";
+    f.session_token = NULL;                                 /* an unreadable pointer: the server drops it */
+    CHECK(lq_find(c, &f, NULL) == LQ_OK);
+    if (!wait_resp(&x, 3, 10000)) goto out;
+    jparse(&d, x.r[0].results);
+    jstr(lq_json_path(lq_json_child(d.root), "owner.username"), name, sizeof name);
+    CHECKF(x.r[0].result == LQ_OK && strcmp(name, user) == 0, "owner.username is \"%s\" (%s: %.400s)", name,
+           lq_result_str(x.r[0].result), x.r[0].results ? x.r[0].results : x.r[0].msg);
+    jparse(&d, x.r[1].results);
+    CHECKF(lq_json_pointer(lq_json_get(lq_json_child(d.root), "owner"), NULL, NULL), "without include: a Pointer");
+    jparse(&d, x.r[2].results);
+    CHECKF(x.r[2].result == LQ_OK && lq_json_count(d.root) == 1 && !lq_json_exists(lq_json_get(lq_json_child(d.root), "owner")),
+           "include of a pointer the session cannot read: no owner (%.300s)", x.r[2].results ? x.r[2].results : "");
+out:
+    free_client(c);
+    rresp_free(&x);
+    rec_free(&r);
+}
+
+/* Failures: a refused connection, a response over max_response_bytes, lq_cancel, lq_close. */
+static void case_rest_failures(void) {
+    rec r;
+    rresp x;
+    lq_client *c = NULL;
+    lq_find_desc f;
+    lq_desc d;
+    lq_request q1, q2, q3;
+    char url[128];
+    uint64_t dl;
+    lq_result res = LQ_OK;
+    memset(&x, 0, sizeof x);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/parse", free_port());
+    c = rest_client(&r, "rest_refused", url);
+    if (!c) goto out;
+    f = find_desc("GameScore", &x);
+    CHECK(lq_find(c, &f, NULL) == LQ_OK);
+    if (!wait_resp(&x, 1, 10000)) goto out;
+    CHECKF(x.r[0].result == LQ_ERR_CONNECT && x.r[0].status == 0 && x.r[0].msg[0], "refused: %s (%s)",
+           lq_result_str(x.r[0].result), x.r[0].msg);
+    free_client(c);
+    rresp_free(&x);
+    rec_free(&r);
+    /* a small max_response_bytes */
+    rec_init(&r, "rest_limit");
+    base_desc(&d, &r);
+    d.max_response_bytes = 300;
+    c = new_client(&d);
+    if (!c) goto out;
+    f.limit = 20;
+    CHECK(lq_find(c, &f, NULL) == LQ_OK);
+    f.limit = 1;
+    f.keys = "objectId";
+    CHECK(lq_find(c, &f, NULL) == LQ_OK);                   /* a small one after it still works */
+    if (!wait_resp(&x, 2, 10000)) goto out;
+    CHECKF(x.r[0].result == LQ_ERR_LIMIT && strstr(x.r[0].msg, "max_response_bytes"), "over the limit: %s (%s)",
+           lq_result_str(x.r[0].result), x.r[0].msg);
+    CHECKF(x.r[1].result == LQ_OK, "the next call: %s (%s)", lq_result_str(x.r[1].result), x.r[1].msg);
+    /* cancel: the one on the wire and one queued behind it; neither calls back */
+    f.keys = NULL;
+    CHECK(lq_find(c, &f, &q1) == LQ_OK && lq_find(c, &f, &q2) == LQ_OK && lq_find(c, &f, &q3) == LQ_OK);
+    lq_step(c);
+    CHECK(lq_cancel(c, q1) == LQ_OK && lq_cancel(c, q2) == LQ_OK);
+    CHECK(lq_cancel(c, q1) == LQ_ERR_INVALID_ARG && lq_cancel(c, q2) == LQ_ERR_INVALID_ARG);
+    if (!wait_resp(&x, 3, 10000)) goto out;
+    pump_for(300);
+    CHECKF(x.n == 3 && x.r[2].req.id == q3.id && x.r[2].result == LQ_OK, "only the third answered (%d responses)", x.n);
+    CHECK(lq_cancel(c, q3) == LQ_ERR_INVALID_ARG);
+    /* lq_close fails what is queued */
+    CHECK(lq_find(c, &f, &q1) == LQ_OK && lq_find(c, &f, &q2) == LQ_OK);
+    CHECK(lq_close(c) == LQ_OK);
+    CHECKF(x.n == 5 && x.r[3].result == LQ_ERR_CLOSED && x.r[4].result == LQ_ERR_CLOSED, "lq_close: %d responses", x.n);
+    CHECK(lq_find(c, &f, NULL) == LQ_ERR_STATE);
+    dl = lq_now_ms() + 5000;
+    while (lq_now_ms() < dl && (res = lq_wait(c, 50)) != LQ_ERR_CLOSED) {}
+    CHECK(res == LQ_ERR_CLOSED && lq_pollfds(c, NULL, 0) == 0);
+out:
+    free_client(c);
+    rresp_free(&x);
+    rec_free(&r);
+}
+
+/* A subscription and REST calls in one loop: lq_wait polls both sockets. */
+static void case_rest_with_events(void) {
+    rec r;
+    rresp x;
+    lq_client *c;
+    lq_find_desc f;
+    char where[160], body[200];
+    const char *tag = new_tag();
+    int i;
+    memset(&x, 0, sizeof x);
+    c = rest_client(&r, "rest_with_events", NULL);
+    if (!c) goto out;
+    snprintf(where, sizeof where, "{\"playerName\":\"%s\"}", tag);
+    subscribe(c, "GameScore", where, NULL);
+    if (!wait_ready(&r, 1, 10000)) goto out;
+    f = find_desc("GameScore", &x);
+    f.where = where;
+    for (i = 0; i < 5; i++) {
+        snprintf(body, sizeof body, "{\"playerName\":\"%s\",\"score\":%d}", tag, i);
+        CHECK(rest_create("GameScore", body, NULL, 0, NULL, 0));
+        CHECK(lq_find(c, &f, NULL) == LQ_OK);
+    }
+    WAIT_UNTIL(x.n >= 5 && count_ev(&r, LQ_EVENT_CREATE, -1) >= 5, 10000);
+    CHECKF(x.n == 5 && count_ev(&r, LQ_EVENT_CREATE, -1) == 5, "%d responses, %d CREATE", x.n, count_ev(&r, LQ_EVENT_CREATE, -1));
+    for (i = 0; i < x.n; i++) {
+        jdoc d;
+        jparse(&d, x.r[i].results);
+        CHECKF(x.r[i].result == LQ_OK && (int)lq_json_count(d.root) >= i + 1, "find %d: %d rows", i, (int)lq_json_count(d.root));
+    }
+out:
+    free_client(c);
+    rresp_free(&x);
+    rec_free(&r);
+}
+
 static const tcase cases[] = {
     {"connect_keys", case_connect_keys},
     {"wrong_keys", case_wrong_keys},
@@ -2102,6 +2518,12 @@ static const tcase cases[] = {
     {"server_frozen", case_server_frozen},
     {"close_frozen", case_close_frozen},
     {"server_restart", case_server_restart},
+    {"rest_find", case_rest_find},
+    {"rest_keepalive", case_rest_keepalive},
+    {"rest_login", case_rest_login},
+    {"rest_include", case_rest_include},
+    {"rest_failures", case_rest_failures},
+    {"rest_with_events", case_rest_with_events},
 };
 
 static bool wanted(const char *name, int argc, char **argv) {
