@@ -1,5 +1,7 @@
 /* poll_loop: livequery.h inside a poll() loop that also watches stdin (echoing its lines).
-   Prints object events; exits after the first delete, or after 30 s. */
+   Asks the REST API how many GameScore objects there are, prints object events; exits after the
+   first delete, or after 30 s. The client has up to two sockets (the LiveQuery WebSocket, the
+   REST connection): lq_pollfds lists them. */
 #define LIVEQUERY_IMPLEMENTATION
 #include "../livequery.h"
 #include <poll.h>
@@ -20,9 +22,17 @@ static void on_event(lq_client *c, const lq_event *ev, void *user) {
     if (ev->type == LQ_EVENT_DELETE) done = 1;
 }
 
+static void on_count(lq_client *c, const lq_response *r, void *user) {
+    (void)c; (void)user;
+    if (r->result == LQ_OK) printf("find: %d objects\n", (int)lq_json_int(lq_json_get(r->body, "count"), -1));
+    else printf("find failed: %s (%s)\n", lq_result_str(r->result), r->error_message);
+    fflush(stdout);
+}
+
 int main(void) {
     lq_desc desc = {0};
     lq_query q = {0};
+    lq_find_desc count = {0};
     lq_client *c;
     uint64_t end = lq_now_ms() + 30000;
     int stdin_open = 1;
@@ -33,15 +43,21 @@ int main(void) {
     if (lq_client_create(&desc, &c) != LQ_OK) return 1;
     q.class_name = "GameScore";
     lq_subscribe(c, &q, NULL);
+    count.class_name = "GameScore";
+    count.limit = 1;
+    count.count = true;
+    count.on_response = on_count;
+    lq_find(c, &count, NULL);
     while (!done && lq_now_ms() < end) {
-        struct pollfd fds[2];
-        int nfds = 1, ev = lq_fd_events(c);
+        struct pollfd fds[1 + LQ_LINK_COUNT];
+        lq_pollfd lfds[LQ_LINK_COUNT];
+        int i, nfds = 1, n = lq_pollfds(c, lfds, LQ_LINK_COUNT);   /* the sockets change: ask each time */
         fds[0].fd = stdin_open ? STDIN_FILENO : -1;   /* poll ignores a negative fd */
         fds[0].events = POLLIN;
-        if (lq_fd(c) >= 0) {                /* the socket changes on reconnect: ask each time */
-            fds[1].fd = lq_fd(c);
-            fds[1].events = (short)((ev & LQ_WANT_READ ? POLLIN : 0) | (ev & LQ_WANT_WRITE ? POLLOUT : 0));
-            nfds = 2;
+        for (i = 0; i < n; i++, nfds++) {
+            fds[nfds].fd = lfds[i].fd;
+            fds[nfds].events = (short)((lfds[i].events & LQ_WANT_READ ? POLLIN : 0) |
+                                       (lfds[i].events & LQ_WANT_WRITE ? POLLOUT : 0));
         }
         if (poll(fds, (nfds_t)nfds, lq_timeout_ms(c)) < 0) break;
         if (fds[0].revents & (POLLIN | POLLHUP)) {          /* your own work goes here */
