@@ -52,6 +52,7 @@
                             Fewer, larger reads cut the CPU per event at full rate by ~20%; set it
                             to LQ_READ_BUFFER_BYTES (or less) to never allocate it
         LQ_NO_SIMD          scan JSON strings 8 bytes at a time even where SSE2 exists
+        LQ_NO_REST          leave out the REST client (lq_find, lq_get, lq_login; about 9.8 KB at -Os)
 
     EVENT LOOP
         lq_step(c) does all pending work without blocking: connect, read, dispatch events, write,
@@ -59,6 +60,8 @@
         map to POLLIN/POLLOUT) for at most lq_timeout_ms(c) milliseconds. The socket changes on
         every reconnect: ask for it on each iteration. A game loop may simply call lq_step() once per
         frame. lq_wait(c, ms) waits and steps, for programs without a loop of their own.
+        A client making REST calls has a second socket: lq_pollfds(c, fds, LQ_LINK_COUNT) lists every
+        socket with its events; lq_timeout_ms, lq_wait and lq_step cover them all.
         DNS: the built-in transport resolves host names with getaddrinfo(), which blocks. Use a
         numeric host, or set desc.resolve to a resolver of your own.
 
@@ -6024,6 +6027,10 @@ lq_result lq_wait(lq_client *c, int max_ms) {
 
 /*
     REVISION HISTORY
+        unreleased  additions only: a REST client (lq_find, lq_get, lq_login, lq_cancel; LQ_NO_REST
+               leaves it out) on a second link of the core (lq_core_link_*, lq_pollfds, LQ_ERR_HTTP,
+               desc.rest_url, rest_timeout_ms, max_response_bytes); the handles' tag comes from the
+               random source (4 bytes at create), so a destroyed client's handles stay dead.
         1.0.0  (2026-12) API 1.0: subscriptions are value handles (lq_sub); transports carry a
                per-connection state and say whether they do TLS; one TLS seam (mbedTLS over any
                transport); the core's contract is complete (LQ_IO_DONE, the connect deadline in

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The compile matrix: livequery.h built clean (warnings are errors) in every combination of
 # LQ_NO_SOCKETS, LIVEQUERY_STATIC (two translation units with static copies, linked together),
-# the TLS backend (none, LQ_USE_MBEDTLS, LQ_USE_OPENSSL) and LQ_NO_SIMD, as C99 (gcc, clang) and
+# the TLS backend (none, LQ_USE_MBEDTLS, LQ_USE_OPENSSL) and one of LQ_NO_SIMD, LQ_NO_REST, as C99 (gcc, clang) and
 # C++ (g++ C++11, clang++ C++17). LQ_NO_SOCKETS with a TLS backend must stop at its #error.
 # Usage: tests/run-compile.sh BUILD_DIR   (CC, CLANG, CXX, CLANGXX may override the compilers)
 set -euo pipefail
@@ -58,6 +58,9 @@ int main(void) {
 #ifndef LQ_NO_SOCKETS
     r += lq_step(NULL) == LQ_ERR_INVALID_ARG ? 0 : 1;
 #endif
+#ifndef LQ_NO_REST
+    r += lq_find(NULL, NULL, NULL) == LQ_ERR_INVALID_ARG ? 0 : 1;
+#endif
 #ifdef LIVEQUERY_STATIC
     r += other();
 #endif
@@ -76,7 +79,7 @@ built=0 refused=0 skipped=0 failed=0
 for sockets in "" "-DLQ_NO_SOCKETS"; do
 for static in "" "-DLIVEQUERY_STATIC"; do
 for tls in "" "-DLQ_USE_MBEDTLS" "-DLQ_USE_OPENSSL"; do
-for simd in "" "-DLQ_NO_SIMD"; do
+for simd in "" "-DLQ_NO_SIMD" "-DLQ_NO_REST"; do
   flags="$sockets $static $tls $simd"
   name=$(echo "x$flags" | tr -d ' -' | tr 'A-Z' 'a-z')
   libs=""
