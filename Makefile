@@ -36,7 +36,7 @@ UNIT     := $(BUILD)/test_json $(BUILD)/test_ws $(BUILD)/test_core $(BUILD)/test
             $(BUILD)/test_rest
 HOSTILE  := $(BUILD)/test_hostile $(BUILD)/test_alloc $(BUILD)/test_iofaults $(BUILD)/test_conformance
 FUZZ_SECONDS ?= 60
-EXAMPLES := $(BUILD)/lqwatch $(BUILD)/poll_loop $(BUILD)/select_loop $(BUILD)/game_loop $(BUILD)/custom_transport \
+EXAMPLES := $(BUILD)/lqwatch $(BUILD)/lqview $(BUILD)/poll_loop $(BUILD)/select_loop $(BUILD)/game_loop $(BUILD)/custom_transport \
             $(BUILD)/core_loop
 # The version, from the one place that has it.
 VERSION := $(shell awk '/^.define LQ_VERSION_(MAJOR|MINOR|PATCH) /{v = v s $$3; s = "."} END{print v}' livequery.h)
@@ -73,6 +73,12 @@ $(BUILD)/custom_transport: examples/custom_transport.c livequery.h $(TLS_STAMP) 
 	$(CC) -std=c99 $(WARN) -O2 -g $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS)
 
 $(BUILD)/lqwatch-san: examples/lqwatch.c livequery.h $(TLS_STAMP) | $(BUILD)
+	$(CC) $(CFLAGS_T) $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS)
+
+$(BUILD)/lqview: examples/lqview.c livequery.h $(TLS_STAMP) | $(BUILD)
+	$(CC) -std=c99 $(WARN) -O2 -g $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS)
+
+$(BUILD)/lqview-san: examples/lqview.c livequery.h $(TLS_STAMP) | $(BUILD)
 	$(CC) $(CFLAGS_T) $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS)
 
 examples: $(EXAMPLES)
@@ -112,7 +118,7 @@ server-start:
 server-stop:
 	-bash $(SERVER) stop $(abspath $(STATE))
 
-integration: $(BUILD)/lqwatch-san $(BUILD)/test_live examples
+integration: $(BUILD)/lqwatch-san $(BUILD)/lqview-san $(BUILD)/test_live examples
 	@bash tests/run-integration.sh $(abspath $(STATE)) $(BUILD)
 
 # 32-bit and big-endian under qemu-user, Windows under wine (each skipped when its toolchain is missing).

@@ -660,6 +660,74 @@ LQ_API lq_result lq_login(lq_client *c, const char *username, const char *passwo
 /* Its on_response will not be called; LQ_ERR_INVALID_ARG once it has been (or was cancelled). */
 LQ_API lq_result lq_cancel(lq_client *c, lq_request r);
 
+/* ---- Live views: a query's current results, in order, kept exact ------------------------------
+   A view is a subscription and REST finds working together: it loads the rows (subscribed first,
+   its events held until the find has answered, so that nothing is lost or applied twice), keeps
+   them in the order of desc.order (Parse syntax: "-score,playerName"; ties by objectId; strings by
+   code point, numbers numerically, dates by time, false before true, a missing or null value last
+   ascending and first descending, as Parse Server on PostgreSQL orders) and at most desc.limit of
+   them, and loads again whenever it cannot know (the link was lost, a row left a full window):
+   after each READY its rows are what a fresh find with the same order and limit returns. Row
+   positions are 0-based: INSERT's and CHANGE's index and MOVE's index ("to") are positions after
+   the change; REMOVE's index and MOVE's from are positions before it. Replaying the events gives
+   the rows, never more than limit of them. Events come from inside lq_step (or lq_core_*), on
+   the caller's thread; their pointers are valid until the callback returns. */
+
+typedef struct lq_view lq_view;
+
+typedef enum lq_view_event_type {
+    LQ_VIEW_NONE = 0,
+    LQ_VIEW_INSERT,             /* a row at index */
+    LQ_VIEW_CHANGE,             /* the row at index has new values, same place */
+    LQ_VIEW_MOVE,               /* the row at from is now at index (with its new values) */
+    LQ_VIEW_REMOVE,             /* the row at index (object_id) is gone */
+    LQ_VIEW_READY,              /* consistent: after the first load (its rows came as INSERTs), and
+                                   after a reload that followed STALE (resync true); count rows */
+    LQ_VIEW_STALE,              /* the link was lost: the rows may be behind until READY */
+    LQ_VIEW_ERROR               /* a failed REST call (retried, fatal false), or the end (fatal) */
+} lq_view_event_type;
+
+typedef struct lq_view_event {
+    lq_view_event_type type;
+    int index;
+    int from;
+    lq_json object;             /* INSERT, CHANGE, MOVE, REMOVE: the row */
+    const char *object_id;      /* INSERT, CHANGE, MOVE, REMOVE */
+    int count;                  /* READY */
+    bool resync;                /* READY after STALE */
+    lq_result result;           /* ERROR: as lq_response.result */
+    int error_code;             /* ERROR: Parse's code (209: the session token is no longer valid) */
+    const char *error_message;
+    bool fatal;                 /* ERROR: the view is finished (destroy it) */
+} lq_view_event;
+
+typedef void (*lq_view_fn)(lq_view *view, const lq_view_event *event, void *user_data);
+
+typedef struct lq_view_desc {
+    const char *class_name;     /* required */
+    const char *where;          /* a JSON object; NULL means {} */
+    const char *order;          /* NULL: createdAt */
+    int limit;                  /* rows at most; 0: every matching object */
+    const char *const *keys;    /* only these fields (and the order's, objectId, createdAt, updatedAt) */
+    int num_keys;
+    const char *const *include; /* pointer fields the finds replace by their objects */
+    int num_include;
+    const char *session_token;  /* NULL: the client's; used by the subscription and the finds */
+    lq_view_fn on_event;        /* required */
+    void *user_data;
+} lq_view_desc;
+
+LQ_API lq_result lq_view_create(lq_client *c, const lq_view_desc *d, lq_view **out);
+/* Not inside a callback. lq_client_destroy destroys the views left. */
+LQ_API void lq_view_destroy(lq_view *v);
+LQ_API int lq_view_count(const lq_view *v);
+LQ_API lq_json lq_view_row(const lq_view *v, int index);          /* valid until the next lq_step */
+LQ_API int lq_view_index_of(const lq_view *v, const char *object_id);   /* -1: not a row */
+LQ_API bool lq_view_is_ready(const lq_view *v);                  /* loaded and not stale */
+LQ_API size_t lq_view_heap_bytes(const lq_view *v);              /* all it holds */
+LQ_API void *lq_view_user_data(const lq_view *v);
+LQ_API lq_client *lq_view_client(const lq_view *v);
+
 #endif /* LQ_NO_REST */
 
 /* ---- Sockets (not with LQ_NO_SOCKETS) -------------------------------------------------------- */
@@ -765,9 +833,11 @@ LQ_API uint64_t lq_now_ms(void);                       /* the monotonic clock lq
 #if defined(__GNUC__) || defined(__clang__)
 #define LQ__UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define LQ__COLD __attribute__((cold))
+#define LQ__UNUSED __attribute__((unused))
 #else
 #define LQ__UNLIKELY(x) (x)
 #define LQ__COLD
+#define LQ__UNUSED
 #endif
 
 /* >>utilities ---------------------------------------------------------------------------------- */
@@ -2381,6 +2451,8 @@ typedef struct lq__sub {
     char *body;                 /* "query":{...}[,"sessionToken":"..."] */
     size_t body_len;
     void *user_data;
+    struct lq_view *view;       /* a view's: its events go there */
+    bool silent;                /* a destroyed view's: its events go nowhere */
 } lq__sub;
 
 #ifndef LQ_NO_SOCKETS
@@ -2463,6 +2535,8 @@ struct lq_client {
     lq_json_token *toks;
     size_t ntoks;
     struct lq__rest *rest;      /* the REST link (NULL with LQ_NO_REST) */
+    struct lq_view *views;      /* the live views on this client */
+    lq__sub *emit_sub;          /* the subscription of the event being built */
 
 #ifndef LQ_NO_SOCKETS
     /* the socket layer: it reads nothing above this line but through the public core */
@@ -2503,7 +2577,27 @@ static void lq__set_error(lq_client *c, int detail, const char *fmt, ...) {
     va_end(ap);
 }
 
+#ifndef LQ_NO_REST
+static void lq__view_sub_event(struct lq_view *v, const lq_event *ev);
+static void lq__views_client_event(lq_client *c, const lq_event *ev);
+static void lq__views_tick(lq_client *c);
+static int64_t lq__views_timeout(const lq_client *c, uint64_t now);
+static void lq__views_free(lq_client *c);
+#endif
+
 static void lq__emit(lq_client *c, lq_event *ev) {
+    lq__sub *s = c->emit_sub;
+    c->emit_sub = NULL;
+    if (s && s->silent) return;
+#ifndef LQ_NO_REST
+    if (s && s->view) {
+        c->in_callback++;
+        lq__view_sub_event(s->view, ev);
+        c->in_callback--;
+        return;
+    }
+    if (!s && c->views) lq__views_client_event(c, ev);
+#endif
     if (!c->on_event) return;
     c->in_callback++;
     c->on_event(c, ev, c->user_data);
@@ -2517,7 +2611,8 @@ static lq_sub lq__handle(const lq_client *c, const lq__sub *s) {
 }
 
 /* An event about s (NULL: about the client). */
-static void lq__event_init(const lq_client *c, lq_event *ev, lq_event_type type, const lq__sub *s) {
+static void lq__event_init(lq_client *c, lq_event *ev, lq_event_type type, lq__sub *s) {
+    c->emit_sub = s;
     memset(ev, 0, sizeof *ev);
     ev->type = type;
     ev->sub = lq__handle(c, s);
@@ -4306,6 +4401,7 @@ void lq_core_tick(lq_client *c, uint64_t now_ms) {
     lq__reap(c);
 #ifndef LQ_NO_REST
     lq__rest_tick(c);
+    lq__views_tick(c);
 #endif
 }
 
@@ -4328,6 +4424,7 @@ int64_t lq_core_timeout(const lq_client *c, uint64_t now_ms) {
     int64_t t = lq__ws_timeout(c, now_ms);
 #ifndef LQ_NO_REST
     t = lq__min_timer(t, lq__rest_timeout(c, now_ms));
+    t = lq__min_timer(t, lq__views_timeout(c, now_ms));
 #endif
     return t;
 }
@@ -4633,6 +4730,7 @@ void lq_client_destroy(lq_client *c) {
     lq__free(&c->a, c->pins);
 #endif
 #ifndef LQ_NO_REST
+    lq__views_free(c);
     lq__rest_free(c);
 #endif
     for (i = 0; i < c->nsubs; i++) {
@@ -4818,6 +4916,1237 @@ const char *lq_event_str(lq_event_type t) {
     }
     return "?";
 }
+
+/* >>order --------------------------------------------------------------------------------------- */
+#ifndef LQ_NO_REST
+/* The order of a live view's rows: what Parse Server on PostgreSQL does with an `order` parameter
+   such as "-score,playerName" (tests/order/live.sh checks it against the real server).
+
+   lq__order_parse(s, o) reads the parameter as the server does: keys split at commas and trimmed,
+   "-" for descending; a repeated key keeps its first place and takes its last direction;
+   _created_at and _updated_at stand for createdAt and updatedAt, taking their place when they
+   are keys too and else moving to the end (createdAt first), with their own direction. The part
+   before the first dot must be a name the server takes ([A-Za-z][A-Za-z0-9_]*, not className or
+   length; not authData.X.id) and no part may be empty, else LQ_ERR_INVALID_ARG (where the server
+   answers 105). At most LQ__ORDER_MAX keys. objectId is appended unless present, so the order
+   is total. "" and NULL give objectId alone (the server then has no order). The keys point into
+   s, which the caller keeps, or at static names.
+
+   lq__order_cmp(o, a, b) is <0, 0, >0 as row a sorts before, with, after row b (Parse objects as
+   JSON, as REST find and LiveQuery events give them). Each key's value orders as its column's
+   PostgreSQL type does, told from the JSON:
+     - strings (String; a Pointer, or the object include put there, by objectId; a File by
+       name): decoded, by bytes, which is code point order (the C.UTF-8 collation);
+     - numbers as doubles (-0 = 0, 1e3 = 1000); booleans false < true;
+     - Dates by time, createdAt and updatedAt as plain ISO strings too (ISO text that is not a
+       time sorts after every time, by bytes);
+     - Arrays, Objects and every dotted key ("o.b" is the server's "o"->'b'; a digits-only part
+       indexes an array, as "arr.0") as jsonb: null < string < number < boolean < array <
+       object, an array with more items and an object with more members greater, objects member
+       by member with keys shortest first; at the top an empty array sorts before a scalar. A
+       JSON null found by a dotted key is jsonb's null, not a missing value;
+     - GeoPoints and Polygons compare equal: the server refuses to sort by them (code 1);
+     - a missing or null value (SQL NULL) after every other, so last ascending and first
+       descending. An unknown key (the server drops it) is missing in every row: no effect.
+   Values of different kinds (which one column cannot hold) sort by kind in that order. jsonb
+   deeper than LQ__ORDER_DEPTH compares equal. Nothing is allocated. */
+
+#define LQ__ORDER_MAX 8             /* keys of one order, the appended objectId not counted */
+#define LQ__ORDER_DEPTH 64          /* levels of a jsonb value compared */
+
+enum { LQ__ORDER_FIELD, LQ__ORDER_TIME, LQ__ORDER_PATH };   /* how a key finds its value */
+
+typedef struct lq__order_key {
+    const char *name;           /* into the parsed string, or a static name */
+    size_t len;
+    bool desc;
+    uint8_t kind;               /* LQ__ORDER_TIME: createdAt, updatedAt; _PATH: a dotted key */
+} lq__order_key;
+
+typedef struct lq__order {
+    lq__order_key key[LQ__ORDER_MAX + 1];
+    int n;
+} lq__order;
+
+/* ---- parsing ---------------------------------------------------------------------------------- */
+
+static bool lq__order_is(const char *s, size_t n, const char *name) {
+    return strlen(name) == n && memcmp(s, name, n) == 0;
+}
+
+static bool lq__order_word(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+static bool lq__order_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+/* DatabaseController's "Cannot sort by authData.X.id". */
+static bool lq__order_auth_id(const char *s, size_t n) {
+    size_t i;
+    if (n < 13 || memcmp(s, "authData.", 9) != 0 || memcmp(s + n - 3, ".id", 3) != 0) return false;
+    for (i = 9; i < n - 3; i++)
+        if (!lq__order_word(s[i])) return false;
+    return true;
+}
+
+/* A key the server sorts by: its root passes SchemaController.fieldNameIsValid, no part is empty. */
+static bool lq__order_name_ok(const char *s, size_t n) {
+    size_t i, root = 0;
+    if (n == 0 || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z'))) return false;
+    for (; root < n && s[root] != '.'; root++)
+        if (!lq__order_word(s[root])) return false;
+    for (i = root; i < n; i++)
+        if (s[i] == '.' && (i + 1 == n || s[i + 1] == '.')) return false;
+    if (lq__order_is(s, root, "className") || lq__order_is(s, root, "length")) return false;
+    return !lq__order_auth_id(s, n);
+}
+
+static int lq__order_find(const lq__order *o, const char *name, size_t len) {
+    int i;
+    for (i = 0; i < o->n; i++)
+        if (o->key[i].len == len && memcmp(o->key[i].name, name, len) == 0) return i;
+    return -1;
+}
+
+static lq_result lq__order_add(lq__order *o, const char *name, size_t len, bool desc) {
+    int i = lq__order_find(o, name, len);
+    lq__order_key *k;
+    if (i >= 0) {
+        o->key[i].desc = desc;
+        return LQ_OK;
+    }
+    if (o->n == LQ__ORDER_MAX) return LQ_ERR_INVALID_ARG;
+    k = &o->key[o->n++];
+    k->name = name;
+    k->len = len;
+    k->desc = desc;
+    k->kind = LQ__ORDER_FIELD;
+    if (memchr(name, '.', len)) k->kind = LQ__ORDER_PATH;
+    else if (lq__order_is(name, len, "createdAt") || lq__order_is(name, len, "updatedAt")) k->kind = LQ__ORDER_TIME;
+    return LQ_OK;
+}
+
+/* One key of the list, p..end without the comma. */
+static lq_result lq__order_parse_key(lq__order *o, const char *p, const char *end) {
+    bool desc;
+    size_t n;
+    while (p < end && lq__order_space(*p)) p++;
+    while (end > p && lq__order_space(end[-1])) end--;
+    desc = p < end && *p == '-';
+    if (desc) p++;
+    n = (size_t)(end - p);
+    if (!lq__order_is(p, n, "_created_at") && !lq__order_is(p, n, "_updated_at") && !lq__order_name_ok(p, n))
+        return LQ_ERR_INVALID_ARG;
+    return lq__order_add(o, p, n, desc);
+}
+
+/* DatabaseController.find renames _created_at: deleted, then set as createdAt (a new key goes
+   last in a JavaScript object), with its direction. */
+static void lq__order_alias(lq__order *o, const char *alias, const char *name) {
+    int i = lq__order_find(o, alias, strlen(alias));
+    bool desc;
+    if (i < 0) return;
+    desc = o->key[i].desc;
+    memmove(&o->key[i], &o->key[i + 1], (size_t)(o->n - i - 1) * sizeof o->key[0]);
+    o->n--;
+    (void)lq__order_add(o, name, strlen(name), desc);   /* room: one key just left */
+}
+
+static LQ__UNUSED lq_result lq__order_parse(const char *s, lq__order *o) {
+    const char *p, *end;
+    o->n = 0;
+    for (p = s; p && *p; p = end + 1) {
+        lq_result r;
+        end = p + strcspn(p, ",");
+        r = lq__order_parse_key(o, p, end);
+        if (r != LQ_OK) {
+            o->n = 0;
+            return r;
+        }
+        if (!*end) break;
+        if (!end[1]) {
+            o->n = 0;
+            return LQ_ERR_INVALID_ARG;              /* a trailing comma: an empty key */
+        }
+    }
+    lq__order_alias(o, "_created_at", "createdAt");
+    lq__order_alias(o, "_updated_at", "updatedAt");
+    if (lq__order_find(o, "objectId", 8) < 0) {
+        lq__order_key *k = &o->key[o->n++];          /* key[LQ__ORDER_MAX] is its room */
+        k->name = "objectId";
+        k->len = 8;
+        k->desc = false;
+        k->kind = LQ__ORDER_FIELD;
+    }
+    return LQ_OK;
+}
+
+/* ---- values ----------------------------------------------------------------------------------- */
+
+/* Kinds of values in the order they sort in when two differ. */
+enum { LQ__OV_STRING, LQ__OV_NUMBER, LQ__OV_BOOL, LQ__OV_TIME, LQ__OV_JSONB, LQ__OV_SPATIAL, LQ__OV_NULL };
+
+typedef struct lq__order_val {
+    int kind;
+    lq_json v;                  /* STRING, TIME: a string; NUMBER, BOOL, JSONB: the value */
+} lq__order_val;
+
+static int lq__order_sign(size_t a, size_t b) { return (a > b) - (a < b); }
+
+/* A decoded string, a byte at a time. */
+typedef struct lq__order_str {
+    const unsigned char *p, *end;
+    unsigned char tmp[4];
+    size_t ti, tn;
+} lq__order_str;
+
+static void lq__order_str_init(lq__order_str *r, lq_json v) {
+    r->p = (const unsigned char *)v.src + v.tok->start + 1;
+    r->end = r->p + v.tok->len - 2;
+    r->ti = r->tn = 0;
+}
+
+static int lq__order_str_next(lq__order_str *r) {
+    if (r->ti < r->tn) return r->tmp[r->ti++];
+    if (r->p == r->end) return -1;
+    if (*r->p != '\\') return *r->p++;
+    r->p++;
+    r->tn = lq__json_unescape(&r->p, r->tmp);
+    r->ti = 1;
+    return r->tmp[0];
+}
+
+/* Two string tokens (values or keys), decoded, by bytes. */
+static int lq__order_strcmp(lq_json a, lq_json b) {
+    lq__order_str x, y;
+    int c, d;
+    if (!((a.tok->flags | b.tok->flags) & LQ__TOK_ESC)) {
+        size_t la = a.tok->len - 2, lb = b.tok->len - 2;
+        int r = memcmp(a.src + a.tok->start + 1, b.src + b.tok->start + 1, la < lb ? la : lb);
+        return r ? (r < 0 ? -1 : 1) : lq__order_sign(la, lb);
+    }
+    lq__order_str_init(&x, a);
+    lq__order_str_init(&y, b);
+    do {
+        c = lq__order_str_next(&x);
+        d = lq__order_str_next(&y);
+    } while (c == d && c >= 0);
+    return (c > d) - (c < d);
+}
+
+static size_t lq__order_strlen(lq_json v) {
+    lq__order_str r;
+    size_t n = 0;
+    if (!(v.tok->flags & LQ__TOK_ESC)) return v.tok->len - 2;
+    lq__order_str_init(&r, v);
+    while (lq__order_str_next(&r) >= 0) n++;
+    return n;
+}
+
+/* Beyond a double (which no column holds) is the largest double. */
+static double lq__order_num(lq_json v) {
+    const unsigned char *p = (const unsigned char *)v.src + v.tok->start;
+    double x;
+    if (lq__json_to_double(p, p + v.tok->len, &x)) return x;
+    return *p == '-' ? -1.7976931348623157e308 : 1.7976931348623157e308;
+}
+
+static int lq__order_numcmp(lq_json a, lq_json b) {
+    double x = lq__order_num(a), y = lq__order_num(b);
+    return (x > y) - (x < y);
+}
+
+/* n digits at *p, moving past them. */
+static bool lq__order_digits(const char **p, int n, int64_t *out) {
+    int64_t v = 0;
+    int i;
+    for (i = 0; i < n; i++) {
+        unsigned d = (unsigned)((unsigned char)(*p)[i] - '0');
+        if (d > 9) return false;
+        v = v * 10 + (int64_t)d;
+    }
+    *p += n;
+    *out = v;
+    return true;
+}
+
+static bool lq__order_take(const char **p, char c) {
+    if (**p != c) return false;
+    (*p)++;
+    return true;
+}
+
+static int64_t lq__order_floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((b - 1 - a) / b); }
+
+/* Days from 1970-01-01 to y-m-d, proleptic Gregorian: 365 a year, the leap days of the years
+   before y (from year 0), the months before m. */
+static int64_t lq__order_days(int64_t y, int64_t m, int64_t d) {
+    static const int before[12] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
+    int64_t leaps = lq__order_floor_div(y + 3, 4) - lq__order_floor_div(y + 99, 100) + lq__order_floor_div(y + 399, 400);
+    bool leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    return 365 * y + leaps + before[m - 1] + (m > 2 && leap) + d - 1 - 719528;
+}
+
+/* The time of day, "12:34:56.789", seconds and fraction optional: in ms. */
+static bool lq__order_clock(const char **p, int64_t *ms) {
+    int64_t h, mi, s = 0, frac = 0, digit;
+    int scale = 100;
+    if (!lq__order_digits(p, 2, &h) || h > 23 || !lq__order_take(p, ':')) return false;
+    if (!lq__order_digits(p, 2, &mi) || mi > 59) return false;
+    if (lq__order_take(p, ':') && (!lq__order_digits(p, 2, &s) || s > 59)) return false;
+    if (lq__order_take(p, '.')) {
+        if (!lq__order_digits(p, 1, &digit)) return false;
+        do {
+            frac += digit * scale;                  /* past milliseconds, digits are dropped */
+            scale /= 10;
+        } while (lq__order_digits(p, 1, &digit));
+    }
+    *ms = ((h * 60 + mi) * 60 + s) * 1000 + frac;
+    return true;
+}
+
+/* "Z", "+01:00", "-0130", or nothing (UTC): the offset in ms. */
+static bool lq__order_zone(const char **p, int64_t *ms) {
+    int64_t h, m = 0;
+    int sign = **p == '-' ? -1 : 1;
+    *ms = 0;
+    if (lq__order_take(p, 'Z') || lq__order_take(p, 'z') || !**p) return true;
+    if (!lq__order_take(p, '+') && !lq__order_take(p, '-')) return false;
+    if (!lq__order_digits(p, 2, &h) || h > 23) return false;
+    (void)lq__order_take(p, ':');
+    if (**p && (!lq__order_digits(p, 2, &m) || m > 59)) return false;
+    *ms = sign * (h * 60 + m) * 60000;
+    return true;
+}
+
+/* Milliseconds since 1970 of an ISO 8601 time as Parse writes it ("2026-11-27T23:40:37.606Z",
+   and +YYYYYY years, an offset, fewer fields); false for any other text. */
+static bool lq__order_time(lq_json v, int64_t *ms) {
+    char buf[48];
+    const char *p = buf;
+    int64_t y, mo, d, clock = 0, zone = 0;
+    int sign = 1;
+    size_t len = lq_json_string(v, buf, sizeof buf);
+    if (len >= sizeof buf) return false;
+    if (*p == '+' || *p == '-') {
+        sign = *p++ == '-' ? -1 : 1;
+        if (!lq__order_digits(&p, 6, &y)) return false;
+    } else if (!lq__order_digits(&p, 4, &y)) {
+        return false;
+    }
+    if (!lq__order_take(&p, '-') || !lq__order_digits(&p, 2, &mo) || mo < 1 || mo > 12) return false;
+    if (!lq__order_take(&p, '-') || !lq__order_digits(&p, 2, &d) || d < 1 || d > 31) return false;
+    if ((lq__order_take(&p, 'T') || lq__order_take(&p, 't') || lq__order_take(&p, ' ')) &&
+        !lq__order_clock(&p, &clock))
+        return false;
+    if (!lq__order_zone(&p, &zone) || p != buf + len) return false;    /* all of it, no NUL inside */
+    *ms = lq__order_days(sign * y, mo, d) * 86400000 + clock - zone;
+    return true;
+}
+
+static int lq__order_timecmp(lq_json a, lq_json b) {
+    int64_t x = 0, y = 0;
+    bool ta = lq__order_time(a, &x), tb = lq__order_time(b, &y);
+    if (ta != tb) return ta ? -1 : 1;
+    if (!ta) return lq__order_strcmp(a, b);
+    return (x > y) - (x < y);
+}
+
+/* ---- jsonb -------------------------------------------------------------------------------------- */
+
+static int lq__order_jsonb(lq_json a, lq_json b, int depth);
+
+/* jsonb's order of types. */
+static int lq__order_jrank(lq_json v) {
+    switch (lq_json_kind(v)) {
+    case LQ_JSON_STRING: return 1;
+    case LQ_JSON_NUMBER: return 2;
+    case LQ_JSON_FALSE: case LQ_JSON_TRUE: return 3;
+    case LQ_JSON_ARRAY: return 4;
+    case LQ_JSON_OBJECT: return 5;
+    default: return 0;
+    }
+}
+
+/* jsonb keeps an object's keys shortest first, then by bytes, and compares them in that order. */
+static int lq__order_keycmp(lq_json a, lq_json b) {
+    int r = lq__order_sign(lq__order_strlen(a), lq__order_strlen(b));
+    return r ? r : lq__order_strcmp(a, b);
+}
+
+/* The member of o whose key follows prev's in that order (prev none: the first). */
+static lq_json lq__order_member(lq_json o, lq_json prev) {
+    lq_json m, best;
+    best.src = o.src;
+    best.tok = NULL;
+    for (m = lq_json_child(o); m.tok; m = lq_json_next(m)) {
+        lq_json k = lq_json_key(m);
+        if (prev.tok && lq__order_keycmp(k, lq_json_key(prev)) <= 0) continue;
+        if (!best.tok || lq__order_keycmp(k, lq_json_key(best)) < 0) best = m;
+    }
+    return best;
+}
+
+static int lq__order_jobject(lq_json a, lq_json b, int depth) {
+    lq_json ma, mb;
+    int r = lq__order_sign(lq_json_count(a), lq_json_count(b));
+    ma.src = a.src;
+    mb.src = b.src;
+    ma.tok = mb.tok = NULL;
+    while (r == 0) {
+        ma = lq__order_member(a, ma);
+        mb = lq__order_member(b, mb);
+        if (!ma.tok || !mb.tok) return (ma.tok != NULL) - (mb.tok != NULL);   /* a repeated key */
+        r = lq__order_strcmp(lq_json_key(ma), lq_json_key(mb));
+        if (r == 0) r = lq__order_jsonb(ma, mb, depth + 1);
+    }
+    return r;
+}
+
+static int lq__order_jarray(lq_json a, lq_json b, int depth) {
+    int r = lq__order_sign(lq_json_count(a), lq_json_count(b));
+    for (a = lq_json_child(a), b = lq_json_child(b); r == 0 && a.tok && b.tok;
+         a = lq_json_next(a), b = lq_json_next(b))
+        r = lq__order_jsonb(a, b, depth + 1);
+    return r;
+}
+
+static int lq__order_jsonb(lq_json a, lq_json b, int depth) {
+    int ra = lq__order_jrank(a), rb = lq__order_jrank(b);
+    if (depth > LQ__ORDER_DEPTH) return 0;
+    /* At the top jsonb holds a scalar as an array of one, and compares arrays by length first. */
+    if (depth == 0 && ra != rb && ra < 5 && rb < 5) {
+        if (ra == 4 && lq_json_count(a) == 0) return -1;
+        if (rb == 4 && lq_json_count(b) == 0) return 1;
+    }
+    if (ra != rb) return ra < rb ? -1 : 1;
+    switch (ra) {
+    case 1: return lq__order_strcmp(a, b);
+    case 2: return lq__order_numcmp(a, b);
+    case 3: return (int)lq_json_kind(a) - (int)lq_json_kind(b);
+    case 4: return lq__order_jarray(a, b, depth);
+    case 5: return lq__order_jobject(a, b, depth);
+    default: return 0;
+    }
+}
+
+/* ---- rows -------------------------------------------------------------------------------------- */
+
+/* A part of digits only is an array index (parse-server's isArrayIndex); a huge one finds nothing. */
+static bool lq__order_index(const char *p, size_t n, size_t *index) {
+    size_t i;
+    *index = 0;
+    for (i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9') return false;
+        *index = *index > 100000000u ? (size_t)-1 : *index * 10 + (size_t)(p[i] - '0');
+    }
+    return true;
+}
+
+/* "o.b.0" as PostgreSQL's "o"->'b'->0: an index reaches into arrays only, a name into objects. */
+static lq_json lq__order_path(lq_json v, const lq__order_key *k) {
+    const char *p = k->name, *end = p + k->len;
+    while (v.tok) {
+        const char *dot = (const char *)memchr(p, '.', (size_t)(end - p));
+        size_t n = (size_t)((dot ? dot : end) - p), index;
+        v = lq__order_index(p, n, &index) ? lq_json_at(v, index) : lq_json_getn(v, p, n);
+        if (!dot) break;
+        p = dot + 1;
+    }
+    return v;
+}
+
+/* A Parse type as its column holds it: a Date as a time, a Pointer (or the object include put in
+   its place) as its objectId, a File as its name; GeoPoint and Polygon have no order; any other
+   object is jsonb. */
+static lq__order_val lq__order_typed(lq_json v) {
+    lq__order_val r;
+    lq_json id = lq_json_get(v, "objectId"), name = lq_json_get(v, "name");
+    r.kind = LQ__OV_STRING;
+    if (lq_json_date(v, &r.v)) {
+        r.kind = LQ__OV_TIME;
+    } else if ((lq__json_has_type(v, "Pointer") || lq__json_has_type(v, "Object")) && lq__json_is(id, LQ_JSON_STRING)) {
+        r.v = id;
+    } else if (lq__json_has_type(v, "File") && lq__json_is(name, LQ_JSON_STRING)) {
+        r.v = name;
+    } else {
+        r.v = v;
+        r.kind = lq__json_has_type(v, "GeoPoint") || lq__json_has_type(v, "Polygon") ? LQ__OV_SPATIAL : LQ__OV_JSONB;
+    }
+    return r;
+}
+
+static lq__order_val lq__order_value(const lq__order_key *k, lq_json row) {
+    lq__order_val r;
+    r.v = k->kind == LQ__ORDER_PATH ? lq__order_path(row, k) : lq_json_getn(row, k->name, k->len);
+    r.kind = LQ__OV_NULL;
+    if (r.v.tok && k->kind == LQ__ORDER_PATH) {
+        r.kind = LQ__OV_JSONB;
+        return r;
+    }
+    switch (lq_json_kind(r.v)) {
+    case LQ_JSON_STRING: r.kind = k->kind == LQ__ORDER_TIME ? LQ__OV_TIME : LQ__OV_STRING; break;
+    case LQ_JSON_NUMBER: r.kind = LQ__OV_NUMBER; break;
+    case LQ_JSON_FALSE: case LQ_JSON_TRUE: r.kind = LQ__OV_BOOL; break;
+    case LQ_JSON_ARRAY: r.kind = LQ__OV_JSONB; break;
+    case LQ_JSON_OBJECT: return lq__order_typed(r.v);
+    default: break;                                 /* missing, null: SQL NULL */
+    }
+    return r;
+}
+
+static int lq__order_cmp_key(const lq__order_key *k, lq_json a, lq_json b) {
+    lq__order_val x = lq__order_value(k, a), y = lq__order_value(k, b);
+    int r;
+    if (x.kind != y.kind) r = x.kind < y.kind ? -1 : 1;
+    else if (x.kind == LQ__OV_STRING) r = lq__order_strcmp(x.v, y.v);
+    else if (x.kind == LQ__OV_NUMBER) r = lq__order_numcmp(x.v, y.v);
+    else if (x.kind == LQ__OV_BOOL) r = (int)lq_json_kind(x.v) - (int)lq_json_kind(y.v);
+    else if (x.kind == LQ__OV_TIME) r = lq__order_timecmp(x.v, y.v);
+    else if (x.kind == LQ__OV_JSONB) r = lq__order_jsonb(x.v, y.v, 0);
+    else r = 0;                                     /* GeoPoints, Polygons, NULLs */
+    return k->desc ? -r : r;
+}
+
+static LQ__UNUSED int lq__order_cmp(const lq__order *o, lq_json a, lq_json b) {
+    int i, r = 0;
+    for (i = 0; i < o->n && r == 0; i++) r = lq__order_cmp_key(&o->key[i], a, b);
+    return r;
+}
+#endif /* LQ_NO_REST */
+
+/* >>view: a live, ordered, limited result set ----------------------------------------------------
+   A view subscribes, holds its events until SUBSCRIBED and a REST find has answered, then applies
+   the held events to the find's rows (skipping an update that the find has already seen: the find
+   returned the object with a later updatedAt; never a leave or a delete), and from then on applies
+   each event as it comes. It tracks up to twice the limit, in order (>>order): the rows past the
+   limit are a reserve that refills the window when a row leaves it, so that the first `limit`
+   rows are always those a fresh find returns. Knowing nothing past its last tracked row, it drops
+   a row that falls below it; when fewer than `limit` rows are left and the server may have more
+   (the last find was full), it loads again. Every (re)load is diffed against the rows it has into
+   ordinary row events. A reconnect (resubscribe), a refused event (which names no object) or an
+   update whose original is not the row the view holds reloads too. */
+#ifndef LQ_NO_REST
+
+#define LQ__VIEW_ID_MAX 64
+#define LQ__VIEW_PAGE 1000          /* first find of a view without a limit; x4 while full */
+#define LQ__VIEW_ALL 0x3FFFFFFF     /* "no limit" as a row count */
+
+enum { LQ__V_SUBSCRIBING = 0, LQ__V_LOADING, LQ__V_LIVE, LQ__V_DEAD };
+
+typedef struct lq__row {
+    char *text;                 /* the object's JSON, owned */
+    size_t len;
+    lq_json_token *toks;
+    lq_json obj;
+    bool keep;                  /* a reload returned it */
+    char id[LQ__VIEW_ID_MAX];
+    char updated[40];           /* updatedAt as sent, for the held-event rule */
+} lq__row;
+
+typedef struct lq__held {
+    uint8_t type;               /* LQ_EVENT_CREATE .. LQ_EVENT_DELETE */
+    bool skip;
+    lq__row *row;
+} lq__held;
+
+struct lq_view {
+    lq_client *c;
+    struct lq_view *next;       /* the client's views */
+    lq_view_fn fn;
+    void *user_data;
+    char *class_name, *where, *order_text, *keys, *include, *session_token;
+    lq__order order;
+    int limit;                  /* rows shown; LQ__VIEW_ALL without a limit */
+    int track;                  /* rows tracked at most (2 x limit); LQ__VIEW_ALL without */
+    int page;                   /* a view without a limit: what the find asks for */
+    int state;
+    bool loaded, stale, complete, again, diffing, dead_reported;
+    lq_sub sub;
+    lq_request req;
+    int retries;
+    uint64_t retry_at;          /* a failed find is retried then (0: none) */
+    lq__row **rows;
+    int n, cap;
+    lq__row **hash;             /* objectId -> row, open addressing */
+    size_t hcap, hn;
+    lq__held *held;
+    int nheld, capheld;
+    size_t heap;                /* bytes of the rows */
+};
+
+/* ---- rows ---- */
+
+static void lq__row_free(lq_view *v, lq__row *r) {
+    if (!r) return;
+    v->heap -= sizeof *r + r->len + 1 + (size_t)(r->toks ? r->obj.tok->skip : 0) * sizeof *r->toks;
+    lq__free(&v->c->a, r->toks);
+    lq__free(&v->c->a, r->text);
+    lq__free(&v->c->a, r);
+}
+
+/* A row of its own from an object (a find's result or an event's); NULL for no memory or an
+   object without objectId. */
+static lq__row *lq__row_new(lq_view *v, lq_json obj) {
+    const lq_allocator *a = &v->c->a;
+    size_t n = 0;
+    const char *raw = lq_json_raw(obj, &n);
+    lq__row *r;
+    int got;
+    if (!raw || lq_json_kind(obj) != LQ_JSON_OBJECT || obj.tok->skip == 0) return NULL;
+    r = (lq__row *)lq__alloc(a, sizeof *r);
+    if (!r) return NULL;
+    memset(r, 0, sizeof *r);
+    r->text = (char *)lq__alloc(a, n + 1);
+    r->toks = (lq_json_token *)lq__alloc(a, (size_t)obj.tok->skip * sizeof *r->toks);
+    if (!r->text || !r->toks) { lq__free(a, r->text); lq__free(a, r->toks); lq__free(a, r); return NULL; }
+    memcpy(r->text, raw, n);
+    r->text[n] = 0;
+    r->len = n;
+    got = lq_json_parse(r->text, n, r->toks, obj.tok->skip, 0, &r->obj);
+    if (got < 0 || lq_json_string(lq_json_get(r->obj, "objectId"), r->id, sizeof r->id) == 0 ||
+        strlen(r->id) >= sizeof r->id - 1) {
+        lq__free(a, r->text); lq__free(a, r->toks); lq__free(a, r);
+        return NULL;
+    }
+    lq_json_string(lq_json_get(r->obj, "updatedAt"), r->updated, sizeof r->updated);
+    v->heap += sizeof *r + n + 1 + (size_t)obj.tok->skip * sizeof *r->toks;
+    return r;
+}
+
+/* ---- the objectId index ---- */
+
+static size_t lq__view_hash(const char *id) {
+    uint32_t h = 2166136261u;
+    for (; *id; id++) h = (h ^ (unsigned char)*id) * 16777619u;
+    return h;
+}
+
+static size_t lq__view_slot(const lq_view *v, const char *id) {
+    size_t i = lq__view_hash(id) & (v->hcap - 1);
+    while (v->hash[i] && strcmp(v->hash[i]->id, id) != 0) i = (i + 1) & (v->hcap - 1);
+    return i;
+}
+
+static lq__row *lq__view_lookup(const lq_view *v, const char *id) {
+    return v->hcap ? v->hash[lq__view_slot(v, id)] : NULL;
+}
+
+static bool lq__view_hash_grow(lq_view *v) {
+    size_t cap = v->hcap ? v->hcap * 2 : 64, i;
+    lq__row **old = v->hash, **t = (lq__row **)lq__alloc(&v->c->a, cap * sizeof *t);
+    size_t oldcap = v->hcap;
+    if (!t) return false;
+    memset(t, 0, cap * sizeof *t);
+    v->hash = t;
+    v->hcap = cap;
+    for (i = 0; i < oldcap; i++)
+        if (old[i]) v->hash[lq__view_slot(v, old[i]->id)] = old[i];
+    lq__free(&v->c->a, old);
+    return true;
+}
+
+/* Puts r under its id (replacing a row of the same id). */
+static bool lq__view_index(lq_view *v, lq__row *r) {
+    size_t i;
+    if ((v->hn + 1) * 2 > v->hcap && !lq__view_hash_grow(v)) return false;
+    i = lq__view_slot(v, r->id);
+    if (!v->hash[i]) v->hn++;
+    v->hash[i] = r;
+    return true;
+}
+
+/* Removes id, moving later entries of its probe run back (no tombstones). */
+static void lq__view_unindex(lq_view *v, const char *id) {
+    size_t i, j, k;
+    if (!v->hcap) return;
+    i = lq__view_slot(v, id);
+    if (!v->hash[i]) return;
+    v->hash[i] = NULL;
+    v->hn--;
+    for (j = (i + 1) & (v->hcap - 1); v->hash[j]; j = (j + 1) & (v->hcap - 1)) {
+        k = lq__view_hash(v->hash[j]->id) & (v->hcap - 1);
+        if ((j > i && (k <= i || k > j)) || (j < i && (k <= i && k > j))) {
+            v->hash[i] = v->hash[j];
+            v->hash[j] = NULL;
+            i = j;
+        }
+    }
+}
+
+/* ---- the ordered rows, and the events they make ---- */
+
+static void lq__view_emit(lq_view *v, lq_view_event *ev) {
+    if (!v->fn) return;
+    v->c->in_callback++;
+    v->fn(v, ev, v->user_data);
+    v->c->in_callback--;
+}
+
+static void lq__view_row_event(lq_view *v, lq_view_event_type type, int index, int from, const lq__row *r) {
+    lq_view_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = type;
+    ev.index = index;
+    ev.from = from;
+    ev.object = r->obj;
+    ev.object_id = r->id;
+    lq__view_emit(v, &ev);
+}
+
+/* The index of r in the sorted rows (binary search; a linear scan while a reload reorders them). */
+static int lq__view_pos(const lq_view *v, const lq__row *r) {
+    int lo = 0, hi = v->n, i;
+    if (v->diffing) {
+        for (i = 0; i < v->n; i++) if (v->rows[i] == r) return i;
+        return -1;
+    }
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2, d = lq__order_cmp(&v->order, v->rows[mid]->obj, r->obj);
+        if (d == 0) return v->rows[mid] == r ? mid : -1;
+        if (d < 0) lo = mid + 1; else hi = mid;
+    }
+    return -1;
+}
+
+/* Where r goes among the sorted rows, not counting skip (a row being moved). */
+static int lq__view_place(const lq_view *v, const lq__row *r, int skip) {
+    int lo = 0, hi = v->n;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (lq__order_cmp(&v->order, v->rows[mid]->obj, r->obj) < 0) lo = mid + 1; else hi = mid;
+    }
+    return skip >= 0 && lo > skip ? lo - 1 : lo;
+}
+
+static bool lq__view_reserve(lq_view *v) {
+    lq__row **n;
+    int cap;
+    if (v->n < v->cap) return true;
+    cap = v->cap ? v->cap * 2 : 16;
+    n = (lq__row **)lq__alloc(&v->c->a, (size_t)cap * sizeof *n);
+    if (!n) return false;
+    if (v->n) memcpy(n, v->rows, (size_t)v->n * sizeof *n);
+    lq__free(&v->c->a, v->rows);
+    v->rows = n;
+    v->cap = cap;
+    return true;
+}
+
+/* Removes the row at p: REMOVE when it was shown, and INSERT of the reserve row that slides into
+   the window's last place. */
+static void lq__view_take(lq_view *v, int p) {
+    lq__row *r = v->rows[p];
+    memmove(v->rows + p, v->rows + p + 1, (size_t)(v->n - p - 1) * sizeof *v->rows);
+    v->n--;
+    lq__view_unindex(v, r->id);
+    if (p < v->limit) {
+        lq__view_row_event(v, LQ_VIEW_REMOVE, p, p, r);
+        if (v->n >= v->limit) lq__view_row_event(v, LQ_VIEW_INSERT, v->limit - 1, v->limit - 1, v->rows[v->limit - 1]);
+    }
+    lq__row_free(v, r);
+}
+
+/* Puts r at q (room reserved): the window's last row goes first when r pushes it out. */
+static void lq__view_put(lq_view *v, int q, lq__row *r) {
+    memmove(v->rows + q + 1, v->rows + q, (size_t)(v->n - q) * sizeof *v->rows);
+    v->rows[q] = r;
+    v->n++;
+    lq__view_index(v, r);                                   /* room made by lq__view_prepare */
+    if (q < v->limit) {
+        if (v->n > v->limit) lq__view_row_event(v, LQ_VIEW_REMOVE, v->limit - 1, v->limit - 1, v->rows[v->limit]);
+        lq__view_row_event(v, LQ_VIEW_INSERT, q, q, r);
+    }
+}
+
+/* Replaces the row at p by r at q (its place once the old one is out). */
+static void lq__view_move(lq_view *v, int p, int q, lq__row *r) {
+    lq__row *old = v->rows[p];
+    bool shown_p = p < v->limit, shown_q = q < v->limit, same = old->len == r->len && memcmp(old->text, r->text, r->len) == 0;
+    memmove(v->rows + p, v->rows + p + 1, (size_t)(v->n - p - 1) * sizeof *v->rows);
+    memmove(v->rows + q + 1, v->rows + q, (size_t)(v->n - 1 - q) * sizeof *v->rows);
+    v->rows[q] = r;
+    lq__view_index(v, r);                                   /* the same id: no growth */
+    if (shown_p && shown_q) {
+        if (p != q) lq__view_row_event(v, LQ_VIEW_MOVE, q, p, r);
+        else if (!same) lq__view_row_event(v, LQ_VIEW_CHANGE, q, q, r);
+    } else if (shown_p) {
+        lq__view_row_event(v, LQ_VIEW_REMOVE, p, p, old);
+        if (v->n >= v->limit) lq__view_row_event(v, LQ_VIEW_INSERT, v->limit - 1, v->limit - 1, v->rows[v->limit - 1]);
+    } else if (shown_q) {
+        lq__view_row_event(v, LQ_VIEW_REMOVE, v->limit - 1, v->limit - 1, v->rows[v->limit]);
+        lq__view_row_event(v, LQ_VIEW_INSERT, q, q, r);
+    }
+    lq__row_free(v, old);
+}
+
+/* Room for one more row in the array and the index. */
+static bool lq__view_prepare(lq_view *v) {
+    return lq__view_reserve(v) && ((v->hn + 1) * 2 <= v->hcap || lq__view_hash_grow(v));
+}
+
+static void lq__view_reload(lq_view *v);
+
+/* An object as it now is (create, enter, update): placed, moved, or dropped past the last row. */
+static void lq__view_upsert(lq_view *v, lq__row *r) {
+    lq__row *old = lq__view_lookup(v, r->id);
+    if (!lq__view_prepare(v)) { lq__row_free(v, r); v->again = true; return; }
+    if (old) {
+        int p = lq__view_pos(v, old), q = lq__view_place(v, r, p);
+        if (p < 0) { lq__row_free(v, r); v->again = true; return; }
+        if (v->complete || q < v->n - 1) lq__view_move(v, p, q, r);
+        else { lq__row_free(v, r); lq__view_take(v, p); }    /* it fell past what the view knows */
+    } else {
+        int q = lq__view_place(v, r, -1);
+        if (v->complete || q < v->n) lq__view_put(v, q, r);
+        else lq__row_free(v, r);
+    }
+    while (v->n > v->track) { lq__view_take(v, v->n - 1); v->complete = false; }
+}
+
+static void lq__view_remove_id(lq_view *v, const char *id) {
+    lq__row *old = lq__view_lookup(v, id);
+    int p = old ? lq__view_pos(v, old) : -1;
+    if (p >= 0) lq__view_take(v, p);
+}
+
+/* One event applied to the rows; r is the event's object (taken). */
+static void lq__view_apply(lq_view *v, int type, lq__row *r, lq_json original) {
+    if (type == LQ_EVENT_LEAVE || type == LQ_EVENT_DELETE) {
+        lq__view_remove_id(v, r->id);
+        lq__row_free(v, r);
+    } else {
+        lq__row *old = lq__view_lookup(v, r->id);
+        if (old && type == LQ_EVENT_UPDATE && lq_json_exists(original) &&
+            !lq_json_string_eq(lq_json_get(original, "updatedAt"), old->updated))
+            v->again = true;                                /* a write it never saw: load again */
+        lq__view_upsert(v, r);
+    }
+    if (!v->complete && v->n < v->limit) v->again = true;  /* the window lost a row the server has */
+}
+
+/* ---- loading ---- */
+
+static void lq__view_error(lq_view *v, lq_result r, int code, const char *msg, bool fatal) {
+    lq_view_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = LQ_VIEW_ERROR;
+    ev.result = r;
+    ev.error_code = code;
+    ev.error_message = msg ? msg : "";
+    ev.fatal = fatal;
+    lq__view_emit(v, &ev);
+}
+
+static void lq__view_simple(lq_view *v, lq_view_event_type type) {
+    lq_view_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = type;
+    ev.count = v->n < v->limit ? v->n : v->limit;
+    ev.resync = type == LQ_VIEW_READY && v->loaded;
+    lq__view_emit(v, &ev);
+}
+
+/* The view is finished: its subscription goes, nothing more is reported but this error. */
+static void lq__view_die(lq_view *v, lq_result r, int code, const char *msg) {
+    if (v->state == LQ__V_DEAD) return;
+    v->state = LQ__V_DEAD;
+    if (v->req.id) lq_cancel(v->c, v->req);
+    v->req.id = 0;
+    if (v->sub.id) {
+        lq__sub *s = lq__sub_find(v->c, v->sub);
+        if (s) s->view = NULL, s->silent = true;
+        lq_unsubscribe(v->c, v->sub);
+        v->sub.id = 0;
+    }
+    lq__view_error(v, r, code, msg, true);
+}
+
+/* Makes the rows those of the reload (taken from fresh), as row events. */
+static void lq__view_diff(lq_view *v, lq__row **fresh, int nf) {
+    int i;
+    for (i = 0; i < nf; i++) {
+        lq__row *old = lq__view_lookup(v, fresh[i]->id);
+        if (old) old->keep = true;
+    }
+    for (i = v->n - 1; i >= 0; i--)
+        if (!v->rows[i]->keep) lq__view_take(v, i);
+    v->diffing = true;
+    for (i = 0; i < nf; i++) {
+        lq__row *old = lq__view_lookup(v, fresh[i]->id);
+        int p = i;
+        if (old) while (p < v->n && v->rows[p] != old) p++;
+        if ((old && p >= v->n) || i > v->n || (!old && !lq__view_prepare(v))) {
+            lq__row_free(v, fresh[i]);                      /* a duplicate, or no memory: load again */
+            v->again = true;
+        } else if (old) {
+            lq__view_move(v, p, i, fresh[i]);
+        } else {
+            lq__view_put(v, i, fresh[i]);
+        }
+    }
+    v->diffing = false;
+    for (i = 0; i < v->n; i++) v->rows[i]->keep = false;
+}
+
+static void lq__view_find(lq_view *v);
+
+static void lq__view_held_free(lq_view *v) {
+    int i;
+    for (i = 0; i < v->nheld; i++) lq__row_free(v, v->held[i].row);
+    v->nheld = 0;
+}
+
+/* The held events against the find's rows (the rule), then each applied. */
+static void lq__view_apply_held(lq_view *v) {
+    int i;
+    for (i = 0; i < v->nheld; i++) {
+        lq__held *h = &v->held[i];
+        lq__row *seen = lq__view_lookup(v, h->row->id);
+        h->skip = h->type != LQ_EVENT_LEAVE && h->type != LQ_EVENT_DELETE && seen &&
+                  strcmp(seen->updated, h->row->updated) > 0;
+    }
+    for (i = 0; i < v->nheld; i++) {
+        lq_json none;
+        none.src = NULL;
+        none.tok = NULL;
+        if (v->held[i].skip) lq__row_free(v, v->held[i].row);
+        else lq__view_apply(v, v->held[i].type, v->held[i].row, none);
+        v->held[i].row = NULL;
+    }
+    v->nheld = 0;
+}
+
+/* A find answered: the rows it gives, diffed in, then the held events; ready. */
+static void lq__view_loaded(lq_view *v, const lq_response *res) {
+    lq__row **fresh;
+    lq_json it;
+    int nf = 0, total = (int)lq_json_count(res->results), i;
+    if (v->track == LQ__VIEW_ALL && total >= v->page && v->page < (LQ__VIEW_ALL / 4)) {    /* no limit: there may be more */
+        v->page *= 4;
+        lq__view_find(v);
+        return;
+    }
+    fresh = (lq__row **)lq__alloc(&v->c->a, (size_t)(total ? total : 1) * sizeof *fresh);
+    if (!fresh) { lq__view_error(v, LQ_ERR_NOMEM, 0, "out of memory for the view's rows", false); v->retry_at = v->c->now + 1000; return; }
+    for (it = lq_json_child(res->results); lq_json_exists(it) && nf < total; it = lq_json_next(it)) {
+        lq__row *r = lq__row_new(v, it);
+        if (r) fresh[nf++] = r;
+    }
+    v->complete = v->track == LQ__VIEW_ALL || total < v->track;
+    v->again = false;
+    v->retries = 0;
+    lq__view_diff(v, fresh, nf);
+    lq__free(&v->c->a, fresh);
+    v->state = LQ__V_LIVE;
+    lq__view_apply_held(v);
+    if (!v->loaded || v->stale) lq__view_simple(v, LQ_VIEW_READY);
+    v->loaded = true;
+    v->stale = false;
+    if (v->again && v->state == LQ__V_LIVE) lq__view_reload(v);
+    (void)i;
+}
+
+static void lq__view_on_find(lq_client *c, const lq_response *res, void *ud) {
+    lq_view *v = (lq_view *)ud;
+    (void)c;
+    v->req.id = 0;
+    if (v->state != LQ__V_LOADING) return;
+    if (res->result == LQ_OK) { lq__view_loaded(v, res); return; }
+    if (res->result == LQ_ERR_SERVER && (res->error_code == 209 || res->error_code == 119 || res->error_code == 102 ||
+                                         res->error_code == 103 || res->error_code == 105)) {
+        lq__view_die(v, res->result, res->error_code, res->error_message);   /* asking again cannot help */
+        return;
+    }
+    lq__view_error(v, res->result, res->error_code, res->error_message, false);
+    if (res->result == LQ_ERR_CLOSED) return;
+    v->retries++;
+    v->retry_at = c->now + (uint64_t)(v->retries < 5 ? 500u << v->retries : 15000u);
+}
+
+static void lq__view_find(lq_view *v) {
+    lq_find_desc f;
+    lq_result r;
+    memset(&f, 0, sizeof f);
+    f.class_name = v->class_name;
+    f.where = v->where;
+    f.order = v->order_text;
+    f.keys = v->keys;
+    f.include = v->include;
+    f.limit = v->track == LQ__VIEW_ALL ? v->page : v->track;
+    f.session_token = v->session_token;
+    f.on_response = lq__view_on_find;
+    f.user_data = v;
+    v->retry_at = 0;
+    r = lq_find(v->c, &f, &v->req);
+    if (r != LQ_OK) {
+        lq__view_error(v, r, 0, lq_result_str(r), false);
+        v->retry_at = v->c->now + 1000;
+    }
+}
+
+/* Holds the events from now, and asks for the rows. */
+static void lq__view_reload(lq_view *v) {
+    if (v->state == LQ__V_DEAD) return;
+    if (v->req.id) lq_cancel(v->c, v->req);
+    v->req.id = 0;
+    v->state = LQ__V_LOADING;
+    v->page = LQ__VIEW_PAGE;
+    lq__view_find(v);
+}
+
+/* ---- the view's subscription events, and the client's ---- */
+
+static void lq__view_hold(lq_view *v, int type, lq__row *r) {
+    if (v->nheld == v->capheld) {
+        int cap = v->capheld ? v->capheld * 2 : 16;
+        lq__held *n = (lq__held *)lq__alloc(&v->c->a, (size_t)cap * sizeof *n);
+        if (!n) { lq__row_free(v, r); v->again = true; return; }
+        if (v->nheld) memcpy(n, v->held, (size_t)v->nheld * sizeof *n);
+        lq__free(&v->c->a, v->held);
+        v->held = n;
+        v->capheld = cap;
+    }
+    v->held[v->nheld].type = (uint8_t)type;
+    v->held[v->nheld].skip = false;
+    v->held[v->nheld].row = r;
+    v->nheld++;
+}
+
+static void lq__view_sub_event(lq_view *v, const lq_event *ev) {
+    switch (ev->type) {
+    case LQ_EVENT_SUBSCRIBED:
+        lq__view_held_free(v);                              /* from before: the reload covers them */
+        lq__view_reload(v);
+        break;
+    case LQ_EVENT_CREATE: case LQ_EVENT_ENTER: case LQ_EVENT_UPDATE: case LQ_EVENT_LEAVE: case LQ_EVENT_DELETE: {
+        lq__row *r = lq__row_new(v, ev->object);
+        if (!r) { v->again = true; break; }
+        if (v->state == LQ__V_LOADING) lq__view_hold(v, (int)ev->type, r);
+        else if (v->state == LQ__V_LIVE) lq__view_apply(v, (int)ev->type, r, ev->original);
+        else lq__row_free(v, r);
+        if (v->again && v->state == LQ__V_LIVE) lq__view_reload(v);
+        break;
+    }
+    case LQ_EVENT_ERROR:
+        if (ev->fatal) { lq__view_die(v, ev->result, ev->error_code, ev->error_message); break; }
+        lq__view_error(v, ev->result, ev->error_code, ev->error_message, false);
+        if (v->state == LQ__V_LIVE) lq__view_reload(v);     /* a refused event names no object */
+        else v->again = true;
+        break;
+    case LQ_EVENT_UNSUBSCRIBED:
+        v->sub.id = 0;
+        lq__view_die(v, LQ_ERR_CLOSED, 0, "the view's subscription ended");
+        break;
+    default:
+        break;
+    }
+}
+
+/* A client event: the link lost makes every loaded view stale. */
+static void lq__views_client_event(lq_client *c, const lq_event *ev) {
+    lq_view *v;
+    if (ev->type != LQ_EVENT_CLOSE) return;
+    for (v = c->views; v; v = v->next) {
+        if (v->loaded && !v->stale && v->state != LQ__V_DEAD) {
+            v->stale = true;
+            lq__view_simple(v, LQ_VIEW_STALE);
+        }
+    }
+}
+
+static void lq__views_tick(lq_client *c) {
+    lq_view *v;
+    for (v = c->views; v; v = v->next)
+        if (v->state == LQ__V_LOADING && v->retry_at && c->now >= v->retry_at) lq__view_find(v);
+}
+
+static int64_t lq__views_timeout(const lq_client *c, uint64_t now) {
+    const lq_view *v;
+    int64_t t = -1;
+    for (v = c->views; v; v = v->next)
+        if (v->state == LQ__V_LOADING && v->retry_at) t = lq__min_timer(t, lq__until(v->retry_at, now));
+    return t;
+}
+
+/* ---- the API ---- */
+
+/* "a,b" for the find: the caller's keys, the order's and those the view needs; NULL for all. */
+static char *lq__view_keys(lq_client *c, const lq_view_desc *d, const lq__order *o) {
+    lq__buf b;
+    int i;
+    if (!d->num_keys) return NULL;
+    memset(&b, 0, sizeof b);
+    b.a = &c->a;
+    b.limit = c->max_outgoing;
+    lq__buf_puts(&b, "objectId,createdAt,updatedAt");
+    for (i = 0; i < d->num_keys; i++) { lq__buf_puts(&b, ","); lq__buf_puts(&b, d->keys[i]); }
+    for (i = 0; i < o->n; i++) { lq__buf_puts(&b, ","); lq__buf_put(&b, o->key[i].name, o->key[i].len); }
+    lq__buf_put(&b, "", 1);
+    if (b.err != LQ_OK) { lq__buf_free(&b); return NULL; }
+    return b.data;
+}
+
+static char *lq__view_join(lq_client *c, const char *const *items, int n) {
+    lq__buf b;
+    int i;
+    if (!n) return NULL;
+    memset(&b, 0, sizeof b);
+    b.a = &c->a;
+    b.limit = c->max_outgoing;
+    for (i = 0; i < n; i++) { if (i) lq__buf_puts(&b, ","); lq__buf_puts(&b, items[i]); }
+    lq__buf_put(&b, "", 1);
+    if (b.err != LQ_OK) { lq__buf_free(&b); return NULL; }
+    return b.data;
+}
+
+static lq_result lq__view_check(const lq_client *c, const lq_view_desc *d) {
+    int i;
+    if (!c || !d || !d->on_event || !lq__rest_name_ok(d->class_name, false) || d->limit < 0 || d->num_keys < 0 ||
+        d->num_include < 0 || (d->num_keys && !d->keys) || (d->num_include && !d->include))
+        return LQ_ERR_INVALID_ARG;
+    for (i = 0; i < d->num_keys; i++) if (!d->keys[i] || !d->keys[i][0] || strchr(d->keys[i], ',')) return LQ_ERR_INVALID_ARG;
+    for (i = 0; i < d->num_include; i++) if (!d->include[i] || !d->include[i][0] || strchr(d->include[i], ',')) return LQ_ERR_INVALID_ARG;
+    if (d->limit > (LQ__VIEW_ALL / 2)) return LQ_ERR_LIMIT;
+    if (!c->rest || c->state == LQ_STATE_DISCONNECTED) return LQ_ERR_STATE;
+    return LQ_OK;
+}
+
+static void lq__view_free(lq_view *v) {
+    lq_client *c = v->c;
+    int i;
+    for (i = 0; i < v->n; i++) lq__row_free(v, v->rows[i]);
+    lq__view_held_free(v);
+    lq__free(&c->a, v->held);
+    lq__free(&c->a, v->rows);
+    lq__free(&c->a, v->hash);
+    lq__free(&c->a, v->class_name);
+    lq__free(&c->a, v->where);
+    lq__free(&c->a, v->order_text);
+    lq__free(&c->a, v->keys);
+    lq__free(&c->a, v->include);
+    lq__free(&c->a, v->session_token);
+    lq__free(&c->a, v);
+}
+
+static void lq__views_free(lq_client *c) {
+    while (c->views) {
+        lq_view *v = c->views;
+        c->views = v->next;
+        lq__view_free(v);
+    }
+}
+
+lq_result lq_view_create(lq_client *c, const lq_view_desc *d, lq_view **out) {
+    lq_view *v;
+    lq_query q;
+    lq_result r;
+    const char *key_list[LQ__ORDER_MAX + 68];
+    char *split = NULL;
+    int nk = 0;
+    lq__sub *s;
+    if (out) *out = NULL;
+    if (!out) return LQ_ERR_INVALID_ARG;
+    if ((r = lq__view_check(c, d)) != LQ_OK) return r;
+    v = (lq_view *)lq__alloc(&c->a, sizeof *v);
+    if (!v) return LQ_ERR_NOMEM;
+    memset(v, 0, sizeof *v);
+    v->c = c;
+    v->fn = d->on_event;
+    v->user_data = d->user_data;
+    v->limit = d->limit ? d->limit : LQ__VIEW_ALL;
+    v->track = d->limit ? d->limit * 2 : LQ__VIEW_ALL;
+    v->page = LQ__VIEW_PAGE;
+    r = LQ_ERR_NOMEM;
+    v->class_name = lq__strdup(&c->a, d->class_name);
+    v->order_text = lq__strdup(&c->a, d->order ? d->order : "createdAt");
+    if (d->where) v->where = lq__strdup(&c->a, d->where);
+    if (d->session_token) v->session_token = lq__strdup(&c->a, d->session_token);
+    if (!v->class_name || !v->order_text || (d->where && !v->where) || (d->session_token && !v->session_token)) goto fail;
+    if ((r = lq__order_parse(v->order_text, &v->order)) != LQ_OK) goto fail;
+    r = LQ_ERR_NOMEM;
+    if (d->num_keys && !(v->keys = lq__view_keys(c, d, &v->order))) goto fail;
+    if (d->num_include && !(v->include = lq__view_join(c, d->include, d->num_include))) goto fail;
+    memset(&q, 0, sizeof q);
+    q.class_name = d->class_name;
+    q.where = d->where;
+    q.session_token = d->session_token;
+    if (d->num_keys) {                                      /* the subscription's keys: the same as the find's */
+        char *k;
+        if (d->num_keys > 64) { r = LQ_ERR_LIMIT; goto fail; }
+        if (!(split = lq__strdup(&c->a, v->keys))) goto fail;
+        for (k = split; k; ) {
+            char *comma = strchr(k, ',');
+            if (comma) *comma = 0;
+            key_list[nk++] = k;
+            k = comma ? comma + 1 : NULL;
+        }
+        q.keys = key_list;
+        q.num_keys = nk;
+    }
+    r = lq_subscribe(c, &q, &v->sub);
+    lq__free(&c->a, split);
+    if (r != LQ_OK) goto fail;
+    s = lq__sub_find(c, v->sub);
+    s->view = v;
+    v->next = c->views;
+    c->views = v;
+    *out = v;
+    return LQ_OK;
+fail:
+    lq__view_free(v);
+    return r;
+}
+
+void lq_view_destroy(lq_view *v) {
+    lq_client *c;
+    lq_view **pp;
+    if (!v) return;
+    c = v->c;
+    LQ_ASSERT(c->in_callback == 0 && "lq_view_destroy inside a callback");
+    for (pp = &c->views; *pp; pp = &(*pp)->next)
+        if (*pp == v) { *pp = v->next; break; }
+    if (v->req.id) lq_cancel(c, v->req);
+    if (v->sub.id) {
+        lq__sub *s = lq__sub_find(c, v->sub);
+        if (s) s->view = NULL, s->silent = true;            /* its UNSUBSCRIBED is nobody's news */
+        if (c->state != LQ_STATE_DISCONNECTED) lq_unsubscribe(c, v->sub);
+    }
+    lq__view_free(v);
+}
+
+int lq_view_count(const lq_view *v) { return v ? (v->n < v->limit ? v->n : v->limit) : 0; }
+
+lq_json lq_view_row(const lq_view *v, int index) {
+    lq_json none;
+    if (v && index >= 0 && index < lq_view_count(v)) return v->rows[index]->obj;
+    none.src = NULL;
+    none.tok = NULL;
+    return none;
+}
+
+int lq_view_index_of(const lq_view *v, const char *object_id) {
+    const lq__row *r;
+    int p;
+    if (!v || !object_id) return -1;
+    r = lq__view_lookup(v, object_id);
+    p = r ? lq__view_pos(v, r) : -1;
+    return p < lq_view_count(v) ? p : -1;
+}
+
+bool lq_view_is_ready(const lq_view *v) { return v && v->loaded && !v->stale && v->state == LQ__V_LIVE; }
+
+size_t lq_view_heap_bytes(const lq_view *v) {
+    if (!v) return 0;
+    return sizeof *v + v->heap + (size_t)v->cap * sizeof *v->rows + v->hcap * sizeof *v->hash +
+           (size_t)v->capheld * sizeof *v->held;
+}
+
+void *lq_view_user_data(const lq_view *v) { return v ? v->user_data : NULL; }
+
+lq_client *lq_view_client(const lq_view *v) { return v ? v->c : NULL; }
+
+#endif /* LQ_NO_REST */
 
 /* >>sockets ------------------------------------------------------------------------------------- */
 #ifndef LQ_NO_SOCKETS
