@@ -5834,7 +5834,6 @@ static void lq__view_loaded(lq_view *v, const lq_response *res) {
         if (r) fresh[nf++] = r;
     }
     v->complete = v->track == LQ__VIEW_ALL || total < v->track;
-    v->again = false;
     v->retries = 0;
     lq__view_diff(v, fresh, nf);
     lq__free(&v->c->a, fresh);
@@ -5891,6 +5890,7 @@ static void lq__view_reload(lq_view *v) {
     if (v->req.id) lq_cancel(v->c, v->req);
     v->req.id = 0;
     v->state = LQ__V_LOADING;
+    v->again = false;                                       /* what happens from now needs another load */
     v->page = LQ__VIEW_PAGE;
     lq__view_find(v);
 }
