@@ -5447,7 +5447,10 @@ typedef struct lq__row {
 typedef struct lq__held {
     uint8_t type;               /* LQ_EVENT_CREATE .. LQ_EVENT_DELETE */
     bool skip;
+    bool has_original;
+    uint32_t seq;               /* the view's count of events when it came */
     lq__row *row;
+    char original_updated[40];  /* an update's original.updatedAt */
 } lq__held;
 
 struct lq_view {
@@ -5472,6 +5475,14 @@ struct lq_view {
     size_t hcap, hn;
     lq__held *held;
     int nheld, capheld;
+    uint32_t seq;               /* events received */
+    bool snapshot;              /* a load just answered: the held-event rule applies once */
+    char (*scope)[LQ__VIEW_ID_MAX];   /* a load of these rows only (include), else NULL */
+    int nscope;
+    uint32_t scope_seq;         /* seq when that load was sent */
+    const char *inc[16];        /* the include's first keys, into inc_text */
+    size_t inc_len[16];
+    int ninc;
     size_t heap;                /* bytes of the rows */
 };
 
@@ -5485,33 +5496,39 @@ static void lq__row_free(lq_view *v, lq__row *r) {
     lq__free(&v->c->a, r);
 }
 
-/* A row of its own from an object (a find's result or an event's); NULL for no memory or an
-   object without objectId. */
-static lq__row *lq__row_new(lq_view *v, lq_json obj) {
+/* A row of its own from the text of an object of ntoks tokens; NULL for no memory or an object
+   without objectId. */
+static lq__row *lq__row_make(lq_view *v, const char *raw, size_t n, uint32_t ntoks) {
     const lq_allocator *a = &v->c->a;
-    size_t n = 0;
-    const char *raw = lq_json_raw(obj, &n);
     lq__row *r;
     int got;
-    if (!raw || lq_json_kind(obj) != LQ_JSON_OBJECT || obj.tok->skip == 0) return NULL;
+    if (ntoks == 0) return NULL;
     r = (lq__row *)lq__alloc(a, sizeof *r);
     if (!r) return NULL;
     memset(r, 0, sizeof *r);
     r->text = (char *)lq__alloc(a, n + 1);
-    r->toks = (lq_json_token *)lq__alloc(a, (size_t)obj.tok->skip * sizeof *r->toks);
+    r->toks = (lq_json_token *)lq__alloc(a, (size_t)ntoks * sizeof *r->toks);
     if (!r->text || !r->toks) { lq__free(a, r->text); lq__free(a, r->toks); lq__free(a, r); return NULL; }
     memcpy(r->text, raw, n);
     r->text[n] = 0;
     r->len = n;
-    got = lq_json_parse(r->text, n, r->toks, obj.tok->skip, 0, &r->obj);
+    got = lq_json_parse(r->text, n, r->toks, ntoks, 0, &r->obj);
     if (got < 0 || lq_json_string(lq_json_get(r->obj, "objectId"), r->id, sizeof r->id) == 0 ||
         strlen(r->id) >= sizeof r->id - 1) {
         lq__free(a, r->text); lq__free(a, r->toks); lq__free(a, r);
         return NULL;
     }
     lq_json_string(lq_json_get(r->obj, "updatedAt"), r->updated, sizeof r->updated);
-    v->heap += sizeof *r + n + 1 + (size_t)obj.tok->skip * sizeof *r->toks;
+    v->heap += sizeof *r + n + 1 + (size_t)ntoks * sizeof *r->toks;
     return r;
+}
+
+/* A row from an object of a find or an event. */
+static lq__row *lq__row_new(lq_view *v, lq_json obj) {
+    size_t n = 0;
+    const char *raw = lq_json_raw(obj, &n);
+    if (!raw || lq_json_kind(obj) != LQ_JSON_OBJECT) return NULL;
+    return lq__row_make(v, raw, n, obj.tok->skip);
 }
 
 /* ---- the objectId index ---- */
@@ -5710,19 +5727,55 @@ static void lq__view_remove_id(lq_view *v, const char *id) {
     if (p >= 0) lq__view_take(v, p);
 }
 
-/* One event applied to the rows; r is the event's object (taken). */
-static void lq__view_apply(lq_view *v, int type, lq__row *r, lq_json original) {
-    if (type == LQ_EVENT_LEAVE || type == LQ_EVENT_DELETE) {
+/* One event applied to the rows (its row is taken). */
+static void lq__view_apply(lq_view *v, lq__held *h) {
+    lq__row *r = h->row;
+    h->row = NULL;
+    if (h->type == LQ_EVENT_LEAVE || h->type == LQ_EVENT_DELETE) {
         lq__view_remove_id(v, r->id);
         lq__row_free(v, r);
     } else {
         lq__row *old = lq__view_lookup(v, r->id);
-        if (old && type == LQ_EVENT_UPDATE && lq_json_exists(original) &&
-            !lq_json_string_eq(lq_json_get(original, "updatedAt"), old->updated))
+        if (old && h->has_original && strcmp(h->original_updated, old->updated) != 0)
             v->again = true;                                /* a write it never saw: load again */
         lq__view_upsert(v, r);
     }
     if (!v->complete && v->n < v->limit) v->again = true;  /* the window lost a row the server has */
+}
+
+/* include: an event's row has bare Pointers where the view's rows have objects. Where the row
+   the view holds has the same object under that key, it is put in (the pointer did not change);
+   false when some pointer is new: the row must be loaded. */
+static bool lq__view_graft(lq_view *v, lq__held *h) {
+    int k;
+    for (k = 0; k < v->ninc; k++) {
+        lq_json p = lq_json_getn(h->row->obj, v->inc[k], v->inc_len[k]), pid, have, hid;
+        lq__row *old = lq__view_lookup(v, h->row->id), *r;
+        const char *pr, *hr;
+        size_t pn, hn;
+        lq__buf b;
+        if (!lq_json_pointer(p, NULL, &pid)) continue;      /* missing, or an object already */
+        have = old ? lq_json_getn(old->obj, v->inc[k], v->inc_len[k]) : p;
+        hid = lq_json_get(have, "objectId");
+        if (!old || !lq__json_has_type(have, "Object") || !lq_json_exists(hid)) return false;
+        pr = lq_json_raw(pid, &pn);
+        hr = lq_json_raw(hid, &hn);
+        if (pn != hn || memcmp(pr, hr, pn) != 0) return false;
+        memset(&b, 0, sizeof b);
+        b.a = &v->c->a;
+        b.limit = (size_t)-1;
+        pr = lq_json_raw(p, &pn);
+        hr = lq_json_raw(have, &hn);
+        lq__buf_put(&b, h->row->text, (size_t)(pr - h->row->text));
+        lq__buf_put(&b, hr, hn);
+        lq__buf_put(&b, pr + pn, h->row->len - (size_t)(pr + pn - h->row->text));
+        r = b.err == LQ_OK ? lq__row_make(v, b.data, b.len, h->row->obj.tok->skip + have.tok->skip - p.tok->skip) : NULL;
+        lq__buf_free(&b);
+        if (!r) return false;
+        lq__row_free(v, h->row);
+        h->row = r;
+    }
+    return true;
 }
 
 /* ---- loading ---- */
@@ -5797,24 +5850,45 @@ static void lq__view_held_free(lq_view *v) {
     v->nheld = 0;
 }
 
-/* The held events against the find's rows (the rule), then each applied. */
-static void lq__view_apply_held(lq_view *v) {
+static bool lq__view_upserts(int type) { return type != LQ_EVENT_LEAVE && type != LQ_EVENT_DELETE; }
+
+static bool lq__view_in_scope(const lq_view *v, const char *id) {
     int i;
+    for (i = 0; i < v->nscope; i++) if (strcmp(v->scope[i], id) == 0) return true;
+    return false;
+}
+
+static void lq__view_scoped(lq_view *v);
+
+/* Applies the held events in order. Right after a load, the rule first: an update is skipped
+   when the find returned its object with a later updatedAt (never a leave or a delete), and after
+   a load of some rows (include), their events from before it are covered by it. It stops before
+   an event whose row needs its includes loaded, and loads the rows of every such event held. */
+static void lq__view_drain(lq_view *v) {
+    int i, done;
+    if (v->snapshot) {
+        for (i = 0; i < v->nheld; i++) {
+            lq__held *h = &v->held[i];
+            lq__row *seen = lq__view_lookup(v, h->row->id);
+            h->skip = (lq__view_upserts(h->type) && seen && strcmp(seen->updated, h->row->updated) > 0) ||
+                      (v->scope && h->seq < v->scope_seq && lq__view_in_scope(v, h->row->id));
+        }
+        v->snapshot = false;
+    }
+    lq__free(&v->c->a, v->scope);
+    v->scope = NULL;
+    v->nscope = 0;
     for (i = 0; i < v->nheld; i++) {
         lq__held *h = &v->held[i];
-        lq__row *seen = lq__view_lookup(v, h->row->id);
-        h->skip = h->type != LQ_EVENT_LEAVE && h->type != LQ_EVENT_DELETE && seen &&
-                  strcmp(seen->updated, h->row->updated) > 0;
+        if (h->skip) { lq__row_free(v, h->row); h->row = NULL; continue; }
+        if (v->ninc && lq__view_upserts(h->type) && !lq__view_graft(v, h)) break;
+        lq__view_apply(v, h);
     }
-    for (i = 0; i < v->nheld; i++) {
-        lq_json none;
-        none.src = NULL;
-        none.tok = NULL;
-        if (v->held[i].skip) lq__row_free(v, v->held[i].row);
-        else lq__view_apply(v, v->held[i].type, v->held[i].row, none);
-        v->held[i].row = NULL;
-    }
-    v->nheld = 0;
+    done = i;
+    if (done && done < v->nheld) memmove(v->held, v->held + done, (size_t)(v->nheld - done) * sizeof *v->held);
+    v->nheld -= done;
+    if (v->again) lq__view_reload(v);
+    else if (v->nheld) lq__view_scoped(v);
 }
 
 /* A find answered: the rows it gives, diffed in, then the held events; ready. */
@@ -5833,17 +5907,27 @@ static void lq__view_loaded(lq_view *v, const lq_response *res) {
         lq__row *r = lq__row_new(v, it);
         if (r) fresh[nf++] = r;
     }
-    v->complete = v->track == LQ__VIEW_ALL || total < v->track;
     v->retries = 0;
-    lq__view_diff(v, fresh, nf);
-    lq__free(&v->c->a, fresh);
     v->state = LQ__V_LIVE;
-    lq__view_apply_held(v);
+    v->snapshot = true;
+    if (v->scope) {                                         /* some rows: each as it now is, or gone */
+        for (i = 0; i < v->nscope; i++) {
+            int k;
+            for (k = 0; k < nf && (!fresh[k] || strcmp(fresh[k]->id, v->scope[i]) != 0); k++) {}
+            if (k < nf) { lq__view_upsert(v, fresh[k]); fresh[k] = NULL; }
+            else lq__view_remove_id(v, v->scope[i]);
+        }
+        for (i = 0; i < nf; i++) lq__row_free(v, fresh[i]);
+        if (!v->complete && v->n < v->limit) v->again = true;
+    } else {
+        v->complete = v->track == LQ__VIEW_ALL || total < v->track;
+        lq__view_diff(v, fresh, nf);
+    }
+    lq__free(&v->c->a, fresh);
     if (!v->loaded || v->stale) lq__view_simple(v, LQ_VIEW_READY);
     v->loaded = true;
     v->stale = false;
-    if (v->again && v->state == LQ__V_LIVE) lq__view_reload(v);
-    (void)i;
+    lq__view_drain(v);
 }
 
 static void lq__view_on_find(lq_client *c, const lq_response *res, void *ud) {
@@ -5866,18 +5950,34 @@ static void lq__view_on_find(lq_client *c, const lq_response *res, void *ud) {
 static void lq__view_find(lq_view *v) {
     lq_find_desc f;
     lq_result r;
+    lq__buf w;
+    int i;
     memset(&f, 0, sizeof f);
+    memset(&w, 0, sizeof w);
     f.class_name = v->class_name;
     f.where = v->where;
+    if (v->scope) {                                         /* {"$and":[WHERE,{"objectId":{"$in":[ids]}}]} */
+        w.a = &v->c->a;
+        w.limit = (size_t)-1;
+        lq__buf_puts(&w, "{\"$and\":[");
+        lq__buf_puts(&w, v->where ? v->where : "{}");
+        lq__buf_puts(&w, ",{\"objectId\":{\"$in\":[");
+        for (i = 0; i < v->nscope; i++) { if (i) lq__buf_puts(&w, ","); lq__json_put_strz(&w, v->scope[i]); }
+        lq__buf_puts(&w, "]}}]}");
+        lq__buf_put(&w, "", 1);
+        f.where = w.err == LQ_OK ? w.data : NULL;
+        if (!f.where) { lq__buf_free(&w); v->retry_at = v->c->now + 1000; return; }
+    }
     f.order = v->order_text;
     f.keys = v->keys;
     f.include = v->include;
-    f.limit = v->track == LQ__VIEW_ALL ? v->page : v->track;
+    f.limit = v->scope ? v->nscope : v->track == LQ__VIEW_ALL ? v->page : v->track;
     f.session_token = v->session_token;
     f.on_response = lq__view_on_find;
     f.user_data = v;
     v->retry_at = 0;
     r = lq_find(v->c, &f, &v->req);
+    lq__buf_free(&w);
     if (r != LQ_OK) {
         lq__view_error(v, r, 0, lq_result_str(r), false);
         v->retry_at = v->c->now + 1000;
@@ -5889,15 +5989,34 @@ static void lq__view_reload(lq_view *v) {
     if (v->state == LQ__V_DEAD) return;
     if (v->req.id) lq_cancel(v->c, v->req);
     v->req.id = 0;
+    lq__free(&v->c->a, v->scope);
+    v->scope = NULL;
+    v->nscope = 0;
     v->state = LQ__V_LOADING;
     v->again = false;                                       /* what happens from now needs another load */
     v->page = LQ__VIEW_PAGE;
     lq__view_find(v);
 }
 
+/* Loads the rows of the held events that need their includes (one find for all of them). */
+static void lq__view_scoped(lq_view *v) {
+    int i, n = 0;
+    v->scope = (char (*)[LQ__VIEW_ID_MAX])lq__alloc(&v->c->a, (size_t)v->nheld * sizeof *v->scope);
+    if (!v->scope) { lq__view_reload(v); return; }
+    for (i = 0; i < v->nheld; i++) {
+        lq__held *h = &v->held[i];
+        if (!lq__view_upserts(h->type) || lq__view_in_scope(v, h->row->id) || (i > 0 && lq__view_graft(v, h))) continue;
+        memcpy(v->scope[n], h->row->id, LQ__VIEW_ID_MAX);
+        v->nscope = ++n;
+    }
+    v->state = LQ__V_LOADING;
+    v->scope_seq = v->seq;
+    lq__view_find(v);
+}
+
 /* ---- the view's subscription events, and the client's ---- */
 
-static void lq__view_hold(lq_view *v, int type, lq__row *r) {
+static void lq__view_hold(lq_view *v, int type, lq__row *r, lq_json original) {
     if (v->nheld == v->capheld) {
         int cap = v->capheld ? v->capheld * 2 : 16;
         lq__held *n = (lq__held *)lq__alloc(&v->c->a, (size_t)cap * sizeof *n);
@@ -5907,9 +6026,14 @@ static void lq__view_hold(lq_view *v, int type, lq__row *r) {
         v->held = n;
         v->capheld = cap;
     }
+    memset(&v->held[v->nheld], 0, sizeof v->held[0]);
     v->held[v->nheld].type = (uint8_t)type;
-    v->held[v->nheld].skip = false;
     v->held[v->nheld].row = r;
+    v->held[v->nheld].seq = v->seq++;
+    if (type == LQ_EVENT_UPDATE && lq_json_exists(original)) {
+        v->held[v->nheld].has_original = true;
+        lq_json_string(lq_json_get(original, "updatedAt"), v->held[v->nheld].original_updated, sizeof v->held[0].original_updated);
+    }
     v->nheld++;
 }
 
@@ -5921,11 +6045,10 @@ static void lq__view_sub_event(lq_view *v, const lq_event *ev) {
         break;
     case LQ_EVENT_CREATE: case LQ_EVENT_ENTER: case LQ_EVENT_UPDATE: case LQ_EVENT_LEAVE: case LQ_EVENT_DELETE: {
         lq__row *r = lq__row_new(v, ev->object);
-        if (!r) { v->again = true; break; }
-        if (v->state == LQ__V_LOADING) lq__view_hold(v, (int)ev->type, r);
-        else if (v->state == LQ__V_LIVE) lq__view_apply(v, (int)ev->type, r, ev->original);
-        else lq__row_free(v, r);
-        if (v->again && v->state == LQ__V_LIVE) lq__view_reload(v);
+        if (!r) { v->again = true; if (v->state == LQ__V_LIVE) lq__view_reload(v); break; }
+        if (v->state == LQ__V_DEAD || v->state == LQ__V_SUBSCRIBING) { lq__row_free(v, r); break; }
+        lq__view_hold(v, (int)ev->type, r, ev->original);
+        if (v->state == LQ__V_LIVE) lq__view_drain(v);
         break;
     }
     case LQ_EVENT_ERROR:
@@ -6017,6 +6140,7 @@ static void lq__view_free(lq_view *v) {
     int i;
     for (i = 0; i < v->n; i++) lq__row_free(v, v->rows[i]);
     lq__view_held_free(v);
+    lq__free(&c->a, v->scope);
     lq__free(&c->a, v->held);
     lq__free(&c->a, v->rows);
     lq__free(&c->a, v->hash);
@@ -6067,6 +6191,17 @@ lq_result lq_view_create(lq_client *c, const lq_view_desc *d, lq_view **out) {
     r = LQ_ERR_NOMEM;
     if (d->num_keys && !(v->keys = lq__view_keys(c, d, &v->order))) goto fail;
     if (d->num_include && !(v->include = lq__view_join(c, d->include, d->num_include))) goto fail;
+    if (d->num_include > 16) { r = LQ_ERR_LIMIT; goto fail; }
+    if (v->include) {                                       /* the first key of each path, into the copy */
+        const char *k = v->include;
+        while (*k) {
+            size_t n = strcspn(k, ",.");
+            v->inc[v->ninc] = k;
+            v->inc_len[v->ninc++] = n;
+            k += strcspn(k, ",");
+            if (*k) k++;
+        }
+    }
     memset(&q, 0, sizeof q);
     q.class_name = d->class_name;
     q.where = d->where;

@@ -32,6 +32,7 @@ typedef struct obj {
     bool exists, visible;       /* created and not deleted; readable by the subscriber */
     bool has_score;
     int score;
+    int owner;                  /* include runs: a pointer to user owner - 1; 0 none */
     int updated;                /* updatedAt as a count of milliseconds */
 } obj;
 
@@ -50,7 +51,10 @@ static void iso(int ms, char out[32]) {
     snprintf(out, 32, "2026-01-01T%02d:%02d:%02d.%03dZ", ms / 3600000, ms / 60000 % 60, ms / 1000 % 60, ms % 1000);
 }
 
-static void obj_json(tbuf *b, int i, const obj *o) {
+static bool g_include;          /* the run's view has include "owner" */
+
+/* as_pointer: as LiveQuery sends it (a bare Pointer), else as a find with include gives it */
+static void obj_json_as(tbuf *b, int i, const obj *o, bool as_pointer) {
     char id[16], up[32];
     obj_id(i, id);
     iso(o->updated, up);
@@ -64,8 +68,17 @@ static void obj_json(tbuf *b, int i, const obj *o) {
         snprintf(s, sizeof s, ",\"score\":%d", o->score);
         tb_puts(b, s);
     }
+    if (o->owner) {
+        char s[160];
+        if (as_pointer) snprintf(s, sizeof s, ",\"owner\":{\"__type\":\"Pointer\",\"className\":\"_User\",\"objectId\":\"u%d\"}", o->owner);
+        else snprintf(s, sizeof s, ",\"owner\":{\"__type\":\"Object\",\"className\":\"_User\",\"objectId\":\"u%d\",\"name\":\"user %d\"}",
+                      o->owner, o->owner);
+        tb_puts(b, s);
+    }
     tb_puts(b, "}");
 }
+
+static void obj_json(tbuf *b, int i, const obj *o) { obj_json_as(b, i, o, false); }
 
 /* Parse order: -score (missing first), then objectId. */
 static int cmp_truth(int a, const obj *oa, int b, const obj *ob) {
@@ -112,6 +125,9 @@ typedef struct fx {
     tbuf req;
     int req_at;                 /* writes when the pending find was sent, -1: none */
     int req_limit;
+    bool req_scoped;            /* {"objectId":{"$in":[...]}}: only these */
+    bool req_in[MAXOBJ];
+    int scoped_finds;
     /* what the view said */
     row rows[MAXROWS];
     int nrows;
@@ -241,6 +257,11 @@ static void fx_open(fx *x, int limit, uint32_t seed, const char *session) {
     vd.order = "-score";
     vd.limit = limit;
     vd.session_token = session;
+    if (g_include) {
+        static const char *const inc[] = {"owner"};
+        vd.include = inc;
+        vd.num_include = 1;
+    }
     vd.on_event = on_view;
     vd.user_data = x;
     CHECK(lq_view_create(x->s.c, &vd, &x->v) == LQ_OK);
@@ -286,8 +307,8 @@ static void queue_event(fx *x, const char *op, int id, const obj *object, const 
     tb_puts(&b, "{\"op\":\"");
     tb_puts(&b, op);
     tb_puts(&b, "\",\"clientId\":\"abc\",\"requestId\":1,\"object\":");
-    obj_json(&b, id, object);
-    if (original) { tb_puts(&b, ",\"original\":"); obj_json(&b, id, original); }
+    obj_json_as(&b, id, object, true);
+    if (original) { tb_puts(&b, ",\"original\":"); obj_json_as(&b, id, original, true); }
     tb_puts(&b, "}");
     x->queue[x->qtail++] = (char *)b.p;
 }
@@ -314,6 +335,7 @@ static void random_write(fx *x) {
         o->visible = rnd(x, 5) != 0;
         o->has_score = rnd(x, 8) != 0;
         o->score = (int)rnd(x, 40);
+        o->owner = g_include ? 1 + (int)rnd(x, 4) : 0;
         o->updated = x->m.clock;
         record(x, id);
         if (o->visible) queue_event(x, "create", id, o, NULL);
@@ -330,6 +352,7 @@ static void random_write(fx *x) {
     } else {                                                /* a score change */
         o->has_score = rnd(x, 10) != 0;
         o->score = (int)rnd(x, 40);
+        if (g_include && rnd(x, 3) == 0) o->owner = 1 + (int)rnd(x, 4);
         o->updated = x->m.clock;
         record(x, id);
         if (o->visible) queue_event(x, "update", id, o, &before);
@@ -360,8 +383,19 @@ static void rest_service(fx *x) {
     }
     if (x->req_at < 0 && x->req.len && req_complete(&x->req)) {
         const char *lim = strstr(tb_str(&x->req), "\"limit\":");
+        const char *in = strstr(tb_str(&x->req), "\"$in\":[");
         x->req_at = x->m.nw;
         x->req_limit = lim ? atoi(lim + 8) : 100;
+        x->req_scoped = in != NULL;
+        memset(x->req_in, 0, sizeof x->req_in);
+        if (in) {
+            x->scoped_finds++;
+            for (in += 7; *in == '"'; ) {
+                x->req_in[atoi(in + 2)] = true;            /* "oNNN" */
+                in = strchr(in + 1, '"') + 1;
+                if (*in == ',') in++;
+            }
+        }
     }
 }
 
@@ -375,6 +409,11 @@ static void rest_answer(fx *x) {
     k = x->req_at + (int)rnd(x, (uint32_t)(x->m.nw - x->req_at + 1));
     state_at(&x->m, k, st);
     n = truth_sorted(st, order);
+    if (x->req_scoped) {
+        int k2 = 0;
+        for (i = 0; i < n; i++) if (x->req_in[order[i]]) order[k2++] = order[i];
+        n = k2;
+    }
     if (n > x->req_limit) n = x->req_limit;
     tb_puts(&body, "{\"results\":[");
     for (i = 0; i < n; i++) {
@@ -454,6 +493,7 @@ static void t_model(int limit, uint32_t seed, int steps) {
     CHECKF(x.ready >= 1 && x.ready == 1 + x.resync, "%d READY, %d of them resync", x.ready, x.resync);
     CHECKF(x.stale == x.resync, "%d STALE, %d resync READY", x.stale, x.resync);
     CHECK(x.fatal == 0);
+    if (g_include) CHECKF(x.scoped_finds > 0, "include: %d loads of rows whose pointer changed", x.scoped_finds);
     fx_close(&x, (seed & 1) != 0);
     (void)drops;
 }
@@ -550,6 +590,9 @@ int main(void) {
     t_invalid_session();
     t_api();
     for (seed = 1; seed <= seeds; seed++) t_model(seed % 3 == 0 ? 0 : (int)(seed % 7) + 1, seed, 600);
+    g_include = true;                                       /* include "owner": events carry bare pointers */
+    for (seed = 1; seed <= seeds / 2; seed++) t_model(seed % 3 == 0 ? 0 : (int)(seed % 7) + 1, seed, 600);
+    g_include = false;
     tu_ctx[0] = 0;
     return tu_report("view");
 }
