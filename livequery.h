@@ -5440,6 +5440,7 @@ typedef struct lq__row {
     lq_json_token *toks;
     lq_json obj;
     bool keep;                  /* a reload returned it */
+    int at;                     /* its position, while a reload is diffed */
     char id[LQ__VIEW_ID_MAX];
     char updated[40];           /* updatedAt as sent, for the held-event rule */
 } lq__row;
@@ -5815,31 +5816,108 @@ static void lq__view_die(lq_view *v, lq_result r, int code, const char *msg) {
     lq__view_error(v, r, code, msg, true);
 }
 
-/* Makes the rows those of the reload (taken from fresh), as row events. */
-static void lq__view_diff(lq_view *v, lq__row **fresh, int nf) {
-    int i;
+/* Sorts a find's rows by the view's order when the server's differs (another collation): the
+   rows must be in the view's own order for its binary searches. Merge sort; the usual case, rows
+   already in order, costs one pass. */
+static bool lq__view_sort(lq_view *v, lq__row **rows, int n) {
+    lq__row **tmp, **src = rows, **dst;
+    int i, width;
+    for (i = 1; i < n && lq__order_cmp(&v->order, rows[i - 1]->obj, rows[i]->obj) <= 0; i++) {}
+    if (i >= n) return true;
+    tmp = (lq__row **)lq__alloc(&v->c->a, (size_t)n * sizeof *tmp);
+    if (!tmp) return false;
+    dst = tmp;
+    for (width = 1; width < n; width *= 2) {
+        int lo;
+        for (lo = 0; lo < n; lo += 2 * width) {
+            int mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n, a = lo, b = mid, k = lo;
+            while (a < mid && b < hi) dst[k++] = lq__order_cmp(&v->order, src[a]->obj, src[b]->obj) <= 0 ? src[a++] : src[b++];
+            while (a < mid) dst[k++] = src[a++];
+            while (b < hi) dst[k++] = src[b++];
+        }
+        { lq__row **t = src; src = dst; dst = t; }
+    }
+    if (src != rows) memcpy(rows, src, (size_t)n * sizeof *rows);
+    lq__free(&v->c->a, tmp);
+    return true;
+}
+
+/* Which fresh rows keep their place: the longest run, in the find's order, of rows whose old
+   positions increase (patience sorting, O(n log n)). Moving only the others is the fewest moves.
+   at[i] is the old position of fresh[i], -1 for a new row. */
+static bool lq__view_stay(lq_view *v, const int *at, int nf, bool *stay) {
+    int *tails = (int *)lq__alloc(&v->c->a, (size_t)(nf ? nf : 1) * 2 * sizeof(int)), *prev, len = 0, i;
+    if (!tails) return false;
+    prev = tails + nf;
     for (i = 0; i < nf; i++) {
+        int lo = 0, hi = len;
+        stay[i] = false;
+        if (at[i] < 0) continue;
+        while (lo < hi) {
+            int mid = (lo + hi) / 2;
+            if (at[tails[mid]] < at[i]) lo = mid + 1; else hi = mid;
+        }
+        prev[i] = lo ? tails[lo - 1] : -1;
+        tails[lo] = i;
+        if (lo == len) len++;
+    }
+    for (i = len ? tails[len - 1] : -1; i >= 0; i = prev[i]) stay[i] = true;
+    lq__free(&v->c->a, tails);
+    return true;
+}
+
+/* Makes the rows those of the reload (fresh, taken), as row events: REMOVE for rows gone, MOVE
+   for the fewest rows, INSERT for new ones, CHANGE for rows in place with new values. */
+static void lq__view_diff(lq_view *v, lq__row **fresh, int nf) {
+    int i, *at = (int *)lq__alloc(&v->c->a, (size_t)(nf ? nf : 1) * sizeof(int));
+    bool *stay = (bool *)lq__alloc(&v->c->a, (size_t)(nf ? nf : 1) * sizeof(bool));
+    if (!at || !stay || !lq__view_stay(v, at, 0, stay)) {
+        lq__free(&v->c->a, at);
+        lq__free(&v->c->a, stay);
+        for (i = 0; i < nf; i++) lq__row_free(v, fresh[i]);
+        v->again = true;
+        return;
+    }
+    for (i = 0; i < nf; i++) {                              /* rows of the find that the view has */
         lq__row *old = lq__view_lookup(v, fresh[i]->id);
+        if (old && old->keep) { lq__row_free(v, fresh[i]); fresh[i] = NULL; continue; }   /* a duplicate */
         if (old) old->keep = true;
     }
     for (i = v->n - 1; i >= 0; i--)
         if (!v->rows[i]->keep) lq__view_take(v, i);
-    v->diffing = true;
+    for (i = 0; i < v->n; i++) v->rows[i]->at = i;
     for (i = 0; i < nf; i++) {
-        lq__row *old = lq__view_lookup(v, fresh[i]->id);
-        int p = i;
-        if (old) while (p < v->n && v->rows[p] != old) p++;
-        if ((old && p >= v->n) || i > v->n || (!old && !lq__view_prepare(v))) {
-            lq__row_free(v, fresh[i]);                      /* a duplicate, or no memory: load again */
-            v->again = true;
-        } else if (old) {
-            lq__view_move(v, p, i, fresh[i]);
-        } else {
-            lq__view_put(v, i, fresh[i]);
-        }
+        lq__row *old = fresh[i] ? lq__view_lookup(v, fresh[i]->id) : NULL;
+        at[i] = old ? old->at : -1;
+    }
+    if (!lq__view_stay(v, at, nf, stay)) memset(stay, 0, (size_t)nf * sizeof(bool));
+    v->diffing = true;
+    for (i = 0; i < nf; i++) {                              /* the others, each after its predecessor */
+        lq__row *old, *before = NULL;
+        int p, q, k;
+        if (!fresh[i] || stay[i]) continue;
+        old = lq__view_lookup(v, fresh[i]->id);
+        for (k = i - 1; k >= 0 && !before; k--) if (fresh[k]) before = lq__view_lookup(v, fresh[k]->id);
+        p = old ? lq__view_pos(v, old) : -1;
+        q = before ? lq__view_pos(v, before) : -1;
+        q = (p >= 0 && p < q) ? q : q + 1;
+        if (old) lq__view_move(v, p, q, fresh[i]);          /* fresh[i] is the view's row now */
+        else if (lq__view_prepare(v)) lq__view_put(v, q, fresh[i]);
+        else { lq__row_free(v, fresh[i]); fresh[i] = NULL; v->again = true; }
+    }
+    for (i = 0; i < nf; i++) {                              /* the rows that stayed: new values */
+        lq__row *old;
+        int p;
+        if (!fresh[i] || !stay[i]) continue;
+        old = lq__view_lookup(v, fresh[i]->id);
+        p = old ? lq__view_pos(v, old) : -1;
+        if (p >= 0) lq__view_move(v, p, p, fresh[i]);
+        else { lq__row_free(v, fresh[i]); v->again = true; }
     }
     v->diffing = false;
     for (i = 0; i < v->n; i++) v->rows[i]->keep = false;
+    lq__free(&v->c->a, at);
+    lq__free(&v->c->a, stay);
 }
 
 static void lq__view_find(lq_view *v);
@@ -5896,8 +5974,12 @@ static void lq__view_loaded(lq_view *v, const lq_response *res) {
     lq__row **fresh;
     lq_json it;
     int nf = 0, total = (int)lq_json_count(res->results), i;
-    if (v->track == LQ__VIEW_ALL && total >= v->page && v->page < (LQ__VIEW_ALL / 4)) {    /* no limit: there may be more */
-        v->page *= 4;
+    if (!v->scope && v->track == LQ__VIEW_ALL && total >= v->page && v->page < LQ__VIEW_ALL / 2) {
+        /* no limit, and a full page: ask for all there are (the count said how many), and more */
+        int64_t count = lq_json_int(lq_json_get(res->body, "count"), 0);
+        int64_t want = count + count / 8 + 100;
+        if (want <= v->page) want = (int64_t)v->page * 4;
+        v->page = want < LQ__VIEW_ALL / 2 ? (int)want : LQ__VIEW_ALL / 2;
         lq__view_find(v);
         return;
     }
@@ -5921,6 +6003,7 @@ static void lq__view_loaded(lq_view *v, const lq_response *res) {
         if (!v->complete && v->n < v->limit) v->again = true;
     } else {
         v->complete = v->track == LQ__VIEW_ALL || total < v->track;
+        if (!lq__view_sort(v, fresh, nf)) v->again = true;
         lq__view_diff(v, fresh, nf);
     }
     lq__free(&v->c->a, fresh);
@@ -5972,6 +6055,7 @@ static void lq__view_find(lq_view *v) {
     f.keys = v->keys;
     f.include = v->include;
     f.limit = v->scope ? v->nscope : v->track == LQ__VIEW_ALL ? v->page : v->track;
+    f.count = !v->scope && v->track == LQ__VIEW_ALL && v->page == LQ__VIEW_PAGE;   /* to size a second find */
     f.session_token = v->session_token;
     f.on_response = lq__view_on_find;
     f.user_data = v;
