@@ -833,11 +833,9 @@ LQ_API uint64_t lq_now_ms(void);                       /* the monotonic clock lq
 #if defined(__GNUC__) || defined(__clang__)
 #define LQ__UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define LQ__COLD __attribute__((cold))
-#define LQ__UNUSED __attribute__((unused))
 #else
 #define LQ__UNLIKELY(x) (x)
 #define LQ__COLD
-#define LQ__UNUSED
 #endif
 
 /* >>utilities ---------------------------------------------------------------------------------- */
@@ -5052,22 +5050,20 @@ static void lq__order_alias(lq__order *o, const char *alias, const char *name) {
     (void)lq__order_add(o, name, strlen(name), desc);   /* room: one key just left */
 }
 
-static LQ__UNUSED lq_result lq__order_parse(const char *s, lq__order *o) {
-    const char *p, *end;
+static lq_result lq__order_parse(const char *s, lq__order *o) {
+    const char *p = s, *end;
     o->n = 0;
-    for (p = s; p && *p; p = end + 1) {
-        lq_result r;
-        end = p + strcspn(p, ",");
-        r = lq__order_parse_key(o, p, end);
-        if (r != LQ_OK) {
-            o->n = 0;
-            return r;
-        }
-        if (!*end) break;
-        if (!end[1]) {
-            o->n = 0;
-            return LQ_ERR_INVALID_ARG;              /* a trailing comma: an empty key */
-        }
+    if (s && *s) {
+        do {                                        /* "a," ends with an empty key: refused */
+            lq_result r;
+            end = p + strcspn(p, ",");
+            r = lq__order_parse_key(o, p, end);
+            if (r != LQ_OK) {
+                o->n = 0;
+                return r;
+            }
+            p = end + 1;
+        } while (*end);
     }
     lq__order_alias(o, "_created_at", "createdAt");
     lq__order_alias(o, "_updated_at", "updatedAt");
@@ -5408,7 +5404,7 @@ static int lq__order_cmp_key(const lq__order_key *k, lq_json a, lq_json b) {
     return k->desc ? -r : r;
 }
 
-static LQ__UNUSED int lq__order_cmp(const lq__order *o, lq_json a, lq_json b) {
+static int lq__order_cmp(const lq__order *o, lq_json a, lq_json b) {
     int i, r = 0;
     for (i = 0; i < o->n && r == 0; i++) r = lq__order_cmp_key(&o->key[i], a, b);
     return r;

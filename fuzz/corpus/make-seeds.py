@@ -2,7 +2,7 @@
 """Writes the seed corpora of the fuzz targets from real Parse Server frames.
 
 Usage: python3 fuzz/corpus/make-seeds.py PATH/TO/captured-frames.txt
-Writes fuzz/corpus/{fuzz_json,fuzz_frames,fuzz_handshake,fuzz_core}/seed-NNN (small files; the
+Writes fuzz/corpus/{fuzz_json,fuzz_frames,fuzz_handshake,fuzz_core,fuzz_order}/seed-NNN (small files; the
 same input always gives the same seeds). The random source of the fuzz targets is fixed, so the
 client's key is base64(16 x 0x5a) and the right Sec-WebSocket-Accept is known here."""
 import base64, hashlib, os, re, sys
@@ -87,6 +87,14 @@ def main():
         core.append(bytes([0x01 | ((i % 4) << 1)]) + frame(0x81, m))
     core.append(b"\x0f" + frame(0x89, b"") + frame(0x81, ev[0]) + close(1001))
     core.append(b"\x00" + hs101() + text(picked[0]))
+    # fuzz_order: an order, then rows as REST and LiveQuery events give them
+    row = ['{"x":%s,"y":1,"objectId":"a%d","createdAt":"2026-12-01T13:45:23.%03dZ"}' % (v, i, i) for i, v in enumerate([
+        '"\\u00e9"', '"e\\u0301"', '-0', '1e3', 'true', 'null', '[]', '[null,[1]]', '{"b":1,"aa":2}', '{"b":[]}',
+        '{"__type":"Date","iso":"2019-06-01T12:00:00.000+02:00"}', '{"__type":"Pointer","className":"_User","objectId":"Zz"}',
+        '{"__type":"GeoPoint","latitude":1,"longitude":2}', '{"__type":"File","name":"a.txt","url":"http://x/a.txt"}'])]
+    orders = ["-x,y", "x.b", "x.0,-createdAt", "_created_at,x", "t,b,-t", "-updatedAt,objectId", "a.b.c,d,e,f,g,h,i"]
+    out["fuzz_order"] = [("%s\n%s\n%s\n%s" % (o, row[i % len(row)], row[(i * 5 + 1) % len(row)], row[(i * 3 + 2) % len(row)])).encode()
+                         for i, o in enumerate(orders * 2)]
     for name, seeds in out.items():
         d = os.path.join(HERE, name)
         os.makedirs(d, exist_ok=True)
