@@ -3703,6 +3703,7 @@ static void lq__rest_deliver(lq_client *c) {
     } else {
         size_t i, n = h->body.len < 100 ? h->body.len : 100;
         char snip[101];
+        memset(snip, 0, sizeof snip);
         for (i = 0; i < n; i++) snip[i] = (h->body.data[i] >= 0x20 && h->body.data[i] < 0x7f) ? h->body.data[i] : ' ';
         while (n && snip[n - 1] == ' ') n--;
         snip[n] = 0;
@@ -4930,7 +4931,8 @@ const char *lq_event_str(lq_event_type t) {
    is total. "" and NULL give objectId alone (the server then has no order). The keys point into
    s, which the caller keeps, or at static names.
 
-   lq__order_cmp(o, a, b) is <0, 0, >0 as row a sorts before, with, after row b (Parse objects as
+   lq__order_cache(o, row, kv) finds and converts each key's value of a row once (o->n of them);
+   lq__order_kcmp(o, ka, kb) is then <0, 0, >0 as row a sorts before, with, after row b (Parse objects as
    JSON, as REST find and LiveQuery events give them). Each key's value orders as its column's
    PostgreSQL type does, told from the JSON:
      - strings (String; a Pointer, or the object include put there, by objectId; a File by
@@ -5240,14 +5242,6 @@ static bool lq__order_time(lq_json v, int64_t *ms) {
     return true;
 }
 
-static int lq__order_timecmp(lq_json a, lq_json b) {
-    int64_t x = 0, y = 0;
-    bool ta = lq__order_time(a, &x), tb = lq__order_time(b, &y);
-    if (ta != tb) return ta ? -1 : 1;
-    if (!ta) return lq__order_strcmp(a, b);
-    return (x > y) - (x < y);
-}
-
 /* ---- jsonb -------------------------------------------------------------------------------------- */
 
 static int lq__order_jsonb(lq_json a, lq_json b, int depth);
@@ -5391,22 +5385,38 @@ static lq__order_val lq__order_value(const lq__order_key *k, lq_json row) {
     return r;
 }
 
-static int lq__order_cmp_key(const lq__order_key *k, lq_json a, lq_json b) {
-    lq__order_val x = lq__order_value(k, a), y = lq__order_value(k, b);
-    int r;
-    if (x.kind != y.kind) r = x.kind < y.kind ? -1 : 1;
-    else if (x.kind == LQ__OV_STRING) r = lq__order_strcmp(x.v, y.v);
-    else if (x.kind == LQ__OV_NUMBER) r = lq__order_numcmp(x.v, y.v);
-    else if (x.kind == LQ__OV_BOOL) r = (int)lq_json_kind(x.v) - (int)lq_json_kind(y.v);
-    else if (x.kind == LQ__OV_TIME) r = lq__order_timecmp(x.v, y.v);
-    else if (x.kind == LQ__OV_JSONB) r = lq__order_jsonb(x.v, y.v, 0);
-    else r = 0;                                     /* GeoPoints, Polygons, NULLs */
-    return k->desc ? -r : r;
+/* A row's value of each key, found and converted once: a live view compares its rows by these
+   (the same order as lq__order_cmp, without a lookup and a number parse per comparison). */
+typedef struct lq__order_kv {
+    lq__order_val val;
+    double x;                   /* NUMBER: the number; TIME: the time in ms (when ok) */
+    bool ok;
+} lq__order_kv;
+
+static void lq__order_cache(const lq__order *o, lq_json row, lq__order_kv *out) {
+    int i;
+    for (i = 0; i < o->n; i++) {
+        int64_t ms = 0;
+        out[i].val = lq__order_value(&o->key[i], row);
+        out[i].x = 0;
+        out[i].ok = true;
+        if (out[i].val.kind == LQ__OV_NUMBER) out[i].x = lq__order_num(out[i].val.v);
+        else if (out[i].val.kind == LQ__OV_TIME) { out[i].ok = lq__order_time(out[i].val.v, &ms); out[i].x = (double)ms; }
+    }
 }
 
-static int lq__order_cmp(const lq__order *o, lq_json a, lq_json b) {
+static int lq__order_kcmp(const lq__order *o, const lq__order_kv *a, const lq__order_kv *b) {
     int i, r = 0;
-    for (i = 0; i < o->n && r == 0; i++) r = lq__order_cmp_key(&o->key[i], a, b);
+    for (i = 0; i < o->n && r == 0; i++) {
+        const lq__order_val *x = &a[i].val, *y = &b[i].val;
+        if (x->kind != y->kind) r = x->kind < y->kind ? -1 : 1;
+        else if (x->kind == LQ__OV_NUMBER || (x->kind == LQ__OV_TIME && a[i].ok && b[i].ok)) r = (a[i].x > b[i].x) - (a[i].x < b[i].x);
+        else if (x->kind == LQ__OV_TIME) r = a[i].ok != b[i].ok ? (a[i].ok ? -1 : 1) : lq__order_strcmp(x->v, y->v);
+        else if (x->kind == LQ__OV_STRING) r = lq__order_strcmp(x->v, y->v);
+        else if (x->kind == LQ__OV_BOOL) r = (int)lq_json_kind(x->v) - (int)lq_json_kind(y->v);
+        else if (x->kind == LQ__OV_JSONB) r = lq__order_jsonb(x->v, y->v, 0);
+        if (o->key[i].desc) r = -r;
+    }
     return r;
 }
 #endif /* LQ_NO_REST */
@@ -5437,6 +5447,7 @@ typedef struct lq__row {
     lq_json obj;
     bool keep;                  /* a reload returned it */
     int at;                     /* its position, while a reload is diffed */
+    lq__order_kv *keys;         /* its value of each order key (order.n of them) */
     char id[LQ__VIEW_ID_MAX];
     char updated[40];           /* updatedAt as sent, for the held-event rule */
 } lq__row;
@@ -5487,7 +5498,9 @@ struct lq_view {
 
 static void lq__row_free(lq_view *v, lq__row *r) {
     if (!r) return;
-    v->heap -= sizeof *r + r->len + 1 + (size_t)(r->toks ? r->obj.tok->skip : 0) * sizeof *r->toks;
+    v->heap -= sizeof *r + r->len + 1 + (size_t)(r->toks ? r->obj.tok->skip : 0) * sizeof *r->toks +
+               (size_t)v->order.n * sizeof *r->keys;
+    lq__free(&v->c->a, r->keys);
     lq__free(&v->c->a, r->toks);
     lq__free(&v->c->a, r->text);
     lq__free(&v->c->a, r);
@@ -5505,18 +5518,23 @@ static lq__row *lq__row_make(lq_view *v, const char *raw, size_t n, uint32_t nto
     memset(r, 0, sizeof *r);
     r->text = (char *)lq__alloc(a, n + 1);
     r->toks = (lq_json_token *)lq__alloc(a, (size_t)ntoks * sizeof *r->toks);
-    if (!r->text || !r->toks) { lq__free(a, r->text); lq__free(a, r->toks); lq__free(a, r); return NULL; }
+    r->keys = (lq__order_kv *)lq__alloc(a, (size_t)v->order.n * sizeof *r->keys);
+    if (!r->text || !r->toks || !r->keys) {
+        lq__free(a, r->text); lq__free(a, r->toks); lq__free(a, r->keys); lq__free(a, r);
+        return NULL;
+    }
     memcpy(r->text, raw, n);
     r->text[n] = 0;
     r->len = n;
     got = lq_json_parse(r->text, n, r->toks, ntoks, 0, &r->obj);
     if (got < 0 || lq_json_string(lq_json_get(r->obj, "objectId"), r->id, sizeof r->id) == 0 ||
         strlen(r->id) >= sizeof r->id - 1) {
-        lq__free(a, r->text); lq__free(a, r->toks); lq__free(a, r);
+        lq__free(a, r->text); lq__free(a, r->toks); lq__free(a, r->keys); lq__free(a, r);
         return NULL;
     }
     lq_json_string(lq_json_get(r->obj, "updatedAt"), r->updated, sizeof r->updated);
-    v->heap += sizeof *r + n + 1 + (size_t)ntoks * sizeof *r->toks;
+    lq__order_cache(&v->order, r->obj, r->keys);
+    v->heap += sizeof *r + n + 1 + (size_t)ntoks * sizeof *r->toks + (size_t)v->order.n * sizeof *r->keys;
     return r;
 }
 
@@ -5616,7 +5634,7 @@ static int lq__view_pos(const lq_view *v, const lq__row *r) {
         return -1;
     }
     while (lo < hi) {
-        int mid = lo + (hi - lo) / 2, d = lq__order_cmp(&v->order, v->rows[mid]->obj, r->obj);
+        int mid = lo + (hi - lo) / 2, d = lq__order_kcmp(&v->order, v->rows[mid]->keys, r->keys);
         if (d == 0) return v->rows[mid] == r ? mid : -1;
         if (d < 0) lo = mid + 1; else hi = mid;
     }
@@ -5628,7 +5646,7 @@ static int lq__view_place(const lq_view *v, const lq__row *r, int skip) {
     int lo = 0, hi = v->n;
     while (lo < hi) {
         int mid = lo + (hi - lo) / 2;
-        if (lq__order_cmp(&v->order, v->rows[mid]->obj, r->obj) < 0) lo = mid + 1; else hi = mid;
+        if (lq__order_kcmp(&v->order, v->rows[mid]->keys, r->keys) < 0) lo = mid + 1; else hi = mid;
     }
     return skip >= 0 && lo > skip ? lo - 1 : lo;
 }
@@ -5677,8 +5695,8 @@ static void lq__view_put(lq_view *v, int q, lq__row *r) {
 static void lq__view_move(lq_view *v, int p, int q, lq__row *r) {
     lq__row *old = v->rows[p];
     bool shown_p = p < v->limit, shown_q = q < v->limit, same = old->len == r->len && memcmp(old->text, r->text, r->len) == 0;
-    memmove(v->rows + p, v->rows + p + 1, (size_t)(v->n - p - 1) * sizeof *v->rows);
-    memmove(v->rows + q + 1, v->rows + q, (size_t)(v->n - 1 - q) * sizeof *v->rows);
+    if (p < q) memmove(v->rows + p, v->rows + p + 1, (size_t)(q - p) * sizeof *v->rows);   /* only between */
+    else if (p > q) memmove(v->rows + q + 1, v->rows + q, (size_t)(p - q) * sizeof *v->rows);
     v->rows[q] = r;
     lq__view_index(v, r);                                   /* the same id: no growth */
     if (shown_p && shown_q) {
@@ -5818,7 +5836,7 @@ static void lq__view_die(lq_view *v, lq_result r, int code, const char *msg) {
 static bool lq__view_sort(lq_view *v, lq__row **rows, int n) {
     lq__row **tmp, **src = rows, **dst;
     int i, width;
-    for (i = 1; i < n && lq__order_cmp(&v->order, rows[i - 1]->obj, rows[i]->obj) <= 0; i++) {}
+    for (i = 1; i < n && lq__order_kcmp(&v->order, rows[i - 1]->keys, rows[i]->keys) <= 0; i++) {}
     if (i >= n) return true;
     tmp = (lq__row **)lq__alloc(&v->c->a, (size_t)n * sizeof *tmp);
     if (!tmp) return false;
@@ -5827,7 +5845,7 @@ static bool lq__view_sort(lq_view *v, lq__row **rows, int n) {
         int lo;
         for (lo = 0; lo < n; lo += 2 * width) {
             int mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n, a = lo, b = mid, k = lo;
-            while (a < mid && b < hi) dst[k++] = lq__order_cmp(&v->order, src[a]->obj, src[b]->obj) <= 0 ? src[a++] : src[b++];
+            while (a < mid && b < hi) dst[k++] = lq__order_kcmp(&v->order, src[a]->keys, src[b]->keys) <= 0 ? src[a++] : src[b++];
             while (a < mid) dst[k++] = src[a++];
             while (b < hi) dst[k++] = src[b++];
         }
@@ -5865,7 +5883,7 @@ static bool lq__view_stay(lq_view *v, const int *at, int nf, bool *stay) {
 /* Makes the rows those of the reload (fresh, taken), as row events: REMOVE for rows gone, MOVE
    for the fewest rows, INSERT for new ones, CHANGE for rows in place with new values. */
 static void lq__view_diff(lq_view *v, lq__row **fresh, int nf) {
-    int i, *at = (int *)lq__alloc(&v->c->a, (size_t)(nf ? nf : 1) * sizeof(int));
+    int i, k, last, *at = (int *)lq__alloc(&v->c->a, (size_t)(nf ? nf : 1) * sizeof(int));
     bool *stay = (bool *)lq__alloc(&v->c->a, (size_t)(nf ? nf : 1) * sizeof(bool));
     if (!at || !stay || !lq__view_stay(v, at, 0, stay)) {
         lq__free(&v->c->a, at);
@@ -5888,25 +5906,31 @@ static void lq__view_diff(lq_view *v, lq__row **fresh, int nf) {
     }
     if (!lq__view_stay(v, at, nf, stay)) memset(stay, 0, (size_t)nf * sizeof(bool));
     v->diffing = true;
-    for (i = 0; i < nf; i++) {                              /* the others, each after its predecessor */
+    for (i = 0, last = -1; i < nf; i++) {                   /* the others, each after its predecessor */
         lq__row *old, *before = NULL;
-        int p, q, k;
-        if (!fresh[i] || stay[i]) continue;
+        int p, q, j;
+        if (!fresh[i]) continue;
+        if (stay[i]) { last = -2; continue; }               /* its place is not tracked: look it up */
         old = lq__view_lookup(v, fresh[i]->id);
-        for (k = i - 1; k >= 0 && !before; k--) if (fresh[k]) before = lq__view_lookup(v, fresh[k]->id);
         p = old ? lq__view_pos(v, old) : -1;
-        q = before ? lq__view_pos(v, before) : -1;
-        q = (p >= 0 && p < q) ? q : q + 1;
+        if (last == -2) {
+            for (j = i - 1; j >= 0 && !before; j--) if (fresh[j]) before = lq__view_lookup(v, fresh[j]->id);
+            last = before ? lq__view_pos(v, before) : -1;
+        }
+        q = (p >= 0 && p < last) ? last : last + 1;
         if (old) lq__view_move(v, p, q, fresh[i]);          /* fresh[i] is the view's row now */
         else if (lq__view_prepare(v)) lq__view_put(v, q, fresh[i]);
-        else { lq__row_free(v, fresh[i]); fresh[i] = NULL; v->again = true; }
+        else { lq__row_free(v, fresh[i]); fresh[i] = NULL; v->again = true; continue; }
+        last = q;
     }
-    for (i = 0; i < nf; i++) {                              /* the rows that stayed: new values */
+    for (i = 0, k = 0; i < nf; i++) {                       /* the rows that stayed: new values */
         lq__row *old;
         int p;
-        if (!fresh[i] || !stay[i]) continue;
+        if (!fresh[i]) continue;
+        p = k++;                                            /* the rows are in the find's order now */
+        if (!stay[i]) continue;
         old = lq__view_lookup(v, fresh[i]->id);
-        p = old ? lq__view_pos(v, old) : -1;
+        if (p >= v->n || v->rows[p] != old) p = old ? lq__view_pos(v, old) : -1;
         if (p >= 0) lq__view_move(v, p, p, fresh[i]);
         else { lq__row_free(v, fresh[i]); v->again = true; }
     }

@@ -135,7 +135,7 @@ static int rest_take(lq_client *c, bool *count) {
 }
 
 /* Answers the view's finds until it is ready (a view without a limit asks twice for n > 1000). */
-BU_NOINLINE static void bench_load(lq_client *c, int n, counts *k, long ready) {
+static void answer_finds(lq_client *c, int n, counts *k, long ready) {
     int rounds;
     for (rounds = 0; rounds < 8 && k->ready < ready; rounds++) {
         bool count = false;
@@ -148,6 +148,10 @@ BU_NOINLINE static void bench_load(lq_client *c, int n, counts *k, long ready) {
         free(resp);
     }
 }
+
+BU_NOINLINE static void bench_load(lq_client *c, int n, counts *k) { answer_finds(c, n, k, 1); }
+
+BU_NOINLINE static void bench_resync(lq_client *c, int n, counts *k) { answer_finds(c, n, k, 2); }
 
 BU_NOINLINE static void bench_events(lq_client *c, char **msgs, size_t *lens, long e) {
     long i;
@@ -189,7 +193,7 @@ int main(int argc, char **argv) {
     open_link(c);
     mem.peak = mem.live;
     t0 = bu_now_ns();
-    bench_load(c, n, &k, 1);
+    bench_load(c, n, &k);
     t_load = bu_now_ns() - t0;
     peak = mem.peak;
     live = mem.live;
@@ -236,7 +240,7 @@ int main(int argc, char **argv) {
     lq_core_tick(c, g_now);
     k.move = k.change = 0;
     t0 = bu_now_ns();
-    bench_load(c, n, &k, 2);
+    bench_resync(c, n, &k);
     t_resync = bu_now_ns() - t0;
     if (k.stale != 1 || k.ready != 2 || lq_view_count(v) != n) {
         fprintf(stderr, "view_core: resync: stale %ld, ready %ld, %d rows\n", k.stale, k.ready, lq_view_count(v));

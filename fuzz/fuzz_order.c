@@ -9,6 +9,14 @@
 #define LQ_NO_SOCKETS
 #include "../livequery.h"
 
+/* Two rows in the view's order, as the view compares them: each row's values cached, then compared. */
+static int lq__order_cmp(const lq__order *o, lq_json a, lq_json b) {
+    lq__order_kv x[LQ__ORDER_MAX + 1], y[LQ__ORDER_MAX + 1];
+    lq__order_cache(o, a, x);
+    lq__order_cache(o, b, y);
+    return lq__order_kcmp(o, x, y);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define ROWS 3
