@@ -69,6 +69,8 @@ build runrss bench/runrss.c
 build lqwatch examples/lqwatch.c
 build lqload examples/lqload.c -pthread
 build json_alone bench/json_alone.c
+build view_core bench/view_core.c
+build view_load bench/view_load.c
 # The simdjson reference (section 6) only where libsimdjson-dev is installed: -march=native for
 # the timing, -march=haswell (AVX2, which valgrind runs) for callgrind.
 SIMDJSON=0
@@ -174,7 +176,8 @@ ALLOCS_PER_EVENT="$(calc %.6f "$LQ_ALLOCS / $LQ_WARM_EVENTS")"
 kill "$SRC_PID" 2>/dev/null; wait "$SRC_PID" 2>/dev/null; SRC_PID=""
 
 # ---------------------------------------------------------------- 4. scale (real Parse Server)
-LOAD1="" LOAD2=""
+LOAD1="" LOAD2="" VLOAD="" VSDK=""
+VIEW_ROWS="${VIEW_ROWS:-10000}"
 if [[ "${SKIP_SCALE:-0}" != 1 ]]; then
   say "4. scale: starting Parse Server"
   if timeout 180 bash "$SERVER_SH" start "$STATE" >>"$LOG" 2>&1; then
@@ -186,6 +189,13 @@ if [[ "${SKIP_SCALE:-0}" != 1 ]]; then
     say "4. scale: 1 client x $BIG_SUBS subscriptions"
     LOAD2="$(timeout 240 "$B/lqload" -c 1 -n "$BIG_SUBS" -w "$LOAD_WRITES" -i 100 -t 180 2>>"$LOG")"
     echo "lqload 2: $LOAD2" >>"$LOG"
+    say "8. views: $VIEW_ROWS objects for a live view's first load"
+    VTAG="bv$$-$RANDOM"
+    if timeout 180 node bench/view_seed.js "$PARSE_HTTP_URL" "$PARSE_APP_ID" "$PARSE_MASTER_KEY" "$VTAG" "$VIEW_ROWS" >>"$LOG" 2>&1; then
+      VLOAD="$(timeout 180 "$B/view_load" "$PARSE_SERVER_URL" "$PARSE_APP_ID" "$PARSE_JAVASCRIPT_KEY" "$VTAG" "$VIEW_ROWS" 3 2>>"$LOG")"
+      VSDK="$(timeout 180 node --expose-gc bench/view_sdk.js "$PARSE_HTTP_URL" "$PARSE_APP_ID" "$PARSE_JAVASCRIPT_KEY" "$VTAG" "$VIEW_ROWS" 3 2>>"$LOG")"
+      echo "view_load: $VLOAD; view_sdk: $VSDK" >>"$LOG"
+    fi
     timeout 60 bash "$SERVER_SH" stop "$STATE" >>"$LOG" 2>&1
     SERVER_STARTED=0
   else
@@ -359,6 +369,29 @@ for backend in mbedtls openssl; do
   printf '  %-50s %14s %18s\n' "$backend: session resumed" "$(kv "$line" resumed_ms)" "$(kv "$line" resumed_cpu_ms)"
   printf '  %-50s %14s %18s\n' "$backend: full handshake (a fresh client)" "$(kv "$line" full_ms)" "$(kv "$line" full_cpu_ms)"
 done
+echo
+echo
+echo "8. live views (lq_view), $VIEW_ROWS rows"
+VCORE="$(timeout 300 "$B/view_core" "$VIEW_ROWS" 20000 100 2>>"$LOG")" || VCORE=""
+(cd "$B" && timeout 600 valgrind --tool=callgrind --callgrind-out-file=cg.view ./view_core "$VIEW_ROWS" 2000 100 \
+   >cg.view.stdout 2>>"$LOG") && callgrind_annotate --inclusive=yes --threshold=100 "$B/cg.view" 2>>"$LOG" >"$B/cg.view.incl"
+vcg() { awk -v f=":$1" 'index($0, f) && $0 ~ /bench\/view_core.c/ {gsub(",", "", $1); print $1; exit}' "$B/cg.view.incl" 2>/dev/null; }
+if [[ -n "$VLOAD" ]]; then
+  printf '  %-62s %12s %12s\n' "first load from Parse Server 9.10 (ms, median of 3)" "$(kv "$VLOAD" load_ms)" "(lq_find alone: $(kv "$VLOAD" find_ms))"
+  printf '  %-62s %12s\n' "Parse JS SDK query.find() of the same objects (ms)" "$(kv "$VSDK" find_ms)"
+  printf '  %-62s %12s\n' "  the view's client, peak heap during the load (bytes)" "$(kv "$VLOAD" heap_peak)"
+  printf '  %-62s %12s %12s\n' "  the view's rows: heap bytes, per row" "$(kv "$VLOAD" view_bytes)" "$(kv "$VLOAD" per_row)"
+  printf '  %-62s %12s %12s\n' "  the SDK's results: V8 heap bytes, per row" "$(kv "$VSDK" heap_bytes)" "$(kv "$VSDK" per_row)"
+else
+  printf '  %-62s %12s\n' "first load from Parse Server: skipped or failed (see $LOG)" "-"
+fi
+if [[ -n "$VCORE" ]]; then
+  printf '  %-62s %12s\n' "I/O-free core: first load from a find response (ms)" "$(kv "$VCORE" load_ms)"
+  printf '  %-62s %12s %12s\n' "one update event moving a row, ns; instructions (callgrind)" "$(kv "$VCORE" event_ns)" \
+    "$(calc %.0f "$(vcg bench_events) / 2000")"
+  printf '  %-62s %12s %12s\n' "resync after a reconnect, 100 rows changed: ms; instructions" "$(kv "$VCORE" resync_ms)" "$(vcg bench_resync)"
+  printf '  %-62s %12s\n' "  row events of that resync (one per changed row)" "$(kv "$VCORE" resync_moves)"
+fi
 echo
 echo "targets: SDK x20 $P_SDK, counting reader x3 $P_COUNT, Ir/event $P_IR, allocations $P_ALLOC, idle heap $P_IDLE"
 echo "run time: $((SECONDS - T0)) s; details: $LOG, callgrind files: $B/cg.*"
