@@ -2498,6 +2498,114 @@ out:
     rec_free(&r);
 }
 
+/* ---- live views against the real server ---- */
+
+typedef struct vrec { int ready, errors, fatal, code, events; } vrec;
+
+static void on_vev(lq_view *v, const lq_view_event *ev, void *ud) {
+    vrec *r = (vrec *)ud;
+    (void)v;
+    r->events++;
+    if (ev->type == LQ_VIEW_READY) r->ready++;
+    if (ev->type == LQ_VIEW_ERROR) { r->errors++; r->code = ev->error_code; if (ev->fatal) r->fatal++; }
+}
+
+/* The owner's name of the view's row id ("" when it has none). */
+static const char *view_owner(lq_view *v, const char *id, char *buf, size_t cap) {
+    int i = lq_view_index_of(v, id);
+    buf[0] = 0;
+    if (i >= 0) jstr(lq_json_path(lq_view_row(v, i), "owner.username"), buf, cap);
+    return buf;
+}
+
+/* include through a pointer: rows carry the owner object; a new owner is fetched, an unchanged one
+   kept (LiveQuery sends bare pointers). With the master key: users are private. */
+static void case_view_include(void) {
+    rec r;
+    vrec vr;
+    lq_desc d;
+    lq_client *c;
+    lq_view *v = NULL;
+    lq_view_desc vd;
+    static const char *const inc[] = {"owner"};
+    char ua[64], ub[64], ida[48], idb[48], tok[96], where[160], body[400], id1[48], id2[48], name[64];
+    const char *tag = new_tag();
+    memset(&vr, 0, sizeof vr);
+    snprintf(ua, sizeof ua, "va_%s", tag);
+    snprintf(ub, sizeof ub, "vb_%s", tag);
+    rec_init(&r, "view_include");
+    base_desc(&d, &r);
+    d.master_key = cfg.master_key;
+    c = new_client(&d);
+    if (!c) goto out;
+    if (!CHECK(rest_signup(ua, "pw123456", ida, sizeof ida, tok, sizeof tok)) ||
+        !CHECK(rest_signup(ub, "pw123456", idb, sizeof idb, tok, sizeof tok))) goto out;
+    snprintf(body, sizeof body, "{\"playerName\":\"%s\",\"score\":1,\"owner\":{\"__type\":\"Pointer\",\"className\":\"_User\",\"objectId\":\"%s\"}}", tag, ida);
+    if (!CHECK(rest_create("GameScore", body, id1, sizeof id1, NULL, 0))) goto out;
+    snprintf(where, sizeof where, "{\"playerName\":\"%s\"}", tag);
+    memset(&vd, 0, sizeof vd);
+    vd.class_name = "GameScore";
+    vd.where = where;
+    vd.order = "-score";
+    vd.include = inc;
+    vd.num_include = 1;
+    vd.on_event = on_vev;
+    vd.user_data = &vr;
+    if (!CHECK(lq_view_create(c, &vd, &v) == LQ_OK)) goto out;
+    WAIT_UNTIL(vr.ready >= 1, 10000);
+    CHECKF(vr.ready == 1 && lq_view_count(v) == 1, "ready %d, %d rows", vr.ready, lq_view_count(v));
+    CHECK_STR(view_owner(v, id1, name, sizeof name), ua);
+    /* a new object: its row has the owner too */
+    snprintf(body, sizeof body, "{\"playerName\":\"%s\",\"score\":2,\"owner\":{\"__type\":\"Pointer\",\"className\":\"_User\",\"objectId\":\"%s\"}}", tag, idb);
+    if (!CHECK(rest_create("GameScore", body, id2, sizeof id2, NULL, 0))) goto out;
+    WAIT_UNTIL(lq_view_count(v) == 2 && view_owner(v, id2, name, sizeof name)[0], 10000);
+    CHECK_STR(view_owner(v, id2, name, sizeof name), ub);
+    CHECK(lq_view_index_of(v, id2) == 0);
+    /* the score changes, the owner does not: still included */
+    CHECK(rest_update("GameScore", id1, "{\"score\":5}", NULL, 0));
+    WAIT_UNTIL(lq_view_index_of(v, id1) == 0, 10000);
+    CHECK(lq_view_index_of(v, id1) == 0);
+    CHECK_STR(view_owner(v, id1, name, sizeof name), ua);
+    /* a new owner: fetched */
+    snprintf(body, sizeof body, "{\"owner\":{\"__type\":\"Pointer\",\"className\":\"_User\",\"objectId\":\"%s\"}}", idb);
+    CHECK(rest_update("GameScore", id1, body, NULL, 0));
+    WAIT_UNTIL(strcmp(view_owner(v, id1, name, sizeof name), ub) == 0, 10000);
+    CHECK_STR(view_owner(v, id1, name, sizeof name), ub);
+    CHECK(vr.errors == 0);
+out:
+    lq_view_destroy(v);
+    free_client(c);
+    rec_free(&r);
+}
+
+/* A session the server no longer accepts: the view's find says 209, a fatal view error. */
+static void case_view_bad_session(void) {
+    rec r;
+    vrec vr;
+    lq_desc d;
+    lq_client *c;
+    lq_view *v = NULL;
+    lq_view_desc vd;
+    memset(&vr, 0, sizeof vr);
+    rec_init(&r, "view_bad_session");
+    base_desc(&d, &r);
+    c = new_client(&d);
+    if (!c) goto out;
+    memset(&vd, 0, sizeof vd);
+    vd.class_name = "GameScore";
+    vd.limit = 3;
+    vd.session_token = "r:not-a-session";
+    vd.on_event = on_vev;
+    vd.user_data = &vr;
+    if (!CHECK(lq_view_create(c, &vd, &v) == LQ_OK)) goto out;
+    WAIT_UNTIL(vr.fatal >= 1, 10000);
+    CHECKF(vr.fatal == 1 && vr.code == 209 && vr.ready == 0, "fatal %d, code %d, ready %d", vr.fatal, vr.code, vr.ready);
+out:
+    lq_view_destroy(v);
+    free_client(c);
+    rec_free(&r);
+}
+
 static const tcase cases[] = {
     {"connect_keys", case_connect_keys},
     {"wrong_keys", case_wrong_keys},
@@ -2524,6 +2632,8 @@ static const tcase cases[] = {
     {"rest_include", case_rest_include},
     {"rest_failures", case_rest_failures},
     {"rest_with_events", case_rest_with_events},
+    {"view_include", case_view_include},
+    {"view_bad_session", case_view_bad_session},
 };
 
 static bool wanted(const char *name, int argc, char **argv) {

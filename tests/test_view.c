@@ -545,6 +545,40 @@ static void t_invalid_session(void) {
     fx_close(&x, true);
 }
 
+/* The find fails (HTTP 500, a reset, bad JSON): an ERROR that is not fatal, then the find again
+   after a backoff, and READY once one succeeds. */
+static void t_find_failures(void) {
+    static const char *const bad[] = {
+        "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 5\r\n\r\noops!",
+        "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n{\"results",
+        "HTTP/1.1 400 Bad Request\r\nContent-Length: 40\r\n\r\n{\"code\":1,\"error\":\"Internal server error\"}",
+    };
+    fx x;
+    int i, k;
+    tu_set_ctx("find failures");
+    fx_open(&x, 5, 3, NULL);
+    for (i = 0; i < 8; i++) random_write(&x);
+    lq_connect(&x);
+    for (i = 0; i < 4; i++) {
+        rest_service(&x);
+        if (!CHECKF(x.req_at >= 0, "a find is pending (%d)", i)) break;
+        if (i < 3) {
+            lq_core_link_feed(x.s.c, R, bad[i], strlen(bad[i]), x.s.now);
+            tb_reset(&x.req);
+            x.req_at = -1;
+            CHECKF(x.errors == i + 1 && x.fatal == 0 && x.ready == 0, "failure %d: %d errors, %d fatal", i, x.errors, x.fatal);
+            if (i == 1) lq_core_link_closed(x.s.c, R, LQ_OK, 0, x.s.now);   /* a cut body: the server closes */
+            for (k = 0; k < 200 && x.req_at < 0; k++) { tu_srv_tick(&x.s, 100); rest_service(&x); }
+            CHECKF(x.req_at >= 0, "the find is retried after failure %d", i);
+        } else {
+            rest_answer(&x);
+        }
+    }
+    settle_and_check(&x, "after the failures");
+    CHECK(x.ready == 1 && x.fatal == 0);
+    fx_close(&x, true);
+}
+
 static void on_quiet(lq_view *v, const lq_view_event *ev, void *ud) { (void)v; (void)ev; (void)ud; }
 
 /* Accessors, heap bytes, bad arguments, and a view the client destroys. */
@@ -588,6 +622,7 @@ int main(void) {
     uint32_t seed, seeds = getenv("LQ_VIEW_SEEDS") ? (uint32_t)atoi(getenv("LQ_VIEW_SEEDS")) : 150;
     t_held_rule();
     t_invalid_session();
+    t_find_failures();
     t_api();
     for (seed = 1; seed <= seeds; seed++) t_model(seed % 3 == 0 ? 0 : (int)(seed % 7) + 1, seed, 600);
     g_include = true;                                       /* include "owner": events carry bare pointers */
