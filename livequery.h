@@ -6,8 +6,10 @@
 
     A complete Parse LiveQuery client: URL parsing, an RFC 6455 WebSocket client, a JSON reader and
     writer, the LiveQuery protocol, and a client that connects, reconnects with backoff,
-    resubscribes and keeps the link alive. It never blocks and starts no thread: you call lq_step()
-    from the loop you already have (poll, select, epoll, or once per frame).
+    resubscribes and keeps the link alive; a small HTTP/1.1 client for the Parse REST API (find,
+    get, login); and live views (lq_view): a query's current results, ordered and limited, kept
+    exact through events, reconnects and partitions. It never blocks and starts no thread: you
+    call lq_step() from the loop you already have (poll, select, epoll, or once per frame).
 
     EXAMPLE
         static void on_event(lq_client *c, const lq_event *ev, void *user) {
@@ -100,6 +102,9 @@
                                                     included), -1 none; then lq_core_tick(c, now)
         Ask lq_core_io again after every call: any of them may change it. "now" is any monotonic
         millisecond clock. With LQ_NO_SOCKETS, desc.random is required.
+        These are the LiveQuery link's. REST calls and views use a second link, LQ_LINK_REST: the
+        same calls with the link (lq_core_link_io, _url, _opened, _closed, _feed, _peek,
+        _consume) move its bytes; lq_core_timeout and lq_core_tick cover both.
 
     MEMORY
         Every allocation goes through desc.allocator (default malloc/free). Buffers grow to the
