@@ -134,24 +134,33 @@ static int rest_take(lq_client *c, bool *count) {
     return lim ? atoi(lim + 8) : 100;
 }
 
+/* The answers to a view without a limit: its first page with the count, then all rows. Built
+   before the clock starts. */
+typedef struct answers { char *page, *all; size_t page_len, all_len; int n; } answers;
+
+static void answers_make(answers *a, int n) {
+    a->n = n;
+    a->page = find_response(n < 1000 ? n : 1000, n, &a->page_len);
+    a->all = find_response(n, -1, &a->all_len);
+}
+
+static void answers_free(answers *a) { free(a->page); free(a->all); }
+
 /* Answers the view's finds until it is ready (a view without a limit asks twice for n > 1000). */
-static void answer_finds(lq_client *c, int n, counts *k, long ready) {
+static void answer_finds(lq_client *c, const answers *a, counts *k, long ready) {
     int rounds;
     for (rounds = 0; rounds < 8 && k->ready < ready; rounds++) {
         bool count = false;
         int limit = rest_take(c, &count);
-        size_t len;
-        char *resp;
         if (!limit) break;
-        resp = find_response(limit < n ? limit : n, count ? n : -1, &len);
-        lq_core_link_feed(c, LQ_LINK_REST, resp, len, g_now);
-        free(resp);
+        if (count) lq_core_link_feed(c, LQ_LINK_REST, a->page, a->page_len, g_now);
+        else lq_core_link_feed(c, LQ_LINK_REST, a->all, a->all_len, g_now);
     }
 }
 
-BU_NOINLINE static void bench_load(lq_client *c, int n, counts *k) { answer_finds(c, n, k, 1); }
+BU_NOINLINE static void bench_load(lq_client *c, const answers *a, counts *k) { answer_finds(c, a, k, 1); }
 
-BU_NOINLINE static void bench_resync(lq_client *c, int n, counts *k) { answer_finds(c, n, k, 2); }
+BU_NOINLINE static void bench_resync(lq_client *c, const answers *a, counts *k) { answer_finds(c, a, k, 2); }
 
 BU_NOINLINE static void bench_events(lq_client *c, char **msgs, size_t *lens, long e) {
     long i;
@@ -173,6 +182,7 @@ int main(int argc, char **argv) {
     uint64_t t0, t_load, t_events, t_resync;
     size_t peak, live;
     uint32_t r = 12345;
+    answers ans;
 
     for (i = 0; i < n; i++) { g_score[i] = (int)((i * 7919) % 100000); g_upd[i] = 1; }
     memset(&desc, 0, sizeof desc);
@@ -191,10 +201,12 @@ int main(int argc, char **argv) {
     vd.user_data = &k;
     if (lq_view_create(c, &vd, &v) != LQ_OK) return 1;
     open_link(c);
+    answers_make(&ans, n);
     mem.peak = mem.live;
     t0 = bu_now_ns();
-    bench_load(c, n, &k);
+    bench_load(c, &ans, &k);
     t_load = bu_now_ns() - t0;
+    answers_free(&ans);
     peak = mem.peak;
     live = mem.live;
     if (k.ready != 1 || k.insert != n || lq_view_count(v) != n) {
@@ -239,9 +251,11 @@ int main(int argc, char **argv) {
     g_now += 10000;
     lq_core_tick(c, g_now);
     k.move = k.change = 0;
+    answers_make(&ans, n);
     t0 = bu_now_ns();
-    bench_resync(c, n, &k);
+    bench_resync(c, &ans, &k);
     t_resync = bu_now_ns() - t0;
+    answers_free(&ans);
     if (k.stale != 1 || k.ready != 2 || lq_view_count(v) != n) {
         fprintf(stderr, "view_core: resync: stale %ld, ready %ld, %d rows\n", k.stale, k.ready, lq_view_count(v));
         return 1;
