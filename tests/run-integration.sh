@@ -22,6 +22,7 @@ STATE="$(cd "$1" && pwd)"
 BUILD="$(cd "$2" && pwd)"
 TEST_LIVE="$BUILD/test_live"
 LQWATCH="$BUILD/lqwatch-san"
+LQVIEW="$BUILD/lqview-san"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/lqit-work.XXXXXX")"
 T0=$SECONDS
 PASS=0
@@ -306,9 +307,10 @@ usage_case() {
   if [[ "$1" == --says ]]; then says="$2"; shift 2; fi
   timeout -k 2 10 "$@" >"$WORK/usage.out" 2>"$WORK/usage.err"
   local rc=$?
-  check "lqwatch usage ($name): exit 1" rc_is "$rc" 1
-  check "lqwatch usage ($name): says why on stderr" test -s "$WORK/usage.err"
-  [[ -z "$says" ]] || check "lqwatch usage ($name): says \"$says\"" grep -qF -- "$says" <(head -n 1 "$WORK/usage.err")
+  local tool; tool="$(basename "$1")"; tool="${tool%-san}"; [[ "$1" == env ]] && tool="$(basename "${@: -2:1}")" && tool="${tool%-san}"
+  check "$tool usage ($name): exit 1" rc_is "$rc" 1
+  check "$tool usage ($name): says why on stderr" test -s "$WORK/usage.err"
+  [[ -z "$says" ]] || check "$tool usage ($name): says \"$says\"" grep -qF -- "$says" <(head -n 1 "$WORK/usage.err")
 }
 usage_case "no class" "$LQWATCH"
 usage_case "unknown option" --says "unknown option --bogus" "$LQWATCH" --bogus GameScore
@@ -324,6 +326,18 @@ for opt in --connect-timeout --dead-link --ping-interval; do
     usage_case "$opt $bad" --says "a positive number of milliseconds is needed by $opt" "$LQWATCH" "$opt" "$bad" GameScore
   done
 done
+# lqview: the same connection options, and its own
+usage_case "no class" "$LQVIEW"
+usage_case "unknown option" --says "unknown option --bogus" "$LQVIEW" --bogus GameScore
+usage_case "--limit 0" --says "--limit needs a positive number" "$LQVIEW" --limit 0 GameScore
+usage_case "--limit abc" "$LQVIEW" --limit abc GameScore
+usage_case "--for 0" --says "--for needs a positive number of seconds" "$LQVIEW" --for 0 GameScore
+usage_case "--order without value" --says "a value is missing after --order" "$LQVIEW" GameScore --order
+usage_case "where not an object" --says "WHERE must be a JSON object" "$LQVIEW" GameScore '[1]'
+usage_case "bad order" --says "bad query" "$LQVIEW" --order '-' GameScore
+timeout -k 2 10 "$LQVIEW" --help >"$WORK/help.out" 2>&1
+check "lqview --help: exit 0" rc_is "$?" 0
+check "lqview --help: prints the usage" grep -q "usage: lqview" "$WORK/help.out"
 timeout -k 2 10 "$LQWATCH" --help >"$WORK/help.out" 2>&1
 rc=$?
 check "lqwatch --help: exit 0" rc_is "$rc" 0
