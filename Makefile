@@ -126,7 +126,7 @@ portability:
 	@bash tests/run-portability.sh $(BUILD)
 
 # wss:// (mbedTLS): openssl certificates, Node TLS fronts, a Parse Server of its own.
-tls: $(BUILD)/lqwatch-san
+tls: $(BUILD)/lqwatch-san $(BUILD)/lqview-san
 	@LQ_TLS_CFLAGS="$(TLS_CFLAGS)" LQ_TLS_LIBS="$(TLS_LIBS)" bash tests/tls/run.sh $(abspath $(BUILD)/tls-server) $(BUILD)
 
 # The same suite through the OpenSSL backend (its own build directory).

@@ -34,6 +34,7 @@ mkdir -p "$1" "$2"
 STATE="$(cd "$1" && pwd)"
 BUILD="$(cd "$2" && pwd)"
 LQWATCH="$BUILD/lqwatch-san"
+LQVIEW="$BUILD/lqview-san"
 read -r -a TLS_CFLAGS <<<"${LQ_TLS_CFLAGS:--DLQ_USE_MBEDTLS}"
 read -r -a TLS_LIBS <<<"${LQ_TLS_LIBS:--lmbedtls -lmbedx509 -lmbedcrypto}"
 # What each backend says: a chain from another CA, a name the certificate does not carry.
@@ -221,11 +222,31 @@ watch_case() {
   fi
 }
 
+# view_case NAME URL FRONTLOG: lqview over TLS loads an object, its WebSocket and its REST calls
+# both through the front (two TLS connections at least).
+view_case() {
+  local name="$1" url="$2" flog="$3" out="$WORK/$1.view" err="$WORK/$1.view.err" rc id before secure
+  before=$(wc -l <"$flog")
+  id="$(parsectl create GameScore "{\"score\":7,\"playerName\":\"$name\"}" | object_id)"
+  timeout 30 "$LQVIEW" -s "$url" --ca "$CERTS/ca.pem" -a "$PARSE_APP_ID" -k "$PARSE_JAVASCRIPT_KEY" --for 4 \
+    GameScore "{\"playerName\":\"$name\"}" >"$out" 2>"$err"
+  rc=$?
+  secure=$(new_lines "$flog" "$before" | grep -c '^secure ')
+  if [[ $rc -eq 0 && -n "$id" ]] && grep -q '"event":"ready","count":1' "$out" && grep -q "\"objectId\":\"$id\"" "$out" &&
+     [[ $secure -ge 2 ]]; then
+    pass "$name: lqview over $url: the REST find and the WebSocket over TLS ($secure TLS connections)"
+  else
+    fail "$name: lqview over $url (exit $rc, $secure TLS connections)"
+    sed 's/^/    out: /' "$out"; sed 's/^/    err: /' "$err"
+  fi
+}
+
 echo "== good certificates ($((SECONDS - T0)) s)"
 watch_case wss "wss://127.0.0.1:${PORT[good]}/parse" "$WORK/good.log" --ca "$CERTS/ca.pem"
 watch_case https "https://127.0.0.1:${PORT[good]}/parse" "$WORK/good.log" --ca "$CERTS/ca.pem"
 watch_case localhost "wss://localhost:${PORT[good]}/parse" "$WORK/good.log" --ca "$CERTS/ca.pem"
 check "localhost: the name went out as SNI" grep -q '^secure .* sni=localhost$' "$WORK/good.log"
+view_case view-wss "wss://127.0.0.1:${PORT[good]}/parse" "$WORK/good.log"
 
 # RFC 6125 host checks, on whichever mbedTLS this is (2.28 checks DNS names only by itself): an IP
 # literal is matched against iPAddress subjectAltNames alone, byte for byte, and sent without SNI
