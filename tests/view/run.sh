@@ -83,6 +83,7 @@ set +a
 echo "server up: $PARSE_HTTP_URL (pid $PARSE_PID)"
 
 # In the background, so that a signal interrupts "wait" at once.
+: >"$WORK/chaos.out"
 LQVIEW="$LQVIEW" LQ_STATE="$STATE" LQ_SERVER_SH="$SERVER_SH" \
   timeout -k 10 230 node "$ROOT/tests/view/chaos.js" >"$WORK/chaos.out" 2>&1 &
 CHAOS_PID=$!
