@@ -5472,6 +5472,7 @@ struct lq_view {
     lq_view_fn fn;
     void *user_data;
     char *class_name, *where, *order_text, *keys, *include, *session_token;
+    char *find_order;           /* the order the finds send: the parsed keys, objectId last */
     lq__order order;
     int limit;                  /* rows shown; LQ__VIEW_ALL without a limit */
     int track;                  /* rows tracked at most (2 x limit); LQ__VIEW_ALL without */
@@ -5745,6 +5746,7 @@ static void lq__view_remove_id(lq_view *v, const char *id) {
     lq__row *old = lq__view_lookup(v, id);
     int p = old ? lq__view_pos(v, old) : -1;
     if (p >= 0) lq__view_take(v, p);
+    else if (old) v->again = true;                          /* cannot be: load again rather than keep it */
 }
 
 /* One event applied to the rows (its row is taken). */
@@ -6076,7 +6078,7 @@ static void lq__view_find(lq_view *v) {
         f.where = w.err == LQ_OK ? w.data : NULL;
         if (!f.where) { lq__buf_free(&w); v->retry_at = v->c->now + 1000; return; }
     }
-    f.order = v->order_text;
+    f.order = v->find_order;
     f.keys = v->keys;
     f.include = v->include;
     f.limit = v->scope ? v->nscope : v->track == LQ__VIEW_ALL ? v->page : v->track;
@@ -6203,6 +6205,24 @@ static int64_t lq__views_timeout(const lq_client *c, uint64_t now) {
 
 /* ---- the API ---- */
 
+/* The order for the finds, from the parsed keys: "-score,objectId", so that the server breaks
+   ties as the view does (and picks the same rows at the limit). */
+static char *lq__view_order_text(lq_client *c, const lq__order *o) {
+    lq__buf b;
+    int i;
+    memset(&b, 0, sizeof b);
+    b.a = &c->a;
+    b.limit = c->max_outgoing;
+    for (i = 0; i < o->n; i++) {
+        if (i) lq__buf_puts(&b, ",");
+        if (o->key[i].desc) lq__buf_puts(&b, "-");
+        lq__buf_put(&b, o->key[i].name, o->key[i].len);
+    }
+    lq__buf_put(&b, "", 1);
+    if (b.err != LQ_OK) { lq__buf_free(&b); return NULL; }
+    return b.data;
+}
+
 /* "a,b" for the find: the caller's keys, the order's and those the view needs; NULL for all. */
 static char *lq__view_keys(lq_client *c, const lq_view_desc *d, const lq__order *o) {
     lq__buf b;
@@ -6256,6 +6276,7 @@ static void lq__view_free(lq_view *v) {
     lq__free(&c->a, v->class_name);
     lq__free(&c->a, v->where);
     lq__free(&c->a, v->order_text);
+    lq__free(&c->a, v->find_order);
     lq__free(&c->a, v->keys);
     lq__free(&c->a, v->include);
     lq__free(&c->a, v->session_token);
@@ -6298,6 +6319,7 @@ lq_result lq_view_create(lq_client *c, const lq_view_desc *d, lq_view **out) {
     if (!v->class_name || !v->order_text || (d->where && !v->where) || (d->session_token && !v->session_token)) goto fail;
     if ((r = lq__order_parse(v->order_text, &v->order)) != LQ_OK) goto fail;
     r = LQ_ERR_NOMEM;
+    if (!(v->find_order = lq__view_order_text(c, &v->order))) goto fail;
     if (d->num_keys && !(v->keys = lq__view_keys(c, d, &v->order))) goto fail;
     if (d->num_include && !(v->include = lq__view_join(c, d->include, d->num_include))) goto fail;
     if (d->num_include > 16) { r = LQ_ERR_LIMIT; goto fail; }
