@@ -41,7 +41,7 @@ EXAMPLES := $(BUILD)/lqwatch $(BUILD)/lqview $(BUILD)/leaderboard $(BUILD)/poll_
 # The version, from the one place that has it.
 VERSION := $(shell awk '/^.define LQ_VERSION_(MAJOR|MINOR|PATCH) /{v = v s $$3; s = "."} END{print v}' livequery.h)
 
-.PHONY: order-live all test unit hostile fuzz fuzz-short tools compile-check integration portability tls tls3 tls-openssl FORCE bench dropin install examples demo clean server-start server-stop
+.PHONY: view-chaos order-live all test unit hostile fuzz fuzz-short tools compile-check integration portability tls tls3 tls-openssl FORCE bench dropin install examples demo clean server-start server-stop
 
 all: examples
 
@@ -138,7 +138,7 @@ tls-openssl:
 tls3:
 	@bash tests/tls/run-mbedtls3.sh $(abspath $(BUILD)/mbedtls3)
 
-test: compile-check unit hostile fuzz-short tools examples dropin integration order-live portability tls3
+test: compile-check unit hostile fuzz-short tools examples dropin integration order-live view-chaos portability tls3
 ifneq ($(TLS),none)
 test: tls
 endif
@@ -149,6 +149,11 @@ endif
 # The view's order against the real server: 129 orders of 64 objects of every column type.
 order-live:
 	bash tests/order/live.sh $(BUILD)/order-live
+
+# lqview against a real Parse Server under racing writes, ACL flips, a server restart and a silent
+# partition (a relay): the replayed lines give the list, which equals a fresh REST find.
+view-chaos: $(BUILD)/lqview-san
+	bash tests/view/run.sh $(abspath $(BUILD)/view-server) $(BUILD)
 
 # make install PREFIX=/usr/local: the header, lqwatch, a pkg-config file and a CMake package.
 PREFIX ?= /usr/local
