@@ -15,7 +15,9 @@ set -euo pipefail
 
 SERVER_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
-PG_USER=postgres           # OS user that owns and runs the cluster
+PG_USER=postgres           # OS user that owns and runs the cluster when this runs as root
+# As root the cluster runs as $PG_USER (PostgreSQL refuses to run as root); as anyone else it runs
+# as that user, with no root needed at all.
 DB_NAME=parse DB_ROLE=parse DB_PASS=parse
 APP_ID=testAppId JS_KEY=testJsKey MASTER_KEY=testMasterKey CLIENT_KEY=testClientKey
 MARKER=.lqserver-state
@@ -23,6 +25,10 @@ READY_TIMEOUT="${LQ_READY_TIMEOUT:-60}"   # seconds to wait for "READY <port>"
 TERM_TIMEOUT=10                           # seconds between SIGTERM and SIGKILL
 
 die() { echo "lqserver: $*" >&2; exit 1; }
+# The prefix that runs a PostgreSQL program as the cluster's owner: $PG_USER under root, else
+# nothing (this user).
+AS_PG=()
+[[ $EUID -ne 0 ]] || AS_PG=(runuser -u "$PG_USER" --)
 note() { echo "lqserver: $*" >&2; }
 
 usage() {
@@ -200,7 +206,7 @@ start_parse() {
 stop_postgres() {
   [[ -f "$STATE/pgdata/postmaster.pid" ]] || return 0
   local pmpid; pmpid="$(head -n 1 "$STATE/pgdata/postmaster.pid" 2>/dev/null || true)"
-  timeout 30 runuser -u "$PG_USER" -- "$PG_BIN/pg_ctl" -D "$STATE/pgdata" stop -m immediate -w -t 20 \
+  timeout 30 "${AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$STATE/pgdata" stop -m immediate -w -t 20 \
     >>"$STATE/postgres.log" 2>&1 || true
   if [[ -n "$pmpid" ]] && pid_matches "$pmpid" "$STATE/pgdata"; then
     kill -s KILL "$pmpid" 2>/dev/null || true
@@ -231,16 +237,15 @@ start_all() {
       die "$dir exists, is not empty and is not an lqserver state dir; refusing to wipe it"
     fi
   fi
-  [[ $EUID -eq 0 ]] || die "must run as root (initdb/pg_ctl are run as user $PG_USER via runuser)"
   [[ -x "$PG_BIN/initdb" ]] || die "PostgreSQL not found in $PG_BIN (apt-get install postgresql)"
-  id "$PG_USER" >/dev/null 2>&1 || die "no OS user $PG_USER"
+  [[ $EUID -ne 0 ]] || id "$PG_USER" >/dev/null 2>&1 || die "no OS user $PG_USER (root runs the cluster as $PG_USER)"
   do_install >&2
 
   STATE="$(abs_dir "$dir")"
   touch "$STATE/$MARKER"
   chmod 755 "$STATE"
   # postgres must be able to traverse every parent of STATE.
-  runuser -u "$PG_USER" -- test -x "$STATE" \
+  "${AS_PG[@]}" test -x "$STATE" \
     || die "user $PG_USER cannot access $STATE (a parent directory is not world-searchable)"
 
   local ports; ports="$(free_ports 2)"
@@ -259,9 +264,9 @@ start_all() {
 
   mkdir -p "$STATE/pgdata"
   touch "$STATE/postgres.log" "$STATE/initdb.log"
-  chown "$PG_USER:" "$STATE/pgdata" "$PG_SOCK" "$STATE/postgres.log" "$STATE/initdb.log"
+  [[ $EUID -ne 0 ]] || chown "$PG_USER:" "$STATE/pgdata" "$PG_SOCK" "$STATE/postgres.log" "$STATE/initdb.log"
   chmod 700 "$STATE/pgdata"
-  if ! timeout 120 runuser -u "$PG_USER" -- "$PG_BIN/initdb" -D "$STATE/pgdata" -U postgres -E UTF8 \
+  if ! timeout 120 "${AS_PG[@]}" "$PG_BIN/initdb" -D "$STATE/pgdata" -U postgres -E UTF8 \
         --locale=C.UTF-8 --auth-local=trust --auth-host=trust -N >"$STATE/initdb.log" 2>&1; then
     tail -n 20 "$STATE/initdb.log" >&2
     die "initdb failed"
@@ -281,7 +286,7 @@ logging_collector = off
 EOF
   local ok=0 _try
   for _try in 1 2 3; do
-    if timeout 60 runuser -u "$PG_USER" -- "$PG_BIN/pg_ctl" -D "$STATE/pgdata" -l "$STATE/postgres.log" \
+    if timeout 60 "${AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$STATE/pgdata" -l "$STATE/postgres.log" \
          -w -t 30 start >/dev/null 2>&1; then
       ok=1; break
     fi
