@@ -36,7 +36,7 @@ UNIT     := $(BUILD)/test_json $(BUILD)/test_ws $(BUILD)/test_core $(BUILD)/test
             $(BUILD)/test_rest $(BUILD)/test_view $(BUILD)/test_order
 HOSTILE  := $(BUILD)/test_hostile $(BUILD)/test_alloc $(BUILD)/test_iofaults $(BUILD)/test_conformance
 FUZZ_SECONDS ?= 60
-EXAMPLES := $(BUILD)/lqwatch $(BUILD)/lqview $(BUILD)/leaderboard $(BUILD)/poll_loop $(BUILD)/select_loop $(BUILD)/game_loop $(BUILD)/custom_transport \
+EXAMPLES := $(BUILD)/lqwatch $(BUILD)/lqview $(BUILD)/live_list $(BUILD)/poll_loop $(BUILD)/select_loop $(BUILD)/game_loop $(BUILD)/custom_transport \
             $(BUILD)/core_loop
 # The version, from the one place that has it.
 VERSION := $(shell awk '/^.define LQ_VERSION_(MAJOR|MINOR|PATCH) /{v = v s $$3; s = "."} END{print v}' livequery.h)

@@ -405,15 +405,15 @@ for ex in poll_loop select_loop game_loop custom_transport core_loop; do
   fi
 done
 
-# leaderboard (the README's live list): a new best score is printed first
-timeout -k 2 20 "$BUILD/leaderboard" </dev/null >"$WORK/leaderboard.out" 2>&1 &
+# live_list (the README's live list): a new best score is printed first
+timeout -k 2 20 "$BUILD/live_list" </dev/null >"$WORK/live_list.out" 2>&1 &
 lbpid=$!
 sleep 2
 idl="$(create GameScore "{\"playerName\":\"$TAGBASE-lb\",\"score\":99999999}")"
 sleep 2
 kill -TERM "$lbpid" 2>/dev/null; wait "$lbpid" 2>/dev/null
-check "example leaderboard: printed a top 10 after its first load" grep -q "^--- top 10$" "$WORK/leaderboard.out"
-check "example leaderboard: a new best score is printed first" grep -Eq "^ 1\. $TAGBASE-lb +99999999$" "$WORK/leaderboard.out"
+check "example live_list: printed a top 10 after its first load" grep -q "^--- top 10$" "$WORK/live_list.out"
+check "example live_list: a new best score is printed first" grep -Eq "^ 1\. $TAGBASE-lb +99999999$" "$WORK/live_list.out"
 delete GameScore "$idl"
 
 finish

@@ -1,4 +1,4 @@
-/* leaderboard: the top 10 GameScore objects by score, kept exact live (lq_view); reprinted on
+/* live_list: the top 10 GameScore objects by score, kept exact live (lq_view); reprinted on
    every change for 60 s. The README shows it as "a live list in 30 lines". */
 #define LIVEQUERY_IMPLEMENTATION
 #include "../livequery.h"
