@@ -41,7 +41,7 @@ EXAMPLES := $(BUILD)/lqwatch $(BUILD)/lqview $(BUILD)/live_list $(BUILD)/poll_lo
 # The version, from the one place that has it.
 VERSION := $(shell awk '/^.define LQ_VERSION_(MAJOR|MINOR|PATCH) /{v = v s $$3; s = "."} END{print v}' livequery.h)
 
-.PHONY: view-chaos order-live all test unit hostile fuzz fuzz-short tools compile-check integration portability tls tls3 tls-openssl FORCE bench dropin install examples demo clean server-start server-stop
+.PHONY: server view-chaos order-live all test unit hostile fuzz fuzz-short tools compile-check integration portability tls tls3 tls-openssl FORCE bench dropin install examples demo clean server-start server-stop
 
 all: examples
 
@@ -111,15 +111,21 @@ compile-check: | $(BUILD)
 	@CC=$(CC) CLANG=$(CLANG) CXX=$(CXX) bash tests/run-compile.sh $(BUILD)
 
 # A real Parse Server (npm, on a throwaway PostgreSQL cluster, 127.0.0.1 only).
-server-start:
-	bash $(SERVER) install
-	bash $(SERVER) start $(abspath $(STATE))
+# A Parse Server to develop against: started once, left running (make server-stop ends it). The
+# tests use servers of their own and never touch it.
+server:
+	@bash $(SERVER) install >/dev/null
+	@if bash $(SERVER) status $(abspath $(STATE)) >/dev/null 2>&1; then echo "already running:"; \
+	 else LQSERVER_PORT=1337 bash $(SERVER) start $(abspath $(STATE)) >/dev/null || exit 1; fi
+	@bash tests/server/hello.sh $(abspath $(STATE))/env
+
+server-start: server
 
 server-stop:
-	-bash $(SERVER) stop $(abspath $(STATE))
+	-@bash $(SERVER) stop $(abspath $(STATE)) && echo "stopped the server of $(abspath $(STATE))"
 
 integration: $(BUILD)/lqwatch-san $(BUILD)/lqview-san $(BUILD)/test_live examples
-	@bash tests/run-integration.sh $(abspath $(STATE)) $(BUILD)
+	@bash tests/run-integration.sh $(abspath $(BUILD)/it-server) $(BUILD)
 
 # 32-bit and big-endian under qemu-user, Windows under wine (each skipped when its toolchain is missing).
 portability:
@@ -204,5 +210,6 @@ demo: $(BUILD)/lqwatch
 
 clean:
 	-[ -d $(STATE) ] && bash $(SERVER) stop $(abspath $(STATE))
+	-[ -d $(BUILD)/it-server ] && bash $(SERVER) stop $(abspath $(BUILD)/it-server)
 	-[ -d $(BUILD)/tls-server ] && bash $(SERVER) stop $(abspath $(BUILD)/tls-server)
 	rm -rf $(BUILD)

@@ -250,6 +250,14 @@ start_all() {
 
   local ports; ports="$(free_ports 2)"
   PARSE_PORT="${ports% *}"; PG_PORT="${ports#* }"
+  # LQSERVER_PORT asks for a port of Parse Server's own (make server: 1337), when it is free.
+  if [[ -n "${LQSERVER_PORT:-}" ]]; then
+    if (exec 3<>"/dev/tcp/127.0.0.1/$LQSERVER_PORT") 2>/dev/null; then
+      note "port $LQSERVER_PORT is taken; using $PARSE_PORT"
+    else
+      PARSE_PORT="$LQSERVER_PORT"
+    fi
+  fi
   # Unix socket path is limited to ~107 bytes.
   PG_SOCK="$STATE/pgsock"
   (( ${#PG_SOCK} > 80 )) && PG_SOCK="$(mktemp -d /tmp/lqpg.XXXXXX)"
