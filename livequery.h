@@ -21,14 +21,14 @@
             }
         }
         int main(void) {
-            lq_desc desc = {0};
+            lq_desc desc = LQ_ZERO;
             desc.server_url = "https://example.com/parse";
             desc.application_id = "myAppId";
             desc.javascript_key = "myJsKey";
             desc.on_event = on_event;
             lq_client *c = NULL;
             if (lq_client_create(&desc, &c) != LQ_OK) return 1;
-            lq_query q = {0};
+            lq_query q = LQ_ZERO;
             q.class_name = "GameScore";
             q.where = "{\"score\":{\"$gt\":1000}}";
             lq_sub sub;
@@ -190,6 +190,15 @@
 #else
 #define LQ_API extern
 #endif
+#endif
+
+/* An initializer that zeroes a desc (or any struct of this API) without a warning, in C ({0}) and
+   in C++ ({}, where g++ -Wextra warns about each member {0} leaves out):
+       lq_desc desc = LQ_ZERO;                                                          */
+#ifdef __cplusplus
+#define LQ_ZERO {}
+#else
+#define LQ_ZERO {0}
 #endif
 
 #ifdef __cplusplus

@@ -23,8 +23,8 @@ static void on_event(lq_client *c, const lq_event *ev, void *user) {
 }
 
 int main(void) {
-    lq_desc desc = {0};
-    lq_query q = {0};
+    lq_desc desc = LQ_ZERO;
+    lq_query q = LQ_ZERO;
     lq_client *c;
     game g = {0, 0};
     long frame;

@@ -21,8 +21,8 @@ static void on_change(lq_view *v, const lq_view_event *ev, void *user) {
 }
 
 int main(void) {
-    lq_desc desc = {0};
-    lq_view_desc top = {0};
+    lq_desc desc = LQ_ZERO;
+    lq_view_desc top = LQ_ZERO;
     lq_client *c;
     lq_view *v;
     uint64_t end = lq_now_ms() + 60000;

@@ -30,9 +30,9 @@ static void on_count(lq_client *c, const lq_response *r, void *user) {
 }
 
 int main(void) {
-    lq_desc desc = {0};
-    lq_query q = {0};
-    lq_find_desc count = {0};
+    lq_desc desc = LQ_ZERO;
+    lq_query q = LQ_ZERO;
+    lq_find_desc count = LQ_ZERO;
     lq_client *c;
     uint64_t end = lq_now_ms() + 30000;
     int stdin_open = 1;

@@ -73,6 +73,18 @@ for f in "$B"/snippet*.c; do
       echo 'int main(void) { return 0; }'; } >"$src"
   fi
   run "README snippet $(basename "$f")" cc -std=c99 -Wall -Wextra -pedantic -Werror -Wno-unused-variable -I"$ROOT" "$src" -o "${f%.c}"
+  # a whole program is also C++ without a warning (LQ_ZERO, not {0}, for the descs)
+  if [[ "$src" == "$f" ]] && command -v "${CXX:-g++}" >/dev/null; then
+    run "README snippet $(basename "$f") as C++" "${CXX:-g++}" -x c++ -std=c++11 -Wall -Wextra -pedantic -Werror \
+      -Wno-unused-variable -I"$ROOT" -fsyntax-only "$src"
+  fi
+done
+
+echo "== examples as C++"
+for f in "$ROOT"/examples/*.c; do
+  command -v "${CXX:-g++}" >/dev/null || break
+  run "$(basename "$f") as C++ (-Wall -Wextra)" "${CXX:-g++}" -x c++ -std=c++11 -Wall -Wextra -pedantic -Werror \
+    -I"$ROOT" -fsyntax-only "$f"
 done
 
 echo "dropin: $pass passed, $fail failed"
