@@ -173,7 +173,7 @@ install: $(BUILD)/lqwatch
 	  'tls_libs=-lmbedtls -lmbedx509 -lmbedcrypto' '' 'Name: livequery' \
 	  'Description: Parse LiveQuery client in one C header (define LIVEQUERY_IMPLEMENTATION in one file)' \
 	  'Version: $(VERSION)' 'Cflags: -I$${includedir}' > "$$d/lib/pkgconfig/livequery.pc"; \
-	printf '%s\n' '# find_package(livequery): livequery::livequery, and livequery::livequery_mbedtls for wss://' \
+	printf '%s\n' '# find_package(livequery): livequery::livequery; livequery::livequery_mbedtls or _openssl for wss://' \
 	  'get_filename_component(_lq_prefix "$${CMAKE_CURRENT_LIST_DIR}/../../.." ABSOLUTE)' \
 	  'if(NOT TARGET livequery::livequery)' \
 	  '  add_library(livequery::livequery INTERFACE IMPORTED)' \
@@ -182,6 +182,9 @@ install: $(BUILD)/lqwatch
 	  '  add_library(livequery::livequery_mbedtls INTERFACE IMPORTED)' \
 	  '  set_target_properties(livequery::livequery_mbedtls PROPERTIES INTERFACE_COMPILE_DEFINITIONS LQ_USE_MBEDTLS' \
 	  '    INTERFACE_LINK_LIBRARIES "livequery::livequery;mbedtls;mbedx509;mbedcrypto")' \
+	  '  add_library(livequery::livequery_openssl INTERFACE IMPORTED)' \
+	  '  set_target_properties(livequery::livequery_openssl PROPERTIES INTERFACE_COMPILE_DEFINITIONS LQ_USE_OPENSSL' \
+	  '    INTERFACE_LINK_LIBRARIES "livequery::livequery;ssl;crypto")' \
 	  'endif()' 'set(livequery_VERSION $(VERSION))' > "$$d/lib/cmake/livequery/livequery-config.cmake"; \
 	printf '%s\n' 'set(PACKAGE_VERSION $(VERSION))' 'if(PACKAGE_FIND_VERSION VERSION_GREATER PACKAGE_VERSION)' \
 	  '  set(PACKAGE_VERSION_COMPATIBLE FALSE)' 'else()' '  set(PACKAGE_VERSION_COMPATIBLE TRUE)' 'endif()' \

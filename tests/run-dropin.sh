@@ -54,6 +54,12 @@ target_link_libraries(app PRIVATE livequery::livequery)
 CM
   run "find_package(livequery)" bash -c "cmake -S '$B/fp' -B '$B/fp/b' -DCMAKE_PREFIX_PATH='$B/prefix' && cmake --build '$B/fp/b' && '$B/fp/b/app'"
   run "add_subdirectory(livequery)" bash -c "cmake -S '$B/sub' -B '$B/sub/b' && cmake --build '$B/sub/b' && '$B/sub/b/app'"
+  if [[ -f /usr/include/openssl/ssl.h ]]; then
+    mkdir -p "$B/fpo"
+    sed 's/livequery::livequery)/livequery::livequery_openssl)/' "$B/fp/CMakeLists.txt" >"$B/fpo/CMakeLists.txt"
+    run "find_package(livequery) with livequery::livequery_openssl" bash -c \
+      "cmake -S '$B/fpo' -B '$B/fpo/b' -DCMAKE_PREFIX_PATH='$B/prefix' && cmake --build '$B/fpo/b' && '$B/fpo/b/app'"
+  fi
 else bad "cmake missing"; fi
 
 echo "== README snippets"
