@@ -3,6 +3,8 @@
    For a wss:// URL the library's TLS backend (build with -DLQ_USE_MBEDTLS) runs over these very
    sockets; a transport that does TLS itself (OpenSSL, a platform stack) sets tr.tls = true.
    Subscribes to GameScore, prints each event, exits 0 after the first delete event, 4 after 30 s.
+   It also counts the GameScore objects with a REST find: the REST connection goes through the same
+   transport (and, for wss://, the same TLS backend: https://).
    Env: PARSE_SERVER_URL (ws:// or wss:// to an IPv4 address), PARSE_APP_ID, PARSE_JAVASCRIPT_KEY,
    and for wss:// PARSE_CA_FILE (the server's CA). */
 #define LIVEQUERY_IMPLEMENTATION
@@ -96,7 +98,15 @@ static void on_event(lq_client *c, const lq_event *ev, void *user) {
     if (ev->type == LQ_EVENT_DELETE) *(int *)user = 0;
 }
 
+static void on_count(lq_client *c, const lq_response *r, void *user) {
+    (void)c; (void)user;
+    if (r->result == LQ_OK) printf("find: %d objects\n", (int)lq_json_int(lq_json_get(r->body, "count"), -1));
+    else printf("find failed: %s (%s)\n", lq_result_str(r->result), r->error_message);
+    fflush(stdout);
+}
+
 int main(void) {
+    lq_find_desc count;
     lq_transport tr;
     lq_desc desc;
     lq_query q;
@@ -118,6 +128,12 @@ int main(void) {
     q.class_name = "GameScore";
     if (lq_client_create(&desc, &c) != LQ_OK) return 1;
     if (lq_subscribe(c, &q, NULL) != LQ_OK) { lq_client_destroy(c); return 1; }
+    memset(&count, 0, sizeof count);
+    count.class_name = "GameScore";
+    count.limit = 1;
+    count.count = true;
+    count.on_response = on_count;
+    lq_find(c, &count, NULL);
     while (exit_code < 0 && lq_now_ms() < deadline) lq_wait(c, 100);
     lq_close(c);
     for (i = 0; i < 50 && lq_step(c) != LQ_ERR_CLOSED; i++) lq_wait(c, 20);

@@ -400,7 +400,7 @@ for ex in poll_loop select_loop game_loop custom_transport core_loop; do
   wait "$expid"; rc=$?
   check "example $ex: exit 0 after the delete" rc_is "$rc" 0
   check "example $ex: printed the delete" grep -q "delete" "$WORK/$ex.out"
-  if [[ "$ex" == poll_loop || "$ex" == select_loop ]]; then
+  if [[ "$ex" == poll_loop || "$ex" == select_loop || "$ex" == custom_transport ]]; then
     check "example $ex: a REST find in the same loop" grep -Eq "^find: [0-9]+ objects$" "$WORK/$ex.out"
   fi
 done

@@ -369,8 +369,8 @@ custom_case() {
   wait "$BG_PID"; rc=$?
   BG_PID=""
   t=$(( $(now_ms) - t ))
-  if [[ $rc -eq 0 ]] && grep -q '^delete' "$out"; then
-    pass "custom_transport $name: $url, exit 0 after the delete event ($t ms)"
+  if [[ $rc -eq 0 ]] && grep -q '^delete' "$out" && grep -Eq '^find: [0-9]+ objects$' "$out"; then
+    pass "custom_transport $name: $url, exit 0 after the delete event, and a REST find over the same transport ($t ms)"
   else
     fail "custom_transport $name: $url, exit $rc ($t ms)"; sed 's/^/    /' "$out"
   fi
