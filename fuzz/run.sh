@@ -18,7 +18,7 @@ esac
 BUILD=${BUILD:-build}
 CLANG=${CLANG:-clang}
 OUT=$BUILD/fuzz
-TARGETS="fuzz_handshake fuzz_frames fuzz_json fuzz_core fuzz_order"
+TARGETS="fuzz_handshake fuzz_frames fuzz_json fuzz_core fuzz_order fuzz_rest"
 FLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I."
 mkdir -p "$OUT"
 status=0
