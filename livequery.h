@@ -5451,6 +5451,7 @@ static int lq__order_kcmp(const lq__order *o, const lq__order_kv *a, const lq__o
 #define LQ__VIEW_ID_MAX 64
 #define LQ__VIEW_PAGE 1000          /* first find of a view without a limit; x4 while full */
 #define LQ__VIEW_ALL 0x3FFFFFFF     /* "no limit" as a row count */
+#define LQ__VIEW_HELD_MAX 65536     /* events held while loading, at most */
 
 enum { LQ__V_SUBSCRIBING = 0, LQ__V_LOADING, LQ__V_LIVE, LQ__V_DEAD };
 
@@ -6137,6 +6138,10 @@ static void lq__view_scoped(lq_view *v) {
 /* ---- the view's subscription events, and the client's ---- */
 
 static void lq__view_hold(lq_view *v, int type, lq__row *r, lq_json original) {
+    if (v->nheld >= LQ__VIEW_HELD_MAX) {                    /* a find that takes long on a busy class: */
+        lq__view_held_free(v);                              /* let one more load cover them instead */
+        v->again = true;
+    }
     if (v->nheld == v->capheld) {
         int cap = v->capheld ? v->capheld * 2 : 16;
         lq__held *n = (lq__held *)lq__alloc(&v->c->a, (size_t)cap * sizeof *n);
