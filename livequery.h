@@ -7638,8 +7638,10 @@ lq_result lq_wait(lq_client *c, int max_ms) {
     REVISION HISTORY
         unreleased  additions only: a REST client (lq_find, lq_get, lq_login, lq_cancel; LQ_NO_REST
                leaves it out) on a second link of the core (lq_core_link_*, lq_pollfds, LQ_ERR_HTTP,
-               desc.rest_url, rest_timeout_ms, max_response_bytes); the handles' tag comes from the
-               random source (4 bytes at create), so a destroyed client's handles stay dead.
+               desc.rest_url, rest_timeout_ms, max_response_bytes); live views (lq_view_*: a query's
+               results, ordered as Parse Server on PostgreSQL orders, limited, kept exact through
+               events, reconnects and partitions, with include); LQ_ZERO; the handles' tag comes
+               from the random source (4 bytes at create), so a destroyed client's handles stay dead.
         1.0.0  (2026-12) API 1.0: subscriptions are value handles (lq_sub); transports carry a
                per-connection state and say whether they do TLS; one TLS seam (mbedTLS over any
                transport); the core's contract is complete (LQ_IO_DONE, the connect deadline in
