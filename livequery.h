@@ -3288,17 +3288,18 @@ static void lq__on_error_op(lq_client *c, const lq__msg *m, lq__sub *unused, lq_
 
 /* A message that needs more tokens than any before it: the counting parse says how many, the
    array is made that size (rounded up to a power of two, at least 16) and kept for the next ones. */
-static int lq__parse_grown(lq_client *c, const char *text, size_t len, bool check_utf8, lq_json *root) {
+static int lq__parse_grown(lq_client *c, lq_json_token **toks, size_t *ntoks, const char *text, size_t len,
+                           bool check_utf8, lq_json *root) {
     int got = lq__json_parse(text, len, NULL, 0, c->max_depth, true, NULL);
     size_t want = 16;
     if (got < 0) return got;
     while (want < (size_t)got) want *= 2;
-    lq__free(&c->a, c->toks);                               /* its contents are not needed */
-    c->ntoks = 0;
-    c->toks = want <= (size_t)-1 / sizeof *c->toks ? (lq_json_token *)lq__alloc(&c->a, want * sizeof *c->toks) : NULL;
-    if (!c->toks) return LQ_ERR_NOMEM;
-    c->ntoks = want;
-    return lq__json_parse(text, len, c->toks, c->ntoks, c->max_depth, check_utf8, root);
+    lq__free(&c->a, *toks);                                 /* its contents are not needed */
+    *ntoks = 0;
+    *toks = want <= (size_t)-1 / sizeof **toks ? (lq_json_token *)lq__alloc(&c->a, want * sizeof **toks) : NULL;
+    if (!*toks) return LQ_ERR_NOMEM;
+    *ntoks = want;
+    return lq__json_parse(text, len, *toks, *ntoks, c->max_depth, check_utf8, root);
 }
 
 /* The slot of the member whose key token is t, or NULL. Switching on the length leaves one
@@ -3473,7 +3474,7 @@ static void lq__on_message_utf8(lq_client *c, const char *text, size_t len, bool
     const struct lq__op *op;
     lq__sub *s = NULL;
     int got = c->ntoks ? lq__json_parse(text, len, c->toks, c->ntoks, c->max_depth, check_utf8, &root) : LQ_ERR_TOO_SMALL;
-    if (got == LQ_ERR_TOO_SMALL) got = lq__parse_grown(c, text, len, check_utf8, &root);
+    if (got == LQ_ERR_TOO_SMALL) got = lq__parse_grown(c, &c->toks, &c->ntoks, text, len, check_utf8, &root);
     if (got < 0 && check_utf8 && !lq__utf8_valid((const unsigned char *)text, len)) {
         lq__set_error(c, 0, "text message is not UTF-8");
         lq__ws_fail(c, 1007, LQ_ERR_UTF8);
@@ -3677,21 +3678,13 @@ static void lq__rest_break(lq_client *c, lq_result r, const char *fmt, ...) {
     if (h->head) lq__rest_fail_head(c, r, h->status, h->msg);
 }
 
-/* Tokens for a body: the counting parse sizes the array, kept for the next response. */
+/* Tokens for a body: the array the last response left, grown as a message's are when too small. */
 static int lq__rest_parse(lq_client *c, lq_json *root) {
     lq__rest *h = c->rest;
-    int got = lq__json_parse(h->body.data, h->body.len, NULL, 0, c->max_depth, true, NULL);
-    size_t want = 16;
-    if (got < 0) return got;
-    while (want < (size_t)got) want *= 2;
-    if (want > h->ntoks) {
-        lq__free(&c->a, h->toks);
-        h->ntoks = 0;
-        h->toks = want <= (size_t)-1 / sizeof *h->toks ? (lq_json_token *)lq__alloc(&c->a, want * sizeof *h->toks) : NULL;
-        if (!h->toks) return LQ_ERR_NOMEM;
-        h->ntoks = want;
-    }
-    return lq__json_parse(h->body.data, h->body.len, h->toks, h->ntoks, c->max_depth, true, root);
+    int got = h->toks ? lq__json_parse(h->body.data, h->body.len, h->toks, h->ntoks, c->max_depth, true, root)
+                      : LQ_ERR_TOO_SMALL;
+    if (got == LQ_ERR_TOO_SMALL) got = lq__parse_grown(c, &h->toks, &h->ntoks, h->body.data, h->body.len, true, root);
+    return got;
 }
 
 /* A complete response: the Parse error in it, or the results, to the callback. */
@@ -3727,7 +3720,7 @@ static void lq__rest_deliver(lq_client *c) {
     }
     if (rs.result != LQ_OK) rs.error_message = h->msg;
     lq__rest_finish(c, &rs);
-    if (h->body.cap > (1u << 20)) lq__buf_free(&h->body), h->body.a = &c->a;     /* give large ones back */
+    if (h->body.cap > (1u << 20)) lq__buf_free(&h->body);  /* give large ones back */
     if (h->ntoks > 65536) { lq__free(&c->a, h->toks); h->toks = NULL; h->ntoks = 0; }
 }
 
@@ -3761,7 +3754,7 @@ static void lq__rest_head(lq_client *c) {
     const char *p = h->head_buf.data, *v;
     size_t n = h->head_buf.len, vn;
     uint64_t len = 0;
-    bool has_len;
+    const char *cl;
     int i;
     if (n < 12 || memcmp(p, "HTTP/1.", 7) != 0 || p[8] != ' ') { lq__rest_break(c, LQ_ERR_PROTOCOL, "not an HTTP response"); return; }
     for (i = 9; i < 12; i++) {
@@ -3778,13 +3771,11 @@ static void lq__rest_head(lq_client *c) {
         if (lq__has_token(v, vn, "close")) h->close_after = true;
         else if (lq__has_token(v, vn, "keep-alive")) h->close_after = false;
     }
-    has_len = lq__hs_header(p, n, "content-length", &vn) != NULL;
     if ((v = lq__hs_header(p, n, "transfer-encoding", &vn)) != NULL) {
         h->rx = lq__has_token(v, vn, "chunked") ? LQ__RX_CHUNK_SIZE : LQ__RX_EOF;
         if (h->rx == LQ__RX_EOF) h->close_after = true;
-    } else if (has_len) {
-        v = lq__hs_header(p, n, "content-length", &vn);
-        if (!lq__rest_num(v, vn, 10, &len) || vn > 15) {
+    } else if ((cl = lq__hs_header(p, n, "content-length", &vn)) != NULL) {
+        if (!lq__rest_num(cl, vn, 10, &len) || vn > 15) {
             lq__rest_break(c, LQ_ERR_PROTOCOL, "bad Content-Length");
             return;
         }
@@ -3910,18 +3901,22 @@ static void lq__rest_closed(lq_client *c, lq_result why) {
     was = h->link;
     h->link = LQ__H_IDLE;
     if (was == LQ__H_BUSY && h->rx == LQ__RX_EOF && why == LQ_OK) {
-        h->link = LQ__H_BUSY;                               /* the end of the stream ends this body */
-        h->close_after = true;
+        h->close_after = true;                              /* the end of the stream ends this body */
         lq__rest_done(c);
-        h->link = h->link == LQ__H_SHUT ? LQ__H_IDLE : h->link;
+        h->link = LQ__H_IDLE;                               /* closed already */
     } else if (was == LQ__H_BUSY && h->reused && !h->got_bytes && !h->head->retried && why == LQ_OK) {
         h->head->retried = true;                            /* the server closed an idle connection */
     } else if (h->head && (was == LQ__H_BUSY || was == LQ__H_CONNECT)) {
+        lq_result r = why;
         const char *m = c->errmsg[0] ? c->errmsg : lq_result_str(why);
-        snprintf(h->msg, sizeof h->msg, "%s", was == LQ__H_CONNECT ? m : why == LQ_OK ?
-                 "the server closed the connection before the response was complete" : m);
-        lq__rest_fail_head(c, was == LQ__H_CONNECT ? (why == LQ_OK ? LQ_ERR_CONNECT : why) : why == LQ_OK ? LQ_ERR_CLOSED : why,
-                           h->status, h->msg);
+        if (why == LQ_OK && was == LQ__H_CONNECT) {
+            r = LQ_ERR_CONNECT;
+        } else if (why == LQ_OK) {
+            r = LQ_ERR_CLOSED;
+            m = "the server closed the connection before the response was complete";
+        }
+        snprintf(h->msg, sizeof h->msg, "%s", m);
+        lq__rest_fail_head(c, r, h->status, h->msg);
     }
     if (h->link == LQ__H_IDLE) lq__rest_next(c);
 }
@@ -4083,6 +4078,13 @@ static void lq__buf_init(lq__buf *b, lq_client *c) {
     memset(b, 0, sizeof *b);
     b->a = &c->a;
     b->limit = c->max_outgoing;
+}
+
+/* The text built in b, NUL-terminated and taken from it; NULL (b freed) if it failed. */
+static char *lq__buf_cstr(lq__buf *b) {
+    lq__buf_put(b, "", 1);
+    if (b->err != LQ_OK) { lq__buf_free(b); return NULL; }
+    return b->data;
 }
 
 /* The find's JSON body: POST with "_method":"GET" carries the where as it is, of any size. */
@@ -5456,13 +5458,14 @@ static int lq__order_kcmp(const lq__order *o, const lq__order_kv *a, const lq__o
 enum { LQ__V_SUBSCRIBING = 0, LQ__V_LOADING, LQ__V_LIVE, LQ__V_DEAD };
 
 typedef struct lq__row {
-    char *text;                 /* the object's JSON, owned */
+    char *text;                 /* the object's JSON; text, tokens and keys share the row's block */
     size_t len;
     lq_json_token *toks;
     lq_json obj;
     bool keep;                  /* a reload returned it */
     int at;                     /* its position, while a reload is diffed */
     lq__order_kv *keys;         /* its value of each order key (order.n of them) */
+    size_t bytes;               /* of its one block: struct, keys, tokens, text */
     char id[LQ__VIEW_ID_MAX];
     char updated[40];           /* updatedAt as sent, for the held-event rule */
 } lq__row;
@@ -5514,52 +5517,65 @@ struct lq_view {
 
 static void lq__row_free(lq_view *v, lq__row *r) {
     if (!r) return;
-    v->heap -= sizeof *r + r->len + 1 + (size_t)(r->toks ? r->obj.tok->skip : 0) * sizeof *r->toks +
-               (size_t)v->order.n * sizeof *r->keys;
-    lq__free(&v->c->a, r->keys);
-    lq__free(&v->c->a, r->toks);
-    lq__free(&v->c->a, r->text);
+    v->heap -= r->bytes;
     lq__free(&v->c->a, r);
 }
 
-/* A row of its own from the text of an object of ntoks tokens; NULL for no memory or an object
-   without objectId. */
-static lq__row *lq__row_make(lq_view *v, const char *raw, size_t n, uint32_t ntoks) {
-    const lq_allocator *a = &v->c->a;
+/* A row in one block: the struct, its order keys, ntoks tokens and n bytes of text (+ NUL). */
+static lq__row *lq__row_alloc(lq_view *v, size_t n, uint32_t ntoks) {
+    size_t head = (sizeof(lq__row) + 7) & ~(size_t)7, keys = (size_t)v->order.n * sizeof(lq__order_kv);
+    size_t toks = (size_t)ntoks * sizeof(lq_json_token), bytes = head + keys + toks + n + 1;
     lq__row *r;
-    int got;
-    if (ntoks == 0) return NULL;
-    r = (lq__row *)lq__alloc(a, sizeof *r);
+    if (ntoks == 0 || n > (size_t)-1 / 2) return NULL;
+    r = (lq__row *)lq__alloc(&v->c->a, bytes);
     if (!r) return NULL;
     memset(r, 0, sizeof *r);
-    r->text = (char *)lq__alloc(a, n + 1);
-    r->toks = (lq_json_token *)lq__alloc(a, (size_t)ntoks * sizeof *r->toks);
-    r->keys = (lq__order_kv *)lq__alloc(a, (size_t)v->order.n * sizeof *r->keys);
-    if (!r->text || !r->toks || !r->keys) {
-        lq__free(a, r->text); lq__free(a, r->toks); lq__free(a, r->keys); lq__free(a, r);
-        return NULL;
-    }
-    memcpy(r->text, raw, n);
-    r->text[n] = 0;
+    r->keys = (lq__order_kv *)(void *)((char *)r + head);
+    r->toks = (lq_json_token *)(void *)((char *)r + head + keys);
+    r->text = (char *)r + head + keys + toks;
     r->len = n;
-    got = lq_json_parse(r->text, n, r->toks, ntoks, 0, &r->obj);
-    if (got < 0 || lq_json_string(lq_json_get(r->obj, "objectId"), r->id, sizeof r->id) == 0 ||
-        strlen(r->id) >= sizeof r->id - 1) {
-        lq__free(a, r->text); lq__free(a, r->toks); lq__free(a, r->keys); lq__free(a, r);
+    r->bytes = bytes;
+    return r;
+}
+
+/* The row's id, updatedAt and order keys, from its parsed object; NULL (freed) without an id. */
+static lq__row *lq__row_finish(lq_view *v, lq__row *r) {
+    if (lq_json_string(lq_json_get(r->obj, "objectId"), r->id, sizeof r->id) == 0 || strlen(r->id) >= sizeof r->id - 1) {
+        lq__free(&v->c->a, r);
         return NULL;
     }
     lq_json_string(lq_json_get(r->obj, "updatedAt"), r->updated, sizeof r->updated);
     lq__order_cache(&v->order, r->obj, r->keys);
-    v->heap += sizeof *r + n + 1 + (size_t)ntoks * sizeof *r->toks + (size_t)v->order.n * sizeof *r->keys;
+    v->heap += r->bytes;
     return r;
 }
 
-/* A row from an object of a find or an event. */
+/* A row of its own from the text of an object of ntoks tokens (a grafted row: parsed). */
+static lq__row *lq__row_make(lq_view *v, const char *raw, size_t n, uint32_t ntoks) {
+    lq__row *r = lq__row_alloc(v, n, ntoks);
+    if (!r) return NULL;
+    memcpy(r->text, raw, n);
+    r->text[n] = 0;
+    if (lq_json_parse(r->text, n, r->toks, ntoks, 0, &r->obj) < 0) { lq__free(&v->c->a, r); return NULL; }
+    return lq__row_finish(v, r);
+}
+
+/* A row from an object of a find or an event: its text and its tokens copied (the tokens
+   rebased to the copy), not parsed again. */
 static lq__row *lq__row_new(lq_view *v, lq_json obj) {
-    size_t n = 0;
+    size_t n = 0, i;
     const char *raw = lq_json_raw(obj, &n);
+    lq__row *r;
     if (!raw || lq_json_kind(obj) != LQ_JSON_OBJECT) return NULL;
-    return lq__row_make(v, raw, n, obj.tok->skip);
+    r = lq__row_alloc(v, n, obj.tok->skip);
+    if (!r) return NULL;
+    memcpy(r->text, raw, n);
+    r->text[n] = 0;
+    memcpy(r->toks, obj.tok, (size_t)obj.tok->skip * sizeof *r->toks);
+    for (i = 0; i < obj.tok->skip; i++) r->toks[i].start -= obj.tok->start;
+    r->obj.src = r->text;
+    r->obj.tok = r->toks;
+    return lq__row_finish(v, r);
 }
 
 /* ---- the objectId index ---- */
@@ -5793,9 +5809,8 @@ static bool lq__view_graft(lq_view *v, lq__held *h) {
         pr = lq_json_raw(pid, &pn);
         hr = lq_json_raw(hid, &hn);
         if (pn != hn || memcmp(pr, hr, pn) != 0) return false;
-        memset(&b, 0, sizeof b);
-        b.a = &v->c->a;
-        b.limit = (size_t)-1;
+        lq__buf_init(&b, v->c);
+        b.limit = (size_t)-1;                               /* a row is as large as the server sent it */
         pr = lq_json_raw(p, &pn);
         hr = lq_json_raw(have, &hn);
         lq__buf_put(&b, h->row->text, (size_t)(pr - h->row->text));
@@ -5832,18 +5847,24 @@ static void lq__view_simple(lq_view *v, lq_view_event_type type) {
     lq__view_emit(v, &ev);
 }
 
-/* The view is finished: its subscription goes, nothing more is reported but this error. */
-static void lq__view_die(lq_view *v, lq_result r, int code, const char *msg) {
-    if (v->state == LQ__V_DEAD) return;
-    v->state = LQ__V_DEAD;
+/* Lets go of the find in flight and of the subscription, whose events (its UNSUBSCRIBED too)
+   are nobody's news from now on. */
+static void lq__view_detach(lq_view *v) {
     if (v->req.id) lq_cancel(v->c, v->req);
     v->req.id = 0;
     if (v->sub.id) {
         lq__sub *s = lq__sub_find(v->c, v->sub);
         if (s) s->view = NULL, s->silent = true;
-        lq_unsubscribe(v->c, v->sub);
+        if (v->c->state != LQ_STATE_DISCONNECTED) lq_unsubscribe(v->c, v->sub);
         v->sub.id = 0;
     }
+}
+
+/* The view is finished: its subscription goes, nothing more is reported but this error. */
+static void lq__view_die(lq_view *v, lq_result r, int code, const char *msg) {
+    if (v->state == LQ__V_DEAD) return;
+    v->state = LQ__V_DEAD;
+    lq__view_detach(v);
     lq__view_error(v, r, code, msg, true);
 }
 
@@ -6073,20 +6094,17 @@ static void lq__view_find(lq_view *v) {
     lq__buf w;
     int i;
     memset(&f, 0, sizeof f);
-    memset(&w, 0, sizeof w);
+    lq__buf_init(&w, v->c);
     f.class_name = v->class_name;
     f.where = v->where;
     if (v->scope) {                                         /* {"$and":[WHERE,{"objectId":{"$in":[ids]}}]} */
-        w.a = &v->c->a;
-        w.limit = (size_t)-1;
         lq__buf_puts(&w, "{\"$and\":[");
         lq__buf_puts(&w, v->where ? v->where : "{}");
         lq__buf_puts(&w, ",{\"objectId\":{\"$in\":[");
         for (i = 0; i < v->nscope; i++) { if (i) lq__buf_puts(&w, ","); lq__json_put_strz(&w, v->scope[i]); }
         lq__buf_puts(&w, "]}}]}");
-        lq__buf_put(&w, "", 1);
-        f.where = w.err == LQ_OK ? w.data : NULL;
-        if (!f.where) { lq__buf_free(&w); v->retry_at = v->c->now + 1000; return; }
+        f.where = lq__buf_cstr(&w);
+        if (!f.where) { v->retry_at = v->c->now + 1000; return; }
     }
     f.order = v->find_order;
     f.keys = v->keys;
@@ -6224,17 +6242,13 @@ static int64_t lq__views_timeout(const lq_client *c, uint64_t now) {
 static char *lq__view_order_text(lq_client *c, const lq__order *o) {
     lq__buf b;
     int i;
-    memset(&b, 0, sizeof b);
-    b.a = &c->a;
-    b.limit = c->max_outgoing;
+    lq__buf_init(&b, c);
     for (i = 0; i < o->n; i++) {
         if (i) lq__buf_puts(&b, ",");
         if (o->key[i].desc) lq__buf_puts(&b, "-");
         lq__buf_put(&b, o->key[i].name, o->key[i].len);
     }
-    lq__buf_put(&b, "", 1);
-    if (b.err != LQ_OK) { lq__buf_free(&b); return NULL; }
-    return b.data;
+    return lq__buf_cstr(&b);
 }
 
 /* "a,b" for the find: the caller's keys, the order's and those the view needs; NULL for all. */
@@ -6242,28 +6256,20 @@ static char *lq__view_keys(lq_client *c, const lq_view_desc *d, const lq__order 
     lq__buf b;
     int i;
     if (!d->num_keys) return NULL;
-    memset(&b, 0, sizeof b);
-    b.a = &c->a;
-    b.limit = c->max_outgoing;
+    lq__buf_init(&b, c);
     lq__buf_puts(&b, "objectId,createdAt,updatedAt");
     for (i = 0; i < d->num_keys; i++) { lq__buf_puts(&b, ","); lq__buf_puts(&b, d->keys[i]); }
     for (i = 0; i < o->n; i++) { lq__buf_puts(&b, ","); lq__buf_put(&b, o->key[i].name, o->key[i].len); }
-    lq__buf_put(&b, "", 1);
-    if (b.err != LQ_OK) { lq__buf_free(&b); return NULL; }
-    return b.data;
+    return lq__buf_cstr(&b);
 }
 
 static char *lq__view_join(lq_client *c, const char *const *items, int n) {
     lq__buf b;
     int i;
     if (!n) return NULL;
-    memset(&b, 0, sizeof b);
-    b.a = &c->a;
-    b.limit = c->max_outgoing;
+    lq__buf_init(&b, c);
     for (i = 0; i < n; i++) { if (i) lq__buf_puts(&b, ","); lq__buf_puts(&b, items[i]); }
-    lq__buf_put(&b, "", 1);
-    if (b.err != LQ_OK) { lq__buf_free(&b); return NULL; }
-    return b.data;
+    return lq__buf_cstr(&b);
 }
 
 static lq_result lq__view_check(const lq_client *c, const lq_view_desc *d) {
@@ -6386,12 +6392,7 @@ void lq_view_destroy(lq_view *v) {
     LQ_ASSERT(c->in_callback == 0 && "lq_view_destroy inside a callback");
     for (pp = &c->views; *pp; pp = &(*pp)->next)
         if (*pp == v) { *pp = v->next; break; }
-    if (v->req.id) lq_cancel(c, v->req);
-    if (v->sub.id) {
-        lq__sub *s = lq__sub_find(c, v->sub);
-        if (s) s->view = NULL, s->silent = true;            /* its UNSUBSCRIBED is nobody's news */
-        if (c->state != LQ_STATE_DISCONNECTED) lq_unsubscribe(c, v->sub);
-    }
+    lq__view_detach(v);
     lq__view_free(v);
 }
 
