@@ -64,8 +64,11 @@
         frame. lq_wait(c, ms) waits and steps, for programs without a loop of their own.
         A client making REST calls has a second socket: lq_pollfds(c, fds, LQ_LINK_COUNT) lists every
         socket with its events; lq_timeout_ms, lq_wait and lq_step cover them all.
-        DNS: the built-in transport resolves host names with getaddrinfo(), which blocks. Use a
-        numeric host, or set desc.resolve to a resolver of your own.
+        DNS does not block either: the built-in transport resolves with its own stub resolver (the
+        hosts file, then /etc/resolv.conf's nameservers over UDP, TCP when truncated; Windows: the
+        system's nameservers), whose socket is the one to poll meanwhile, and races the addresses
+        (Happy Eyeballs: IPv6 first, the next one 250 ms later). desc.dns_servers,
+        desc.resolve and desc.resolve_async replace parts of it.
 
     EVENTS
         desc.on_event is called from inside lq_step() (or lq_core_* calls) on the caller's thread.
@@ -521,8 +524,17 @@ typedef struct lq_desc {
     /* Log lines; a failed lq_client_create says why here (LQ_LOG_ERROR) before it returns. */
     void (*log)(lq_log_level level, const char *message, void *user_data);
     /* Optional: maps a host name to a numeric IPv4 or IPv6 address (NUL-terminated in out), so
-       the built-in transport never blocks in getaddrinfo. Return false if it cannot. */
+       the built-in transport skips its own resolver (several addresses may be given, separated by
+       spaces). Return false if it cannot: the built-in resolver does. */
     bool (*resolve)(const char *host, char *out, size_t cap, void *user_data);
+    /* Optional, the asynchronous form (c-ares, a game engine's resolver): called at each lq_step
+       while a connect waits for it. Return 1 when out holds the numeric addresses (separated by
+       spaces), 0 while the answer is pending (lq_timeout_ms is then at most 10), -1 when the host
+       does not resolve. */
+    int (*resolve_async)(const char *host, char *out, size_t cap, void *user_data);
+    /* Nameservers for the built-in resolver instead of resolv.conf's: "ip", "ip:port" or
+       "[ipv6]:port", up to 3, separated by spaces or commas. */
+    const char *dns_servers;
 
     /* transport and TLS (not with LQ_NO_SOCKETS) */
     const lq_transport *transport;      /* NULL: the built-in TCP (copied) */
@@ -2498,6 +2510,7 @@ struct lq_client {
     bool (*random)(void *buf, size_t len, void *user_data);
     void (*log)(lq_log_level level, const char *message, void *user_data);
     bool (*resolve)(const char *host, char *out, size_t cap, void *user_data);
+    int (*resolve_async)(const char *host, char *out, size_t cap, void *user_data);
 
     /* settings, defaults resolved */
     char *url_text;
@@ -2559,6 +2572,11 @@ struct lq_client {
     char *pins;                 /* num_pins base64 digests of 44 characters, each NUL-ended */
     int num_pins;
     bool tls_insecure, net_init;
+    char *dns_servers;
+    int io_link;                /* the link whose transport is being called */
+    uint64_t wake[LQ_LINK_COUNT];       /* a connecting transport's next timer (0: none) */
+    unsigned char good_addr[LQ_LINK_COUNT][32];  /* the address that last connected (a sockaddr) */
+    uint32_t good_key[LQ_LINK_COUNT];   /* its host and port (0: none) */
     unsigned char *rbig;        /* LQ_READ_BUFFER_MAX bytes while the link is busy, else NULL */
     uint64_t rbig_used;         /* when a read last needed more than rbuf */
     unsigned char rbuf[LQ_READ_BUFFER_BYTES];
@@ -4550,6 +4568,9 @@ static lq_result lq__create_fail(const lq_desc *d, lq_result r, const char *fmt,
 
 #ifndef LQ_NO_SOCKETS
 /* A base64 SHA-256 digest: 43 characters of the alphabet and one '='. */
+#ifndef LQ_NO_SOCKETS
+static bool lq__dns_servers_ok(const char *s);     /* >>dns */
+#endif
 static bool lq__pin_valid(const char *pin) {
     static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     int i;
@@ -4616,6 +4637,9 @@ static lq_result lq__desc_check(const lq_desc *d, lq_url *url) {
         if (!lq__pin_valid(d->tls_pin_sha256[i]))
             return lq__create_fail(d, LQ_ERR_INVALID_ARG, "desc.tls_pin_sha256[%d] is not the base64 of a SHA-256 "
                                    "digest (44 characters ending in '=')", i);
+    if (d->dns_servers && !lq__dns_servers_ok(d->dns_servers))
+        return lq__create_fail(d, LQ_ERR_INVALID_ARG, "desc.dns_servers \"%.200s\" is not up to 3 numeric addresses "
+                               "(\"ip\", \"ip:port\" or \"[ipv6]:port\") separated by spaces or commas", d->dns_servers);
 #endif
     for (i = 0; i < d->num_extra_headers; i++)
         if (!d->extra_headers[i] || !lq__header_ok(d->extra_headers[i]))
@@ -4626,7 +4650,7 @@ static lq_result lq__desc_check(const lq_desc *d, lq_url *url) {
 
 /* Copies the desc's strings; a failure names the field. */
 static lq_result lq__copy_strings(lq_client *c, const lq_desc *d) {
-    struct { const char *name, *src; char **dst; } f[9];
+    struct { const char *name, *src; char **dst; } f[10];
     lq_result r = LQ_OK;
     int i, n = 0;
 #define LQ__FIELD(field, to) f[n].name = #field; f[n].src = d->field; f[n].dst = &c->to; n++;
@@ -4636,6 +4660,7 @@ static lq_result lq__copy_strings(lq_client *c, const lq_desc *d) {
     LQ__FIELD(installation_id, installation_id)
 #ifndef LQ_NO_SOCKETS
     LQ__FIELD(tls_ca_file, tls_ca_file) LQ__FIELD(tls_ca_pem, tls_ca_pem)
+    LQ__FIELD(dns_servers, dns_servers)
 #endif
 #undef LQ__FIELD
     for (i = 0; i < n && r == LQ_OK; i++) {
@@ -4669,6 +4694,7 @@ lq_result lq_client_create(const lq_desc *d, lq_client **out) {
     c->random = d->random;
     c->log = d->log;
     c->resolve = d->resolve;
+    c->resolve_async = d->resolve_async;
 #ifndef LQ_NO_SOCKETS
     c->tls_insecure = d->tls_insecure_skip_verify_for_tests_only;
     if (!c->random) c->random = lq__os_random;
@@ -4743,6 +4769,7 @@ void lq_client_destroy(lq_client *c) {
     lq__free(&c->a, c->tls_ca_file);
     lq__free(&c->a, c->tls_ca_pem);
     lq__free(&c->a, c->pins);
+    lq__free(&c->a, c->dns_servers);
 #endif
 #ifndef LQ_NO_REST
     lq__views_free(c);
@@ -6439,6 +6466,7 @@ lq_client *lq_view_client(const lq_view *v) { return v ? v->c : NULL; }
 #include <ws2tcpip.h>
 #include <windows.h>
 #include <bcrypt.h>
+#include <iphlpapi.h>
 #ifdef _MSC_VER
 #pragma comment(lib, "ws2_32.lib")
 #pragma comment(lib, "bcrypt.lib")
@@ -6567,109 +6595,6 @@ void lq_transport_error(lq_client *c, int detail, const char *message) {
     if (c) lq__set_error(c, detail, "%s", message ? message : "transport error");
 }
 
-/* >>tcp: the built-in transport ------------------------------------------------------------------ */
-
-/* One connection: the addresses of the host, tried in turn. */
-typedef struct lq__tcp {
-    lq__socket fd;
-    struct addrinfo *addrs, *next;
-    int err;
-} lq__tcp;
-
-/* The URL's host as a C string (the parser bounds it to 253 characters). */
-static void lq__host_cstr(const lq_url *u, char out[256]) {
-    size_t n = u->host_len < 255 ? u->host_len : 255;
-    memcpy(out, u->host, n);
-    out[n] = 0;
-}
-
-#ifdef LQ__TLS_BACKEND
-/* The host as an IP address (a numeric getaddrinfo never blocks): its 4 or 16 bytes, else 0. */
-static size_t lq__host_ip(const char *host, unsigned char out[16]) {
-    struct addrinfo hints, *res = NULL;
-    size_t n = 0;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_flags = AI_NUMERICHOST;
-    if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res) return 0;
-    if (res->ai_family == AF_INET) {
-        memcpy(out, &((const struct sockaddr_in *)(const void *)res->ai_addr)->sin_addr, 4);
-        n = 4;
-    } else if (res->ai_family == AF_INET6) {
-        memcpy(out, &((const struct sockaddr_in6 *)(const void *)res->ai_addr)->sin6_addr, 16);
-        n = 16;
-    }
-    freeaddrinfo(res);
-    return n;
-}
-#endif
-
-static void lq__tcp_close(lq_client *c, void *self, void *conn) {
-    lq__tcp *t = (lq__tcp *)conn;
-    (void)self;
-    if (!t) return;
-    if (t->fd != LQ__BAD_SOCKET) lq__closesocket(t->fd);
-    if (t->addrs) freeaddrinfo(t->addrs);
-    lq__free(&c->a, t);
-}
-
-/* Starts a non-blocking connect to the next address; false when none is left. */
-static bool lq__tcp_try_next(lq__tcp *t) {
-    struct addrinfo *ai;
-    while ((ai = t->next) != NULL) {
-        lq__socket fd;
-        int one = 1;
-        t->next = ai->ai_next;
-        fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-        if (fd == LQ__BAD_SOCKET) { t->err = lq__sock_errno(); continue; }
-        if (!lq__set_nonblocking(fd)) { t->err = lq__sock_errno(); lq__closesocket(fd); continue; }
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, (const char *)&one, sizeof one);
-#ifdef SO_NOSIGPIPE
-        setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
-#endif
-        if (connect(fd, ai->ai_addr, (lq__socklen)ai->ai_addrlen) == 0 || lq__in_progress(lq__sock_errno())) {
-            t->fd = fd;
-            return true;
-        }
-        t->err = lq__sock_errno();
-        lq__closesocket(fd);
-    }
-    return false;
-}
-
-static int lq__tcp_fail(lq_client *c, lq__tcp *t, const lq_url *url) {
-    char host[256], tmp[64];
-    lq__host_cstr(url, host);
-    lq__set_error(c, t->err, "cannot connect to %s port %u: %s", host, (unsigned)url->port,
-                  lq__sock_strerror(t->err, tmp, sizeof tmp));
-    return LQ_ERR_CONNECT;
-}
-
-/* Resolves (the one blocking call, unless desc.resolve answers) and starts the first connect. */
-static int lq__tcp_start(lq_client *c, lq__tcp *t, const lq_url *url) {
-    struct addrinfo hints, *res = NULL;
-    char host[256], numeric[64], port[8];
-    const char *name = host;
-    int rc;
-    lq__host_cstr(url, host);
-    snprintf(port, sizeof port, "%u", (unsigned)url->port);
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    if (c->resolve && c->resolve(host, numeric, sizeof numeric, c->user_data)) {
-        numeric[sizeof numeric - 1] = 0;
-        name = numeric;
-        hints.ai_flags = AI_NUMERICHOST;
-    }
-    rc = getaddrinfo(name, port, &hints, &res);
-    if (rc != 0 || !res) {
-        lq__set_error(c, rc, "cannot resolve %s: %s", host, gai_strerror(rc));
-        return LQ_ERR_DNS;
-    }
-    t->addrs = t->next = res;
-    if (!lq__tcp_try_next(t)) return lq__tcp_fail(c, t, url);
-    return LQ_IO_WANT_WRITE;
-}
-
 /* Has the connect under way finished? */
 static bool lq__tcp_writable(lq__socket fd) {
 #if defined(_WIN32)
@@ -6690,32 +6615,857 @@ static bool lq__tcp_writable(lq__socket fd) {
 #endif
 }
 
-static int lq__tcp_connect(lq_client *c, void *self, void **conn, const lq_url *url) {
-    lq__tcp *t = (lq__tcp *)*conn;
+/* >>dns: an asynchronous stub resolver, with no thread -----------------------------------------
+   The hosts file first; then A and AAAA queries over UDP to the nameservers of /etc/resolv.conf
+   (or desc.dns_servers), with its search domains, ndots, timeout and attempts; the query again
+   over TCP when an answer is truncated. The query IDs and the UDP source port come from the
+   client's random source; an answer counts only from the server asked (a connected socket) and
+   only when its ID, question, type and class are those asked. lq__dns_run advances it without
+   blocking; the socket goes into the poll set through the transport's fd. */
+
+#define LQ__ADDR_MAX 16         /* addresses kept per family */
+#define LQ__NS_MAX 3            /* nameservers, as resolv.conf */
+#define LQ__SEARCH_MAX 6        /* search domains, as resolv.conf */
+#define LQ__DNS_SETTLE_MS 50    /* one family answered: wait this long for the other (RFC 8305) */
+
+typedef union lq__sa {
+    struct sockaddr sa;
+    struct sockaddr_in v4;
+    struct sockaddr_in6 v6;
+} lq__sa;
+
+static lq__socklen lq__sa_len(const lq__sa *a) {
+    return (lq__socklen)(a->sa.sa_family == AF_INET6 ? sizeof a->v6 : sizeof a->v4);
+}
+
+static void lq__sa_port(lq__sa *a, unsigned port) {
+    if (a->sa.sa_family == AF_INET6) a->v6.sin6_port = htons((unsigned short)port);
+    else a->v4.sin_port = htons((unsigned short)port);
+}
+
+/* A numeric IPv4 or IPv6 address (a numeric getaddrinfo never blocks). */
+static bool lq__sa_numeric(const char *s, unsigned port, lq__sa *out) {
+    struct addrinfo hints, *res = NULL;
+    bool ok = false;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_flags = AI_NUMERICHOST;
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(s, NULL, &hints, &res) != 0 || !res) return false;
+    if ((res->ai_family == AF_INET || res->ai_family == AF_INET6) && res->ai_addrlen <= sizeof *out) {
+        memset(out, 0, sizeof *out);
+        memcpy(out, res->ai_addr, res->ai_addrlen);
+        lq__sa_port(out, port);
+        ok = true;
+    }
+    freeaddrinfo(res);
+    return ok;
+}
+
+/* The addresses found, per family. */
+typedef struct lq__addrs {
+    lq__sa a[2][LQ__ADDR_MAX];  /* [0] IPv4, [1] IPv6 */
+    int n[2];
+} lq__addrs;
+
+static void lq__addrs_add(lq__addrs *s, const lq__sa *a) {
+    int f = a->sa.sa_family == AF_INET6, i;
+    for (i = 0; i < s->n[f]; i++)
+        if (memcmp(&s->a[f][i], a, sizeof *a) == 0) return;
+    if (s->n[f] < LQ__ADDR_MAX) s->a[f][s->n[f]++] = *a;
+}
+
+/* Adds the numeric addresses in text ("a b,c"); the count added. */
+static int lq__addrs_parse(lq__addrs *s, const char *text, unsigned port) {
+    char one[64];
+    int added = 0;
+    while (*text) {
+        size_t n = strcspn(text, " ,\t");
+        lq__sa a;
+        if (n && n < sizeof one) {
+            memcpy(one, text, n);
+            one[n] = 0;
+            if (lq__sa_numeric(one, port, &a)) { lq__addrs_add(s, &a); added++; }
+        }
+        text += n;
+        text += strspn(text, " ,\t");
+    }
+    return added;
+}
+
+static bool lq__name_eq_n(const char *a, const char *b, size_t n) {
+    while (n--)
+        if (lq__lower((unsigned char)*a++) != lq__lower((unsigned char)*b++)) return false;
+    return true;
+}
+
+static bool lq__name_eq(const char *a, const char *b) {
+    size_t na = strlen(a), nb = strlen(b);
+    if (na && a[na - 1] == '.') na--;
+    if (nb && b[nb - 1] == '.') nb--;
+    if (na != nb) return false;
+    while (na--) {
+        if (lq__lower((unsigned char)*a) != lq__lower((unsigned char)*b)) return false;
+        a++; b++;
+    }
+    return true;
+}
+
+static FILE *lq__open_etc(const char *name) {
+#if defined(_WIN32)
+    char path[MAX_PATH];
+    UINT n = GetSystemDirectoryA(path, (UINT)sizeof path);
+    if (n == 0 || n + strlen(name) + 20 >= sizeof path) return NULL;
+    snprintf(path + n, sizeof path - n, "\\drivers\\etc\\%s", name);
+    return fopen(path, "r");
+#else
+    char path[64];
+    snprintf(path, sizeof path, "/etc/%s", name);
+    return fopen(path, "r");
+#endif
+}
+
+/* The next whitespace-separated word of *p (a '#' or ';' ends the line), NUL-terminated in place. */
+static char *lq__word(char **p) {
+    char *s = *p, *w;
+    s += strspn(s, " \t\r\n");
+    if (!*s || *s == '#' || *s == ';') { *p = s + strlen(s); return NULL; }
+    w = s;
+    s += strcspn(s, " \t\r\n");
+    if (*s) *s++ = 0;
+    *p = s;
+    return w;
+}
+
+/* The hosts file's addresses for host; the count found. */
+static int lq__hosts_lookup(const char *host, unsigned port, lq__addrs *out) {
+    char line[512];
+    int found = 0;
+    FILE *f = lq__open_etc("hosts");
+    if (!f) return 0;
+    while (fgets(line, sizeof line, f)) {
+        char *p = line, *ip = lq__word(&p), *name;
+        lq__sa a;
+        if (!ip || !lq__sa_numeric(ip, port, &a)) continue;
+        while ((name = lq__word(&p)) != NULL)
+            if (lq__name_eq(name, host)) { lq__addrs_add(out, &a); found++; break; }
+    }
+    fclose(f);
+    return found;
+}
+
+/* "localhost" and names under it are the loopback addresses (RFC 6761), hosts file or not (Windows
+   has none for them). */
+static bool lq__localhost(const char *host, unsigned port, lq__addrs *out) {
+    size_t n = strlen(host);
+    lq__sa a;
+    if (n && host[n - 1] == '.') n--;
+    if (!(n == 9 || (n > 9 && host[n - 10] == '.')) || !lq__name_eq_n(host + n - 9, "localhost", 9)) return false;
+    if (lq__sa_numeric("::1", port, &a)) lq__addrs_add(out, &a);
+    if (lq__sa_numeric("127.0.0.1", port, &a)) lq__addrs_add(out, &a);
+    return true;
+}
+
+typedef struct lq__dns_conf {
+    lq__sa ns[LQ__NS_MAX];
+    int nns, nsearch, ndots, timeout_ms, attempts;
+    char search[LQ__SEARCH_MAX][254];
+} lq__dns_conf;
+
+/* "ip", "ip:port" or "[ipv6]:port"; port 53 unless given. */
+static bool lq__ns_parse(const char *s, lq__sa *out) {
+    char ip[64];
+    const char *colon = strrchr(s, ':'), *end = s + strlen(s);
+    unsigned long port = 53;
+    if (*s == '[') {
+        const char *close = strchr(s, ']');
+        if (!close) return false;
+        if (close[1] == ':') { colon = close + 1; end = close; }
+        else if (close[1]) return false;
+        else end = close;
+        s++;
+        if (close[1] != ':') colon = NULL;
+    } else if (colon && strchr(s, ':') != colon) {
+        colon = NULL;                                       /* a bare IPv6 address */
+    } else if (colon) {
+        end = colon;
+    }
+    if (colon) {
+        char *e;
+        port = strtoul(colon + 1, &e, 10);
+        if (*e || e == colon + 1 || port == 0 || port > 65535) return false;
+    }
+    if ((size_t)(end - s) >= sizeof ip) return false;
+    memcpy(ip, s, (size_t)(end - s));
+    ip[end - s] = 0;
+    return lq__sa_numeric(ip, (unsigned)port, out);
+}
+
+static void lq__conf_option(lq__dns_conf *k, const char *opt) {
+    int v;
+    if (sscanf(opt, "ndots:%d", &v) == 1) k->ndots = v < 0 ? 0 : v > 15 ? 15 : v;
+    else if (sscanf(opt, "timeout:%d", &v) == 1) k->timeout_ms = (v < 1 ? 1 : v > 30 ? 30 : v) * 1000;
+    else if (sscanf(opt, "attempts:%d", &v) == 1) k->attempts = v < 1 ? 1 : v > 5 ? 5 : v;
+}
+
+static void lq__conf_search(lq__dns_conf *k, char *p) {
+    char *w;
+    k->nsearch = 0;
+    while ((w = lq__word(&p)) != NULL && k->nsearch < LQ__SEARCH_MAX)
+        if (strlen(w) < sizeof k->search[0] && strcmp(w, ".") != 0) snprintf(k->search[k->nsearch++], sizeof k->search[0], "%s", w);
+}
+
+#if defined(_WIN32)
+/* Windows has no resolv.conf: the nameservers and domain of GetNetworkParams, loaded when needed
+   (no library to link). */
+typedef DWORD(WINAPI *lq__gnp_fn)(PFIXED_INFO, PULONG);
+static void lq__conf_windows(lq__dns_conf *k) {
+    HMODULE dll = LoadLibraryA("iphlpapi.dll");
+    lq__gnp_fn gnp;
+    ULONG size = 0;
+    FIXED_INFO *fi;
+    const IP_ADDR_STRING *s;
+    if (!dll) return;
+    gnp = (lq__gnp_fn)(void (*)(void))GetProcAddress(dll, "GetNetworkParams");
+    if (gnp && gnp(NULL, &size) == ERROR_BUFFER_OVERFLOW && (fi = (FIXED_INFO *)malloc(size)) != NULL) {
+        if (gnp(fi, &size) == NO_ERROR) {
+            for (s = &fi->DnsServerList; s && k->nns < LQ__NS_MAX; s = s->Next)
+                if (lq__sa_numeric(s->IpAddress.String, 53, &k->ns[k->nns])) k->nns++;
+            if (fi->DomainName[0] && k->nsearch == 0 && strlen(fi->DomainName) < sizeof k->search[0])
+                snprintf(k->search[k->nsearch++], sizeof k->search[0], "%s", fi->DomainName);
+        }
+        free(fi);
+    }
+    FreeLibrary(dll);
+}
+#endif
+
+/* resolv.conf as glibc reads it (the last search or domain line wins), or servers instead of its
+   nameservers. Defaults: 127.0.0.1, timeout 5 s, 2 attempts, ndots 1. */
+static void lq__conf_load(lq__dns_conf *k, const char *servers) {
+    char line[1024];
+    FILE *f = lq__open_etc("resolv.conf");
+    memset(k, 0, sizeof *k);
+    k->ndots = 1;
+    k->timeout_ms = 5000;
+    k->attempts = 2;
+    while (f && fgets(line, sizeof line, f)) {
+        char *p = line, *key = lq__word(&p), *w;
+        if (!key) continue;
+        if (strcmp(key, "nameserver") == 0) {
+            if ((w = lq__word(&p)) != NULL && k->nns < LQ__NS_MAX && lq__sa_numeric(w, 53, &k->ns[k->nns])) k->nns++;
+        } else if (strcmp(key, "search") == 0 || strcmp(key, "domain") == 0) {
+            lq__conf_search(k, p);
+        } else if (strcmp(key, "options") == 0) {
+            while ((w = lq__word(&p)) != NULL) lq__conf_option(k, w);
+        }
+    }
+    if (f) fclose(f);
+#if defined(_WIN32)
+    lq__conf_windows(k);
+#endif
+    if (servers) {
+        k->nns = 0;
+        while (*servers && k->nns < LQ__NS_MAX) {
+            size_t n = strcspn(servers, " ,\t");
+            if (n && n < sizeof line) {
+                memcpy(line, servers, n);
+                line[n] = 0;
+                if (lq__ns_parse(line, &k->ns[k->nns])) k->nns++;
+            }
+            servers += n;
+            servers += strspn(servers, " ,\t");
+        }
+    }
+    if (k->nns == 0) lq__sa_numeric("127.0.0.1", 53, &k->ns[k->nns++]);
+}
+
+static bool lq__dns_servers_ok(const char *s) {
+    char one[80];
+    int n = 0;
+    lq__sa a;
+    s += strspn(s, " ,\t");
+    if (!*s) return false;
+    while (*s) {
+        size_t len = strcspn(s, " ,\t");
+        if (len >= sizeof one || ++n > LQ__NS_MAX) return false;
+        memcpy(one, s, len);
+        one[len] = 0;
+        if (!lq__ns_parse(one, &a)) return false;
+        s += len;
+        s += strspn(s, " ,\t");
+    }
+    return true;
+}
+
+/* The i-th name to ask for host: as it is first when it has ndots dots or more, else after the
+   search domains; only as it is when it ends with a dot. False when there is no i-th. */
+static bool lq__dns_candidate(const lq__dns_conf *k, const char *host, int i, char out[256]) {
+    size_t n = strlen(host);
+    int dots = 0, as_is;
+    const char *p;
+    for (p = host; *p; p++) dots += *p == '.';
+    if (n && host[n - 1] == '.') {
+        if (i) return false;
+        snprintf(out, 256, "%.*s", (int)(n - 1), host);
+        return true;
+    }
+    as_is = dots >= k->ndots ? 0 : k->nsearch;
+    if (i == as_is) { snprintf(out, 256, "%s", host); return true; }
+    if (i > as_is) i--;
+    if (i >= k->nsearch) return false;
+    return snprintf(out, 256, "%s.%s", host, k->search[i]) < 256;
+}
+
+enum { LQ__Q_A, LQ__Q_AAAA };
+#define LQ__DNS_PENDING (-1)
+
+typedef struct lq__dns {
+    lq__socket fd;
+    bool tcp;                   /* the nameserver is asked over TCP (an answer was truncated) */
+    bool tcp_up;                /* its TCP connect finished and the queries are written */
+    lq__dns_conf conf;
+    char host[256], qname[256];
+    unsigned port;
+    int cand;                   /* which candidate name qname is */
+    int ns, sends;              /* the nameserver asked; rounds sent for this name */
+    uint16_t id[2];             /* per query type */
+    int rcode[2];               /* its answer's RCODE, LQ__DNS_PENDING until then */
+    bool nxdomain;              /* some candidate said NXDOMAIN (for the message) */
+    bool servfail;              /* some answer had RCODE 2 or 5 */
+    bool timed_out;             /* every server had its rounds */
+    uint64_t deadline, settle;  /* the nameserver's time is up; stop waiting for the other family */
+    unsigned char *tcpbuf;      /* 2 + 65535 bytes, once TCP is needed */
+    size_t tcplen;
+    lq__addrs found;
+} lq__dns;
+
+/* A DNS question for qname (labels of 1..63 bytes); its length, or 0 if the name cannot be asked. */
+static size_t lq__dns_query(unsigned char *q, uint16_t id, const char *qname, int type) {
+    size_t n = 12;
+    const char *p = qname;
+    memset(q, 0, 12);
+    q[0] = (unsigned char)(id >> 8); q[1] = (unsigned char)id;
+    q[2] = 0x01;                                            /* RD */
+    q[5] = 1;                                               /* QDCOUNT */
+    while (*p) {
+        size_t len = strcspn(p, ".");
+        if (len == 0 || len > 63 || n + len + 1 > 12 + 255) return 0;
+        q[n++] = (unsigned char)len;
+        memcpy(q + n, p, len);
+        n += len;
+        p += len;
+        if (*p) p++;
+    }
+    q[n++] = 0;
+    q[n++] = 0; q[n++] = type == LQ__Q_A ? 1 : 28;          /* A or AAAA */
+    q[n++] = 0; q[n++] = 1;                                 /* IN */
+    return n;
+}
+
+/* The name at *pos in msg, dotted and lowercase in out (compression pointers followed, only
+   backwards); *pos moves past it. False when it is malformed. */
+static bool lq__dns_name(const unsigned char *m, size_t len, size_t *pos, char out[256]) {
+    size_t p = *pos, o = 0;
+    int hops = 0;
+    bool jumped = false;
+    for (;;) {
+        unsigned c;
+        if (p >= len) return false;
+        c = m[p];
+        if ((c & 0xC0) == 0xC0) {
+            size_t to;
+            if (p + 1 >= len || ++hops > 32) return false;
+            to = ((size_t)(c & 0x3F) << 8) | m[p + 1];
+            if (to >= p) return false;
+            if (!jumped) *pos = p + 2;
+            jumped = true;
+            p = to;
+        } else if (c & 0xC0) {
+            return false;
+        } else if (c == 0) {
+            if (!jumped) *pos = p + 1;
+            out[o] = 0;
+            return true;
+        } else {
+            size_t i;
+            if (p + 1 + c > len || o + c + 1 > 255) return false;
+            if (o) out[o++] = '.';
+            for (i = 0; i < c; i++) out[o++] = (char)lq__lower(m[p + 1 + i]);
+            p += 1 + c;
+        }
+    }
+}
+
+static unsigned lq__be16(const unsigned char *p) { return (unsigned)p[0] << 8 | p[1]; }
+
+/* Takes the addresses an answer gives for qname or the names its CNAMEs lead to. */
+static bool lq__dns_records(lq__dns *d, const unsigned char *m, size_t len, size_t pos, unsigned count) {
+    char names[8][256], owner[256];
+    int nnames = 1, pass;
+    snprintf(names[0], sizeof names[0], "%s", d->qname);
+    for (pass = 0; pass < 2; pass++) {               /* CNAMEs first, as they may come in any order */
+        size_t p = pos;
+        unsigned i;
+        for (i = 0; i < count; i++) {
+            unsigned type, cls, rdlen;
+            int k;
+            bool ours = false;
+            if (!lq__dns_name(m, len, &p, owner) || p + 10 > len) return false;
+            type = lq__be16(m + p); cls = lq__be16(m + p + 2); rdlen = lq__be16(m + p + 8);
+            p += 10;
+            if (p + rdlen > len) return false;
+            for (k = 0; k < nnames; k++) ours = ours || lq__name_eq(owner, names[k]);
+            if (ours && cls == 1 && type == 5 && pass == 0 && nnames < 8) {
+                size_t q = p;
+                if (!lq__dns_name(m, len, &q, names[nnames])) return false;
+                nnames++;
+            } else if (ours && cls == 1 && pass == 1 && ((type == 1 && rdlen == 4) || (type == 28 && rdlen == 16))) {
+                lq__sa a;
+                memset(&a, 0, sizeof a);
+                if (type == 1) { a.v4.sin_family = AF_INET; memcpy(&a.v4.sin_addr, m + p, 4); }
+                else { a.v6.sin6_family = AF_INET6; memcpy(&a.v6.sin6_addr, m + p, 16); }
+                lq__sa_port(&a, d->port);
+                lq__addrs_add(&d->found, &a);
+            }
+            p += rdlen;
+        }
+    }
+    return true;
+}
+
+/* One message from the nameserver: counted only if it answers a question asked. */
+static void lq__dns_answer(lq__dns *d, const unsigned char *m, size_t len) {
+    char qn[256];
+    size_t pos = 12;
+    int t;
+    unsigned id;
+    if (len < 12) return;
+    id = lq__be16(m);
+    t = id == d->id[LQ__Q_A] && d->rcode[LQ__Q_A] == LQ__DNS_PENDING ? LQ__Q_A
+        : id == d->id[LQ__Q_AAAA] && d->rcode[LQ__Q_AAAA] == LQ__DNS_PENDING ? LQ__Q_AAAA : -1;
+    if (t < 0 || !(m[2] & 0x80) || (m[2] & 0x78) || lq__be16(m + 4) != 1) return;   /* QR, QUERY, one question */
+    if (!lq__dns_name(m, len, &pos, qn) || pos + 4 > len || !lq__name_eq(qn, d->qname) ||
+        lq__be16(m + pos) != (t == LQ__Q_A ? 1u : 28u) || lq__be16(m + pos + 2) != 1) return;
+    if ((m[2] & 0x02) && !d->tcp) { d->tcp = true; return; }            /* TC: ask again over TCP */
+    if (!lq__dns_records(d, m, len, pos + 4, lq__be16(m + 6))) return;
+    d->rcode[t] = m[3] & 0x0F;
+}
+
+static void lq__dns_close(lq__dns *d) {
+    if (d->fd != LQ__BAD_SOCKET) lq__closesocket(d->fd);
+    d->fd = LQ__BAD_SOCKET;
+}
+
+/* A socket to the nameserver: UDP from a random port, or TCP. */
+static bool lq__dns_socket(lq_client *c, lq__dns *d) {
+    const lq__sa *ns = &d->conf.ns[d->ns];
+    int tries;
+    lq__dns_close(d);
+    d->fd = socket(ns->sa.sa_family, d->tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
+    if (d->fd == LQ__BAD_SOCKET) return false;
+    if (!lq__set_nonblocking(d->fd)) { lq__dns_close(d); return false; }
+    for (tries = 0; !d->tcp && tries < 8; tries++) {       /* else the system's (random on most) port */
+        unsigned char r[2];
+        lq__sa me;
+        if (!c->random(r, 2, c->user_data)) break;
+        memset(&me, 0, sizeof me);
+        me.sa.sa_family = ns->sa.sa_family;
+        lq__sa_port(&me, 1024u + (lq__be16(r) % 64512u));
+        if (bind(d->fd, &me.sa, lq__sa_len(&me)) == 0) break;
+    }
+    if (connect(d->fd, &ns->sa, lq__sa_len(ns)) != 0 && !lq__in_progress(lq__sock_errno())) {
+        lq__dns_close(d);
+        return false;
+    }
+    d->tcp_up = false;
+    d->tcplen = 0;
+    return true;
+}
+
+/* Sends the questions not answered yet, with new IDs. */
+static void lq__dns_send(lq_client *c, lq__dns *d) {
+    int t;
+    d->tcplen = 0;
+    for (t = 0; t < 2; t++) {
+        unsigned char q[12 + 256 + 4], r[2];
+        size_t n;
+        if (d->rcode[t] != LQ__DNS_PENDING) continue;
+        if (!c->random(r, 2, c->user_data)) r[0] = r[1] = (unsigned char)(t + d->sends);
+        d->id[t] = (uint16_t)lq__be16(r);
+        if (t == LQ__Q_AAAA && d->id[t] == d->id[LQ__Q_A]) d->id[t] ^= 1;
+        n = lq__dns_query(q, d->id[t], d->qname, t);
+        if (d->tcp) {                                       /* written once connected */
+            d->tcpbuf[d->tcplen] = (unsigned char)(n >> 8);
+            d->tcpbuf[d->tcplen + 1] = (unsigned char)n;
+            memcpy(d->tcpbuf + d->tcplen + 2, q, n);
+            d->tcplen += n + 2;
+        } else {
+            if (send(d->fd, (const char *)q, (lq__iolen)n, LQ__SEND_FLAGS) < 0 && !lq__again(lq__sock_errno()))
+                d->deadline = 0;                            /* refused already: the next server */
+        }
+    }
+}
+
+/* Asks the current nameserver (a new socket each time); false when none could be asked. */
+static bool lq__dns_ask(lq_client *c, lq__dns *d, uint64_t now) {
+    int left;
+    for (left = d->conf.nns; left > 0; left--) {
+        if (lq__dns_socket(c, d)) break;
+        d->ns = (d->ns + 1) % d->conf.nns;
+    }
+    if (!left) return false;
+    d->deadline = now + (uint64_t)d->conf.timeout_ms;
+    lq__dns_send(c, d);
+    d->sends++;
+    return true;
+}
+
+/* Starts on candidate name i; false when there is none (or it cannot be asked). */
+static bool lq__dns_begin(lq_client *c, lq__dns *d, int i, uint64_t now) {
+    unsigned char probe[12 + 256 + 4];
+    if (!lq__dns_candidate(&d->conf, d->host, i, d->qname)) return false;
+    if (!lq__dns_query(probe, 0, d->qname, LQ__Q_A)) return lq__dns_begin(c, d, i + 1, now);
+    d->cand = i;
+    d->ns = 0;
+    d->sends = 0;
+    d->settle = 0;
+    d->rcode[0] = d->rcode[1] = LQ__DNS_PENDING;
+    return lq__dns_ask(c, d, now) || lq__dns_begin(c, d, i + 1, now);
+}
+
+/* TCP: connects, writes the questions, reads length-prefixed answers. */
+static void lq__dns_tcp_io(lq__dns *d) {
+    if (!d->tcp_up) {
+        long w;
+        if (!lq__tcp_writable(d->fd)) return;
+        w = (long)send(d->fd, (const char *)d->tcpbuf, (lq__iolen)d->tcplen, LQ__SEND_FLAGS);
+        if (w != (long)d->tcplen) { if (w < 0 && lq__again(lq__sock_errno())) return; d->deadline = 0; return; }
+        d->tcp_up = true;
+        d->tcplen = 0;
+    }
+    for (;;) {
+        long r = (long)recv(d->fd, (char *)d->tcpbuf + d->tcplen, (lq__iolen)(2 + 65535 - d->tcplen), 0);
+        size_t need;
+        if (r <= 0) { if (r == 0 || !lq__again(lq__sock_errno())) d->deadline = 0; return; }   /* closed: next server */
+        d->tcplen += (size_t)r;
+        while (d->tcplen >= 2 && d->tcplen >= (need = 2 + lq__be16(d->tcpbuf))) {
+            lq__dns_answer(d, d->tcpbuf + 2, need - 2);
+            memmove(d->tcpbuf, d->tcpbuf + need, d->tcplen - need);
+            d->tcplen -= need;
+        }
+    }
+}
+
+static void lq__dns_udp_io(lq__dns *d) {
+    unsigned char m[1232];
+    int i;
+    for (i = 0; i < 64; i++) {
+        long r = (long)recv(d->fd, (char *)m, (lq__iolen)sizeof m, 0);
+        if (r < 0) {                                        /* nothing more; refused: the next server */
+            if (!lq__again(lq__sock_errno()) && !lq__interrupted(lq__sock_errno())) d->deadline = 0;
+            return;
+        }
+        lq__dns_answer(d, m, (size_t)r);
+        if (d->tcp) return;
+    }
+}
+
+static int lq__dns_fail(lq_client *c, lq__dns *d) {
+    const char *why = d->servfail ? "the nameserver failed (SERVFAIL or REFUSED)" :
+                      d->timed_out ? "no answer from the nameservers" : d->nxdomain ? "no such host" :
+                      d->sends ? "no address for it" : "no nameserver could be asked";
+    lq__set_error(c, 0, "cannot resolve %s: %s", d->host, why);
+    return LQ_ERR_DNS;
+}
+
+/* Advances the lookup: LQ_OK when addresses are found (d->found), LQ_IO_WANT_READ while under
+   way (*wake: when to be called again), LQ_ERR_DNS when the name does not resolve. */
+static int lq__dns_run(lq_client *c, lq__dns *d, uint64_t now, uint64_t *wake) {
+    int t, answered = 0;
+    bool tcp = d->tcp;
+    if (d->tcp && d->fd != LQ__BAD_SOCKET) lq__dns_tcp_io(d);
+    else if (d->fd != LQ__BAD_SOCKET) lq__dns_udp_io(d);
+    if (d->tcp && !tcp) {                                   /* truncated: the same server over TCP */
+        if (!d->tcpbuf) d->tcpbuf = (unsigned char *)lq__alloc(&c->a, 2 + 65535);
+        if (!d->tcpbuf || !lq__dns_socket(c, d)) d->deadline = 0;
+        else { d->deadline = now + (uint64_t)d->conf.timeout_ms; lq__dns_send(c, d); }
+    }
+    for (t = 0; t < 2; t++) answered += d->rcode[t] != LQ__DNS_PENDING;
+    for (t = 0; t < 2; t++) {
+        d->nxdomain = d->nxdomain || d->rcode[t] == 3;
+        if (d->rcode[t] == 2 || d->rcode[t] == 5) { d->servfail = true; d->rcode[t] = LQ__DNS_PENDING; d->deadline = 0; }
+    }
+    if (d->found.n[0] + d->found.n[1] > 0) {
+        if (answered == 2) return LQ_OK;
+        if (!d->settle) d->settle = now + LQ__DNS_SETTLE_MS;
+        if (now >= d->settle) return LQ_OK;
+    } else if (answered == 2) {                             /* NXDOMAIN or no address: the next name */
+        lq__dns_close(d);
+        if (!lq__dns_begin(c, d, d->cand + 1, now)) return lq__dns_fail(c, d);
+    }
+    if (now >= d->deadline) {                               /* the next server, or the next round */
+        if (d->sends >= d->conf.attempts * d->conf.nns) {
+            d->timed_out = !d->servfail;
+            return lq__dns_fail(c, d);
+        } else {
+            d->ns = (d->ns + 1) % d->conf.nns;
+            if (!lq__dns_ask(c, d, now)) return lq__dns_fail(c, d);
+        }
+    }
+    *wake = d->settle && d->settle < d->deadline ? d->settle : d->deadline;
+    return LQ_IO_WANT_READ;
+}
+
+/* Did the nameservers answer that the name has no address (rather than fail to answer)? */
+static bool lq__dns_said_no(const lq__dns *d) { return !d->servfail && !d->timed_out && d->sends; }
+
+static void lq__dns_free(lq_client *c, lq__dns *d) {
+    if (!d) return;
+    lq__dns_close(d);
+    lq__free(&c->a, d->tcpbuf);
+    lq__free(&c->a, d);
+}
+
+static int lq__dns_fd(const lq__dns *d) { return d->fd == LQ__BAD_SOCKET ? -1 : (int)d->fd; }
+static int lq__dns_want(const lq__dns *d) { return d->tcp && !d->tcp_up ? LQ_IO_WANT_WRITE : LQ_IO_WANT_READ; }
+
+/* >>tcp: the built-in transport ------------------------------------------------------------------
+   A connection resolves the host without blocking (a numeric host; desc.resolve or
+   desc.resolve_async; else >>dns), puts the address that last connected to this host first, then
+   alternates IPv6 and IPv4 (RFC 8305) and races them: the next address starts 250 ms after the
+   previous one, or at once when it fails; the first to connect wins and the others are closed. */
+
+#define LQ__RACE_MAX 4              /* connects under way at once */
+#define LQ__RACE_DELAY_MS 250       /* RFC 8305's Connection Attempt Delay */
+
+typedef struct lq__tcp {
+    lq__socket fd;                  /* the connected socket */
+    lq__dns *dns;                   /* while the built-in resolver works */
+    bool async;                     /* while desc.resolve_async has not answered */
+    lq__sa addr[2 * LQ__ADDR_MAX];  /* in the order they are tried */
+    int naddr, next;
+    lq__socket race[LQ__RACE_MAX];  /* connects under way, oldest first */
+    int race_addr[LQ__RACE_MAX];
+    int nrace, err;
+    uint64_t next_at;               /* when the next address starts */
+} lq__tcp;
+
+/* The URL's host as a C string (the parser bounds it to 253 characters). */
+static void lq__host_cstr(const lq_url *u, char out[256]) {
+    size_t n = u->host_len < 255 ? u->host_len : 255;
+    memcpy(out, u->host, n);
+    out[n] = 0;
+}
+
+#ifdef LQ__TLS_BACKEND
+/* The host as an IP address: its 4 or 16 bytes, else 0. */
+static size_t lq__host_ip(const char *host, unsigned char out[16]) {
+    lq__sa a;
+    if (!lq__sa_numeric(host, 0, &a)) return 0;
+    if (a.sa.sa_family == AF_INET6) { memcpy(out, &a.v6.sin6_addr, 16); return 16; }
+    memcpy(out, &a.v4.sin_addr, 4);
+    return 4;
+}
+#endif
+
+/* Which host and port the remembered address of a link belongs to. */
+static uint32_t lq__good_key(const lq_url *u) {
+    uint32_t h = 2166136261u;
+    size_t i;
+    for (i = 0; i < u->host_len; i++) h = (h ^ (uint32_t)lq__lower((unsigned char)u->host[i])) * 16777619u;
+    return (h ^ u->port) * 16777619u | 1u;
+}
+
+static void lq__tcp_close(lq_client *c, void *self, void *conn) {
+    lq__tcp *t = (lq__tcp *)conn;
+    int i;
+    (void)self;
+    if (!t) return;
+    if (t->fd != LQ__BAD_SOCKET) lq__closesocket(t->fd);
+    for (i = 0; i < t->nrace; i++) lq__closesocket(t->race[i]);
+    lq__dns_free(c, t->dns);
+    lq__free(&c->a, t);
+}
+
+/* The addresses in the order to try: the one that last connected to this host first, then IPv6
+   and IPv4 in turn. */
+static void lq__tcp_order(lq_client *c, lq__tcp *t, const lq__addrs *s, const lq_url *url) {
+    const lq__sa *good = (const lq__sa *)(const void *)c->good_addr[c->io_link];
+    int i, f;
+    bool have_good = c->good_key[c->io_link] == lq__good_key(url);
+    t->naddr = 0;
+    for (i = 0; i < LQ__ADDR_MAX; i++)
+        for (f = 1; f >= 0; f--)
+            if (i < s->n[f]) t->addr[t->naddr++] = s->a[f][i];
+    for (i = 1; have_good && i < t->naddr; i++) {
+        if (memcmp(&t->addr[i], good, sizeof *good) == 0) {
+            lq__sa keep = t->addr[i];
+            memmove(&t->addr[1], &t->addr[0], (size_t)i * sizeof t->addr[0]);
+            t->addr[0] = keep;
+            break;
+        }
+    }
+}
+
+static int lq__tcp_fail(lq_client *c, lq__tcp *t, const lq_url *url) {
+    char host[256], tmp[64];
+    lq__host_cstr(url, host);
+    lq__set_error(c, t->err, "cannot connect to %s port %u: %s", host, (unsigned)url->port,
+                  lq__sock_strerror(t->err, tmp, sizeof tmp));
+    return LQ_ERR_CONNECT;
+}
+
+/* Starts a non-blocking connect to the next address; false when none could be started. */
+static bool lq__tcp_start_next(lq__tcp *t) {
+    while (t->next < t->naddr && t->nrace < LQ__RACE_MAX) {
+        const lq__sa *a = &t->addr[t->next++];
+        lq__socket fd = socket(a->sa.sa_family, SOCK_STREAM, IPPROTO_TCP);
+        int one = 1;
+        if (fd == LQ__BAD_SOCKET) { t->err = lq__sock_errno(); continue; }
+        if (!lq__set_nonblocking(fd)) { t->err = lq__sock_errno(); lq__closesocket(fd); continue; }
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, (const char *)&one, sizeof one);
+#ifdef SO_NOSIGPIPE
+        setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+#endif
+        if (connect(fd, &a->sa, lq__sa_len(a)) == 0 || lq__in_progress(lq__sock_errno())) {
+            t->race_addr[t->nrace] = t->next - 1;
+            t->race[t->nrace++] = fd;
+            return true;
+        }
+        t->err = lq__sock_errno();
+        lq__closesocket(fd);
+    }
+    return false;
+}
+
+/* 0: connected; an errno: failed; -1: under way. */
+static int lq__connect_result(lq__socket fd) {
     int err = 0;
     lq__socklen len = sizeof err;
+    if (!lq__tcp_writable(fd)) return -1;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, (char *)&err, &len) < 0) err = lq__sock_errno();
+    return err;
+}
+
+/* The race: the first connect to finish wins. */
+static int lq__tcp_race(lq_client *c, lq__tcp *t, const lq_url *url, uint64_t now) {
+    int i = 0;
+    while (i < t->nrace) {
+        int err = lq__connect_result(t->race[i]);
+        if (err == 0) {
+            t->fd = t->race[i];
+            memcpy(c->good_addr[c->io_link], &t->addr[t->race_addr[i]], sizeof(lq__sa));
+            c->good_key[c->io_link] = lq__good_key(url);
+            t->race[i] = LQ__BAD_SOCKET;
+            for (i = 0; i < t->nrace; i++)
+                if (t->race[i] != LQ__BAD_SOCKET) lq__closesocket(t->race[i]);
+            t->nrace = 0;
+            c->wake[c->io_link] = 0;
+            return LQ_OK;
+        }
+        if (err < 0) { i++; continue; }
+        t->err = err;
+        lq__closesocket(t->race[i]);
+        memmove(&t->race[i], &t->race[i + 1], (size_t)(t->nrace - i - 1) * sizeof t->race[0]);
+        memmove(&t->race_addr[i], &t->race_addr[i + 1], (size_t)(t->nrace - i - 1) * sizeof t->race_addr[0]);
+        t->nrace--;
+    }
+    if ((t->nrace == 0 || now >= t->next_at) && lq__tcp_start_next(t)) t->next_at = now + LQ__RACE_DELAY_MS;
+    if (t->nrace == 0) return lq__tcp_fail(c, t, url);
+    c->wake[c->io_link] = t->next < t->naddr && t->nrace < LQ__RACE_MAX ? t->next_at : 0;
+    return LQ_IO_WANT_WRITE;
+}
+
+/* The addresses are known: in order, and the race starts. */
+static int lq__tcp_resolved(lq_client *c, lq__tcp *t, const lq__addrs *s, const lq_url *url, uint64_t now) {
+    lq__tcp_order(c, t, s, url);
+    return lq__tcp_race(c, t, url, now);
+}
+
+/* The resolver of desc.resolve_async, asked again: WANT_READ until it answers. */
+static int lq__tcp_ask_async(lq_client *c, lq__tcp *t, const char *host, const lq_url *url, uint64_t now) {
+    char out[512];
+    lq__addrs s;
+    int r = c->resolve_async(host, out, sizeof out, c->user_data);
+    memset(&s, 0, sizeof s);
+    out[sizeof out - 1] = 0;
+    if (r > 0 && lq__addrs_parse(&s, out, url->port) > 0) { t->async = false; return lq__tcp_resolved(c, t, &s, url, now); }
+    if (r == 0) { t->async = true; c->wake[c->io_link] = now + 10; return LQ_IO_WANT_READ; }
+    lq__set_error(c, 0, "cannot resolve %s: %s", host, r > 0 ? "desc.resolve_async gave no numeric address" : "desc.resolve_async failed");
+    return LQ_ERR_DNS;
+}
+
+/* Resolves: at once when it can, else the asynchronous lookup starts. */
+static int lq__tcp_start(lq_client *c, lq__tcp *t, const lq_url *url, uint64_t now) {
+    char host[256], out[512];
+    lq__addrs s;
+    memset(&s, 0, sizeof s);
+    lq__host_cstr(url, host);
+    if (lq__addrs_parse(&s, host, url->port) == 1 && !strpbrk(host, " ,\t"))
+        return lq__tcp_resolved(c, t, &s, url, now);
+    memset(&s, 0, sizeof s);
+    if (c->resolve && c->resolve(host, out, sizeof out, c->user_data)) {
+        out[sizeof out - 1] = 0;
+        if (lq__addrs_parse(&s, out, url->port) > 0) return lq__tcp_resolved(c, t, &s, url, now);
+    }
+    if (c->resolve_async) return lq__tcp_ask_async(c, t, host, url, now);
+    if (lq__hosts_lookup(host, url->port, &s) > 0 || lq__localhost(host, url->port, &s))
+        return lq__tcp_resolved(c, t, &s, url, now);
+    t->dns = (lq__dns *)lq__alloc(&c->a, sizeof *t->dns);
+    if (!t->dns) { lq__set_error(c, 0, "out of memory for a DNS lookup"); return LQ_ERR_NOMEM; }
+    memset(t->dns, 0, sizeof *t->dns);
+    t->dns->fd = LQ__BAD_SOCKET;
+    snprintf(t->dns->host, sizeof t->dns->host, "%s", host);
+    t->dns->port = url->port;
+    lq__conf_load(&t->dns->conf, c->dns_servers);
+    if (!lq__dns_begin(c, t->dns, 0, now)) return lq__dns_fail(c, t->dns);
+    c->wake[c->io_link] = t->dns->deadline;
+    return lq__dns_want(t->dns);
+}
+
+/* The built-in resolver's turn; once it has the addresses, the race starts. */
+static int lq__tcp_lookup(lq_client *c, lq__tcp *t, const lq_url *url, uint64_t now) {
+    uint64_t wake = 0;
+    int r = lq__dns_run(c, t->dns, now, &wake);
+    if (r == LQ_OK) {
+        lq__addrs s = t->dns->found;
+        lq__dns_free(c, t->dns);
+        t->dns = NULL;
+        return lq__tcp_resolved(c, t, &s, url, now);
+    }
+    if (r == LQ_ERR_DNS && c->good_key[c->io_link] == lq__good_key(url) && !lq__dns_said_no(t->dns)) {
+        lq__addrs s;
+        lq__logf(c, LQ_LOG_WARN, "%s; trying the address that last connected", lq_error_message(c));
+        memset(&s, 0, sizeof s);
+        lq__addrs_add(&s, (const lq__sa *)(const void *)c->good_addr[c->io_link]);
+        lq__dns_free(c, t->dns);
+        t->dns = NULL;
+        return lq__tcp_resolved(c, t, &s, url, now);
+    }
+    if (r != LQ_IO_WANT_READ) return r;
+    c->wake[c->io_link] = wake;
+    return lq__dns_want(t->dns);
+}
+
+static int lq__tcp_connect(lq_client *c, void *self, void **conn, const lq_url *url) {
+    lq__tcp *t = (lq__tcp *)*conn;
+    uint64_t now = lq_now_ms();
+    char host[256];
     (void)self;
     if (!t) {
+        int i;
         t = (lq__tcp *)lq__alloc(&c->a, sizeof *t);
         if (!t) { lq__set_error(c, 0, "out of memory for a connection"); return LQ_ERR_NOMEM; }
         memset(t, 0, sizeof *t);
         t->fd = LQ__BAD_SOCKET;
+        for (i = 0; i < LQ__RACE_MAX; i++) t->race[i] = LQ__BAD_SOCKET;
         *conn = t;
-        return lq__tcp_start(c, t, url);
+        return lq__tcp_start(c, t, url, now);
     }
-    if (t->fd == LQ__BAD_SOCKET) return lq__tcp_fail(c, t, url);
-    if (!lq__tcp_writable(t->fd)) return LQ_IO_WANT_WRITE;
-    if (getsockopt(t->fd, SOL_SOCKET, SO_ERROR, (char *)&err, &len) < 0) err = lq__sock_errno();
-    if (err == 0) {
-        freeaddrinfo(t->addrs);
-        t->addrs = t->next = NULL;
-        return LQ_OK;
-    }
-    lq__closesocket(t->fd);
-    t->fd = LQ__BAD_SOCKET;
-    t->err = err;
-    if (!lq__tcp_try_next(t)) return lq__tcp_fail(c, t, url);
-    return LQ_IO_WANT_WRITE;
+    if (t->fd != LQ__BAD_SOCKET) return LQ_OK;
+    if (t->dns) return lq__tcp_lookup(c, t, url, now);
+    if (t->async) { lq__host_cstr(url, host); return lq__tcp_ask_async(c, t, host, url, now); }
+    return lq__tcp_race(c, t, url, now);
 }
 
 static long lq__tcp_send(lq_client *c, void *self, void *conn, const void *buf, size_t n) {
@@ -6756,7 +7506,10 @@ static long lq__tcp_recv(lq_client *c, void *self, void *conn, void *buf, size_t
 static int lq__tcp_fd(lq_client *c, void *self, void *conn) {
     lq__tcp *t = (lq__tcp *)conn;
     (void)c; (void)self;
-    return !t || t->fd == LQ__BAD_SOCKET ? -1 : (int)t->fd;
+    if (!t) return -1;
+    if (t->fd != LQ__BAD_SOCKET) return (int)t->fd;
+    if (t->nrace) return (int)t->race[t->nrace - 1];       /* the newest connect; lq_timeout_ms looks after the others */
+    return t->dns ? lq__dns_fd(t->dns) : -1;
 }
 
 static const lq_transport lq__tcp_transport = {lq__tcp_connect, lq__tcp_send, lq__tcp_recv, NULL, lq__tcp_close,
@@ -7420,6 +8173,7 @@ static void lq__conn_close(lq_client *c, int l) {
     lq__conn *k = &c->conn[l];
     if (k->active && c->tr[l].close) c->tr[l].close(c, c->tr[l].self, k->state);
     memset(k, 0, sizeof *k);
+    c->wake[l] = 0;
 }
 
 static void lq__transport_free(lq_client *c) {
@@ -7450,6 +8204,7 @@ static void lq__conn_connect(lq_client *c, int l, uint64_t now) {
     lq__conn *k = &c->conn[l];
     int rc;
     k->active = true;
+    c->io_link = l;
     rc = c->tr[l].connect(c, c->tr[l].self, &k->state, lq_core_link_url(c, (lq_link)l));
     if (rc == LQ_OK) {
         k->up = true;
@@ -7600,6 +8355,7 @@ int lq_timeout_ms(const lq_client *c) {
         if (io == LQ_IO_CLOSE || (io == LQ_IO_CONNECT && !k->active)) t = 0;   /* lq_step has work */
         if (k->up && c->tr[l].pending && c->tr[l].pending((lq_client *)c, c->tr[l].self, k->state)) t = 0;  /* decrypted data */
         if (k->active && !k->up) t = lq__min_timer(t, 50);                   /* connecting: poll SO_ERROR */
+        if (k->active && !k->up && c->wake[l]) t = lq__min_timer(t, c->wake[l] > now ? (int64_t)(c->wake[l] - now) : 0);
         if (k->active && lq__link_fd(c, l) < 0) t = lq__min_timer(t, 10);
     }
     return t > 0x7FFFFFFF ? 0x7FFFFFFF : (int)t;
