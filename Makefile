@@ -135,10 +135,13 @@ compile-check: | $(BUILD)
 # A real Parse Server (npm, on a throwaway PostgreSQL cluster, 127.0.0.1 only).
 # A Parse Server to develop against: started once, left running (make server-stop ends it). The
 # tests use servers of their own and never touch it.
+# It runs in a session of its own (setsid), so that a Ctrl-C of the command that started it (make
+# leaderboard) does not end it.
+SETSID := $(shell command -v setsid >/dev/null 2>&1 && echo setsid -w)
 server:
 	@bash $(SERVER) install >/dev/null
 	@if bash $(SERVER) status $(abspath $(STATE)) >/dev/null 2>&1; then echo "already running:"; \
-	 else LQSERVER_PORT=1337 bash $(SERVER) start $(abspath $(STATE)) >/dev/null || exit 1; fi
+	 else LQSERVER_PORT=1337 $(SETSID) bash $(SERVER) start $(abspath $(STATE)) >/dev/null || exit 1; fi
 	@bash tests/server/hello.sh $(abspath $(STATE))/env
 
 server-start: server

@@ -94,6 +94,7 @@ static void sync_slots(board *b, const lq_view *v, uint64_t now) {
     }
 }
 
+/* Lets go of the rows that have faded out; true when nothing moves any more. */
 static bool settle(board *b, uint64_t now) {
     bool settled = true;
     int k;
@@ -145,17 +146,17 @@ static void draw_text(SDL_Renderer *r, TTF_Font *f, const char *text, int x, int
 
 static void draw(SDL_Renderer *r, TTF_Font *f, const board *b, const char *cls, const lq_view *v, uint64_t now) {
     char line[96];
-    int k, text_dy = (ROW_H - TTF_FontHeight(f)) / 2;
+    int k, pass, text_dy = (ROW_H - TTF_FontHeight(f)) / 2;
     SDL_SetRenderDrawColor(r, BG.r, BG.g, BG.b, 255);
     SDL_RenderClear(r);
     snprintf(line, sizeof line, "Top %d of %s", ROWS, cls);
     draw_text(r, f, line, 24, 20, false, INK, 1.0f);
-    for (k = 0; k < SLOTS; k++) {
+    for (pass = 0; pass < 2; pass++) for (k = 0; k < SLOTS; k++) {   /* rows on the move on top */
         const slot *s = &b->s[k];
         float a = now_a(s, now);
         int y = (int)(now_y(s, now) + 0.5f), dx = (int)((1.0f - a) * 40.0f);  /* slides in from the right */
         SDL_Rect bar;
-        if (!s->used) continue;
+        if (!s->used || (now < s->start + ANIM_MS && s->from_y != s->to_y) != (pass == 1)) continue;
         bar.x = 16 + dx; bar.y = y + 2; bar.w = WIN_W - 32; bar.h = ROW_H - 4;
         SDL_SetRenderDrawColor(r, ROW_BG.r, ROW_BG.g, ROW_BG.b, (Uint8)(a * 255.0f + 0.5f));
         SDL_RenderFillRect(r, &bar);
@@ -240,6 +241,8 @@ int main(int argc, char **argv) {
              !(ren = SDL_CreateRenderer(win, -1, 0))) fprintf(stderr, "leaderboard: %s\n", SDL_GetError());
     if (ren) SDL_SetRenderDrawBlendMode(ren, SDL_BLENDMODE_BLEND);
     else b.exit_code = 1;
+    if (ren && strcmp(SDL_GetCurrentVideoDriver(), "offscreen") == 0)
+        fprintf(stderr, "leaderboard: no display (DISPLAY is not set): the window is not shown\n");
 
     start = lq_now_ms();
     while (b.exit_code < 0) {
