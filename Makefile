@@ -38,10 +38,18 @@ HOSTILE  := $(BUILD)/test_hostile $(BUILD)/test_alloc $(BUILD)/test_iofaults $(B
 FUZZ_SECONDS ?= 60
 EXAMPLES := $(BUILD)/lqwatch $(BUILD)/lqview $(BUILD)/live_list $(BUILD)/poll_loop $(BUILD)/select_loop $(BUILD)/game_loop $(BUILD)/custom_transport \
             $(BUILD)/core_loop
+# The leaderboard window needs SDL2 and SDL2_ttf (Debian: libsdl2-dev libsdl2-ttf-dev): built when
+# pkg-config finds them.
+HAVE_SDL := $(shell pkg-config --exists sdl2 SDL2_ttf 2>/dev/null && echo 1)
+SDL_CFLAGS = $(shell pkg-config --cflags sdl2 SDL2_ttf)
+SDL_LIBS = $(shell pkg-config --libs sdl2 SDL2_ttf)
+ifeq ($(HAVE_SDL),1)
+EXAMPLES += $(BUILD)/leaderboard
+endif
 # The version, from the one place that has it.
 VERSION := $(shell awk '/^.define LQ_VERSION_(MAJOR|MINOR|PATCH) /{v = v s $$3; s = "."} END{print v}' livequery.h)
 
-.PHONY: server view-chaos order-live dns all test unit hostile fuzz fuzz-short tools compile-check integration portability tls tls3 tls-openssl FORCE bench dropin install examples demo clean server-start server-stop
+.PHONY: server leaderboard leaderboard-test view-chaos order-live dns all test unit hostile fuzz fuzz-short tools compile-check integration portability tls tls3 tls-openssl FORCE bench dropin install examples demo clean server-start server-stop
 
 all: examples
 
@@ -81,7 +89,21 @@ $(BUILD)/lqview: examples/lqview.c livequery.h $(TLS_STAMP) | $(BUILD)
 $(BUILD)/lqview-san: examples/lqview.c livequery.h $(TLS_STAMP) | $(BUILD)
 	$(CC) $(CFLAGS_T) $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS)
 
+ifeq ($(HAVE_SDL),1)
+$(BUILD)/leaderboard: examples/leaderboard.c livequery.h $(TLS_STAMP) | $(BUILD)
+	$(CC) -std=c99 $(WARN) -O2 -g $(TLS_CFLAGS) $(SDL_CFLAGS) $< -o $@ $(TLS_LIBS) $(SDL_LIBS)
+
+$(BUILD)/leaderboard-check: tests/leaderboard/check.c | $(BUILD)
+	$(CC) -std=c99 $(WARN) -O2 -g $(SDL_CFLAGS) $< -o $@ $(SDL_LIBS)
+else
+$(BUILD)/leaderboard $(BUILD)/leaderboard-check:
+	@echo "the leaderboard needs SDL2 and SDL2_ttf: apt-get install libsdl2-dev libsdl2-ttf-dev" >&2; exit 1
+endif
+
 examples: $(EXAMPLES)
+ifneq ($(HAVE_SDL),1)
+	@echo "examples: leaderboard not built (it needs SDL2 and SDL2_ttf: apt-get install libsdl2-dev libsdl2-ttf-dev)"
+endif
 
 unit: $(UNIT)
 	@set -e; for t in $(UNIT); do echo "== $$t"; ./$$t; done
@@ -113,10 +135,13 @@ compile-check: | $(BUILD)
 # A real Parse Server (npm, on a throwaway PostgreSQL cluster, 127.0.0.1 only).
 # A Parse Server to develop against: started once, left running (make server-stop ends it). The
 # tests use servers of their own and never touch it.
+# It runs in a session of its own (setsid), so that a Ctrl-C of the command that started it (make
+# leaderboard) does not end it.
+SETSID := $(shell command -v setsid >/dev/null 2>&1 && echo setsid -w)
 server:
 	@bash $(SERVER) install >/dev/null
 	@if bash $(SERVER) status $(abspath $(STATE)) >/dev/null 2>&1; then echo "already running:"; \
-	 else LQSERVER_PORT=1337 bash $(SERVER) start $(abspath $(STATE)) >/dev/null || exit 1; fi
+	 else LQSERVER_PORT=1337 $(SETSID) bash $(SERVER) start $(abspath $(STATE)) >/dev/null || exit 1; fi
 	@bash tests/server/hello.sh $(abspath $(STATE))/env
 
 server-start: server
@@ -144,7 +169,7 @@ tls-openssl:
 tls3:
 	@bash tests/tls/run-mbedtls3.sh $(abspath $(BUILD)/mbedtls3)
 
-test: compile-check unit hostile fuzz-short tools examples dropin integration order-live view-chaos dns portability tls3
+test: compile-check unit hostile fuzz-short tools examples dropin integration order-live view-chaos leaderboard-test dns portability tls3
 ifneq ($(TLS),none)
 test: tls
 endif
@@ -165,6 +190,12 @@ order-live:
 # partition (a relay): the replayed lines give the list, which equals a fresh REST find.
 view-chaos: $(BUILD)/lqview-san
 	bash tests/view/run.sh $(abspath $(BUILD)/view-server) $(BUILD)
+
+# examples/leaderboard.c under Xvfb: after each change its screenshot shows the rows of a fresh
+# REST find, row by row (tests/leaderboard/check.c draws them independently). SKIP without SDL2,
+# SDL2_ttf, Xvfb, xwd (x11-apps), ImageMagick or the DejaVu font.
+leaderboard-test: $(if $(HAVE_SDL),$(BUILD)/leaderboard $(BUILD)/leaderboard-check)
+	@bash tests/leaderboard/run.sh $(abspath $(BUILD)/leaderboard-server) $(BUILD)
 
 # make install PREFIX=/usr/local: the header, lqwatch, a pkg-config file and a CMake package.
 PREFIX ?= /usr/local
@@ -215,6 +246,12 @@ demo: $(BUILD)/lqwatch
 	bash $(SERVER) start $$st >/dev/null || exit 1; \
 	trap 'bash $(SERVER) stop '$$st' >/dev/null 2>&1' EXIT INT TERM; \
 	bash tests/server/demo.sh $$st $(abspath $(BUILD)/lqwatch)
+
+# The leaderboard window against make server's Parse Server (started if it is not running, and left
+# running: make server-stop), while tests/leaderboard/scores.js writes scores; closing the window
+# or Ctrl-C ends both.
+leaderboard: $(BUILD)/leaderboard server
+	@bash tests/leaderboard/play.sh $(abspath $(STATE)) $(abspath $(BUILD)/leaderboard)
 
 clean:
 	-[ -d $(STATE) ] && bash $(SERVER) stop $(abspath $(STATE))

@@ -89,8 +89,16 @@ done
 echo "== examples as C++"
 for f in "$ROOT"/examples/*.c; do
   command -v "${CXX:-g++}" >/dev/null || break
+  extra=()
+  # the leaderboard window includes SDL2 and SDL2_ttf: only where pkg-config finds them
+  if [[ "$(basename "$f")" == leaderboard.c ]]; then
+    if ! pkg-config --exists sdl2 SDL2_ttf 2>/dev/null; then
+      echo "  SKIP  leaderboard.c as C++ (no SDL2 and SDL2_ttf: libsdl2-dev libsdl2-ttf-dev)"; continue
+    fi
+    read -r -a extra <<<"$(pkg-config --cflags sdl2 SDL2_ttf)"
+  fi
   run "$(basename "$f") as C++ (-Wall -Wextra)" "${CXX:-g++}" -x c++ -std=c++11 -Wall -Wextra -pedantic -Werror \
-    -I"$ROOT" -fsyntax-only "$f"
+    -I"$ROOT" "${extra[@]}" -fsyntax-only "$f"
 done
 
 echo "dropin: $pass passed, $fail failed"
