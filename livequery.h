@@ -488,6 +488,12 @@ typedef struct lq_transport {
 
 typedef struct lq_desc {
     const char *server_url;             /* ws://, wss://, http:// or https:// ... /parse */
+    /* More endpoints (the same server behind several addresses, a fallback region): the first
+       connection tries server_url (when set), then these, in order; a link that was up reconnects
+       to its endpoint first, and a connect that fails moves on to the next one. The backoff
+       counts attempts across the list. Every endpoint is TLS or none is. */
+    const char *const *server_urls;
+    int num_server_urls;
     const char *application_id;         /* required */
     const char *javascript_key;         /* the keys are optional; the server ORs them */
     const char *client_key;
@@ -590,6 +596,7 @@ LQ_API void *lq_client_user_data(const lq_client *c);
 LQ_API const char *lq_error_message(const lq_client *c);        /* last failure, "" if none */
 LQ_API int lq_error_detail(const lq_client *c);                 /* see ERRORS */
 LQ_API int lq_subscription_count(const lq_client *c);
+/* The endpoint in use (with desc.server_urls it moves on after a failed connect: ask at each). */
 LQ_API const lq_url *lq_client_url(const lq_client *c);
 
 /* ---- The I/O-free core (see CORE) ----------------------------------------------------------------
@@ -2514,7 +2521,10 @@ struct lq_client {
 
     /* settings, defaults resolved */
     char *url_text;
-    lq_url url;
+    lq_url url;                 /* the endpoint in use: ep[cur_ep] */
+    char **ep_text;             /* the endpoints: server_url, then server_urls */
+    lq_url *ep;
+    int nep, cur_ep;
     char *application_id, *javascript_key, *client_key, *master_key, *session_token, *installation_id;
     char *extra_headers;        /* "Name: value\r\n"..., validated */
     bool use_fields, no_reconnect, drop_installation_id;
@@ -2598,6 +2608,22 @@ static void lq__vset_error(lq_client *c, int detail, const char *fmt, va_list ap
     vsnprintf(c->errmsg, sizeof c->errmsg, fmt, ap);
     c->errdetail = detail;
     lq__logf(c, LQ_LOG_WARN, "%s", c->errmsg);
+}
+
+/* The i-th endpoint: server_url (when set), then server_urls. */
+static const char *lq__endpoint(const lq_desc *d, int i) {
+    if (d->server_url) return i == 0 ? d->server_url : d->server_urls[i - 1];
+    return d->server_urls[i];
+}
+
+static int lq__endpoint_count(const lq_desc *d) { return (d->server_url ? 1 : 0) + d->num_server_urls; }
+
+/* A connect failed: the next endpoint, for the next attempt. */
+static void lq__endpoint_next(lq_client *c) {
+    if (c->nep < 2) return;
+    c->cur_ep = (c->cur_ep + 1) % c->nep;
+    c->url = c->ep[c->cur_ep];
+    lq__logf(c, LQ_LOG_INFO, "next endpoint: %s", c->ep_text[c->cur_ep]);
 }
 
 static void lq__set_error(lq_client *c, int detail, const char *fmt, ...) {
@@ -3559,6 +3585,7 @@ typedef struct lq__rest {
     lq_url url;                 /* of rest_text */
     char *url_text;
     size_t base_len;            /* of the URL's path without a trailing '/' */
+    bool follow;                /* no rest_url and several endpoints: the LiveQuery link's in use */
     int link;                   /* LQ__H_* */
     bool reused;                /* this connection has answered a request before */
     bool got_bytes;             /* some of the current response has arrived */
@@ -3583,11 +3610,12 @@ typedef struct lq__rest {
 
 static lq_result lq__rest_setup(lq_client *c, const lq_desc *d) {
     lq__rest *h;
-    const char *src = d->rest_url ? d->rest_url : d->server_url;
+    const char *src = d->rest_url ? d->rest_url : lq__endpoint(d, 0);
     h = (lq__rest *)lq__alloc(&c->a, sizeof *h);
     if (!h) return LQ_ERR_NOMEM;
     memset(h, 0, sizeof *h);
     c->rest = h;
+    h->follow = !d->rest_url && c->nep > 1;
     h->url_text = lq__strdup(&c->a, src);
     if (!h->url_text) return LQ_ERR_NOMEM;
     if (lq_url_parse(h->url_text, &h->url) != LQ_OK) return LQ_ERR_URL;    /* checked in lq__desc_check */
@@ -3641,6 +3669,11 @@ static void lq__rest_next(lq_client *c) {
     lq__rest *h = c->rest;
     if (!h->head) return;
     if (h->link == LQ__H_IDLE) {
+        if (h->follow) {                                    /* no rest_url: the endpoint in use */
+            h->url = c->url;
+            h->base_len = h->url.path_len;
+            while (h->base_len && h->url.path[h->base_len - 1] == '/') h->base_len--;
+        }
         h->link = LQ__H_CONNECT;
         h->deadline = 0;                                    /* from the next core call's time */
     } else if (h->link == LQ__H_READY) {
@@ -4254,6 +4287,7 @@ static void lq__link_lost(lq_client *c) {
     int i;
     int code = c->got_close ? c->close_code : 1006;
     lq_result why = c->fail;
+    bool was_open = c->client_id[0] != 0;
     c->link = LQ__L_IDLE;
     lq__buf_clear(&c->out);
     lq__buf_clear(&c->hs);
@@ -4292,6 +4326,7 @@ static void lq__link_lost(lq_client *c) {
         s->after = LQ__AFTER_NONE;                          /* a new link sends the current query */
     }
     c->attempt++;
+    if (!was_open) lq__endpoint_next(c);                    /* a link that was up retries its endpoint first */
     c->state = LQ_STATE_RECONNECTING;
     memset(&ev, 0, sizeof ev);
     ev.type = LQ_EVENT_RECONNECTING;
@@ -4592,11 +4627,38 @@ static lq_result lq__copy_pins(lq_client *c, const lq_desc *d) {
 #endif
 
 /* Checks what can be checked before anything is allocated. */
+/* Every endpoint parses, and all are TLS or none is; url: the first. */
+static lq_result lq__endpoints_check(const lq_desc *d, lq_url *url) {
+    int i, n = lq__endpoint_count(d);
+    bool tls = false;
+    memset(url, 0, sizeof *url);
+    for (i = 0; i < n; i++) {
+        const char *s = lq__endpoint(d, i);
+        lq_url u;
+        lq_result r;
+        int at = d->server_url ? i - 1 : i;
+        if (!s) return lq__create_fail(d, LQ_ERR_INVALID_ARG, "desc.server_urls[%d] is NULL", at);
+        r = lq_url_parse(s, &u);
+        if (r != LQ_OK && d->server_url && i == 0)
+            return lq__create_fail(d, r, "desc.server_url \"%.200s\": %s", s, u.error);
+        if (r != LQ_OK) return lq__create_fail(d, r, "desc.server_urls[%d] \"%.200s\": %s", at, s, u.error);
+        if (i == 0) { *url = u; tls = u.tls; }
+        else if (u.tls != tls)
+            return lq__create_fail(d, LQ_ERR_INVALID_ARG, "the endpoints mix TLS and plain URLs (\"%.200s\" and \"%.200s\"): "
+                                   "use one kind", lq__endpoint(d, 0), s);
+    }
+    return LQ_OK;
+}
+
 static lq_result lq__desc_check(const lq_desc *d, lq_url *url) {
     lq_result r;
     int i;
     if (!d) return LQ_ERR_INVALID_ARG;
-    if (!d->server_url) return lq__create_fail(d, LQ_ERR_INVALID_ARG, "desc.server_url is required");
+    if (d->num_server_urls < 0 || (d->num_server_urls && !d->server_urls))
+        return lq__create_fail(d, LQ_ERR_INVALID_ARG, "desc.num_server_urls is %d with server_urls %s",
+                               d->num_server_urls, d->server_urls ? "set" : "NULL");
+    if (!d->server_url && !d->num_server_urls)
+        return lq__create_fail(d, LQ_ERR_INVALID_ARG, "desc.server_url (or server_urls) is required");
     if (!d->application_id) return lq__create_fail(d, LQ_ERR_INVALID_ARG, "desc.application_id is required");
     if (d->num_extra_headers < 0 || (d->num_extra_headers && !d->extra_headers))
         return lq__create_fail(d, LQ_ERR_INVALID_ARG, "desc.num_extra_headers is %d with extra_headers %s",
@@ -4606,8 +4668,8 @@ static lq_result lq__desc_check(const lq_desc *d, lq_url *url) {
 #ifdef LQ_NO_SOCKETS
     if (!d->random) return lq__create_fail(d, LQ_ERR_INVALID_ARG, "desc.random is required with LQ_NO_SOCKETS");
 #endif
-    r = lq_url_parse(d->server_url, url);
-    if (r != LQ_OK) return lq__create_fail(d, r, "desc.server_url \"%.200s\": %s", d->server_url, url->error);
+    r = lq__endpoints_check(d, url);
+    if (r != LQ_OK) return r;
 #ifndef LQ_NO_REST
     if (d->rest_url) {
         lq_url ru;
@@ -4623,7 +4685,7 @@ static lq_result lq__desc_check(const lq_desc *d, lq_url *url) {
 #if !defined(LQ_NO_SOCKETS) && !defined(LQ__TLS_BACKEND)
     if (url->tls && !(d->transport && d->transport->tls))
         return lq__create_fail(d, LQ_ERR_TLS_UNAVAILABLE, "%.200s needs TLS: define LQ_USE_MBEDTLS, or give a "
-                               "desc.transport that does TLS (tls = true)", d->server_url);
+                               "desc.transport that does TLS (tls = true)", lq__endpoint(d, 0));
 #endif
 #ifndef LQ_NO_SOCKETS
     if (d->num_tls_pin_sha256 < 0 || (d->num_tls_pin_sha256 && !d->tls_pin_sha256))
@@ -4645,6 +4707,23 @@ static lq_result lq__desc_check(const lq_desc *d, lq_url *url) {
         if (!d->extra_headers[i] || !lq__header_ok(d->extra_headers[i]))
             return lq__create_fail(d, LQ_ERR_INVALID_ARG, "desc.extra_headers[%d] is not a \"Name: value\" header "
                                    "of printable text, or names one the library sets", i);
+    return LQ_OK;
+}
+
+/* The endpoints, copied and parsed; the first is in use. */
+static lq_result lq__endpoints_copy(lq_client *c, const lq_desc *d) {
+    int i, n = lq__endpoint_count(d);
+    c->ep_text = (char **)lq__alloc(&c->a, (size_t)n * sizeof *c->ep_text);
+    c->ep = (lq_url *)lq__alloc(&c->a, (size_t)n * sizeof *c->ep);
+    if (!c->ep_text || !c->ep) return LQ_ERR_NOMEM;
+    memset(c->ep_text, 0, (size_t)n * sizeof *c->ep_text);
+    c->nep = n;
+    for (i = 0; i < n; i++) {
+        c->ep_text[i] = lq__strdup(&c->a, lq__endpoint(d, i));
+        if (!c->ep_text[i]) return LQ_ERR_NOMEM;
+        if (lq_url_parse(c->ep_text[i], &c->ep[i]) != LQ_OK) return LQ_ERR_URL;     /* checked before */
+    }
+    c->url = c->ep[0];
     return LQ_OK;
 }
 
@@ -4742,7 +4821,7 @@ lq_result lq_client_create(const lq_desc *d, lq_client **out) {
         else lq__buf_free(&h);
         if (r == LQ_ERR_LIMIT) lq__create_fail(d, r, "desc.extra_headers are over max_handshake_bytes");
     }
-    if (r == LQ_OK) r = lq_url_parse(c->url_text, &c->url);
+    if (r == LQ_OK) r = lq__endpoints_copy(c, d);
 #ifndef LQ_NO_REST
     if (r == LQ_OK) r = lq__rest_setup(c, d);
 #endif
@@ -4786,6 +4865,9 @@ void lq_client_destroy(lq_client *c) {
     lq__buf_free(&c->tmp);
     lq__free(&c->a, c->toks);
     lq__free(&c->a, c->url_text);
+    for (i = 0; c->ep_text && i < c->nep; i++) lq__free(&c->a, c->ep_text[i]);
+    lq__free(&c->a, c->ep_text);
+    lq__free(&c->a, c->ep);
     lq__free(&c->a, c->application_id);
     lq__free(&c->a, c->javascript_key);
     lq__free(&c->a, c->client_key);
@@ -6104,8 +6186,9 @@ static void lq__view_on_find(lq_client *c, const lq_response *res, void *ud) {
     v->req.id = 0;
     if (v->state != LQ__V_LOADING) return;
     if (res->result == LQ_OK) { lq__view_loaded(v, res); return; }
-    if (res->result == LQ_ERR_SERVER && (res->error_code == 209 || res->error_code == 119 || res->error_code == 102 ||
-                                         res->error_code == 103 || res->error_code == 105)) {
+    if ((res->result == LQ_ERR_SERVER && (res->error_code == 209 || res->error_code == 119 || res->error_code == 102 ||
+                                          res->error_code == 103 || res->error_code == 105)) ||
+        res->status == 401 || res->status == 403) {                 /* and wrong keys ("unauthorized") */
         lq__view_die(v, res->result, res->error_code, res->error_message);   /* asking again cannot help */
         return;
     }
@@ -6279,14 +6362,27 @@ static char *lq__view_order_text(lq_client *c, const lq__order *o) {
 }
 
 /* "a,b" for the find: the caller's keys, the order's and those the view needs; NULL for all. */
+/* Adds ",key" to a comma-separated list unless it is there (LiveQuery refuses a repeated key). */
+static void lq__key_add(lq__buf *b, const char *key, size_t n) {
+    size_t at = 0;
+    while (at < b->len) {
+        size_t end = at;
+        while (end < b->len && b->data[end] != ',') end++;
+        if (end - at == n && memcmp(b->data + at, key, n) == 0) return;
+        at = end + 1;
+    }
+    lq__buf_puts(b, ",");
+    lq__buf_put(b, key, n);
+}
+
 static char *lq__view_keys(lq_client *c, const lq_view_desc *d, const lq__order *o) {
     lq__buf b;
     int i;
     if (!d->num_keys) return NULL;
     lq__buf_init(&b, c);
     lq__buf_puts(&b, "objectId,createdAt,updatedAt");
-    for (i = 0; i < d->num_keys; i++) { lq__buf_puts(&b, ","); lq__buf_puts(&b, d->keys[i]); }
-    for (i = 0; i < o->n; i++) { lq__buf_puts(&b, ","); lq__buf_put(&b, o->key[i].name, o->key[i].len); }
+    for (i = 0; i < d->num_keys; i++) lq__key_add(&b, d->keys[i], strlen(d->keys[i]));
+    for (i = 0; i < o->n; i++) lq__key_add(&b, o->key[i].name, o->key[i].len);
     return lq__buf_cstr(&b);
 }
 

@@ -10,7 +10,8 @@
 
 static const char usage[] =
     "usage: lqview [options] CLASS [WHERE_JSON]\n"
-    "  -s, --server URL          ws, wss, http or https URL; default from env PARSE_SERVER_URL\n"
+    "  -s, --server URL          ws, wss, http or https URL; default from env PARSE_SERVER_URL;\n"
+    "                            more than once: endpoints tried in turn (exit 2 once each has failed)\n"
     "      --rest-url URL        the REST API; default env PARSE_REST_URL, else from the -s URL\n"
     "  -a, --app-id ID           env PARSE_APP_ID\n"
     "  -k, --javascript-key KEY  env PARSE_JAVASCRIPT_KEY\n"
@@ -31,6 +32,7 @@ static const char usage[] =
 
 typedef struct run {
     bool opened, retry_connect, ready_once;
+    int endpoints, failures;     /* -s given; first connections that failed */
     int exit_code;              /* -1 while running */
 } run;
 
@@ -122,6 +124,7 @@ static void on_event(lq_client *c, const lq_event *ev, void *user) {
             ev->result == LQ_ERR_HANDSHAKE || ev->result == LQ_ERR_TLS || ev->result == LQ_ERR_TIMEOUT);
         bool unfixable = ev->result == LQ_ERR_TLS ||
             (ev->result == LQ_ERR_HANDSHAKE && lq_error_detail(c) >= 400 && lq_error_detail(c) < 500);
+        if (connect_failure && ++r->failures < r->endpoints) connect_failure = false;   /* the next endpoint */
         if (r->retry_connect && !unfixable) connect_failure = false;
         put_error(ev->error_code, ev->error_message ? ev->error_message : lq_result_str(ev->result), ev->fatal || connect_failure);
         if (connect_failure && r->exit_code < 0) {
@@ -193,11 +196,11 @@ int main(int argc, char **argv) {
     lq_client *c = NULL;
     lq_view *view = NULL;
     run r;
-    const char *keys[64], *include[64], *cls = NULL, *where = NULL;
+    const char *keys[64], *include[64], *servers[16], *cls = NULL, *where = NULL;
     double for_sec = 0;
     uint64_t start;
     lq_result res;
-    int i;
+    int i, nservers = 0;
 
     memset(&desc, 0, sizeof desc);
     memset(&vd, 0, sizeof vd);
@@ -214,7 +217,11 @@ int main(int argc, char **argv) {
 #define LQV_OPT(s, l) is_opt(a, s, l)
 #define LQV_VAL() do { if (!v) return fail_option("a value is missing after", a); i++; } while (0)
         if (LQV_OPT("-h", "--help")) { fputs(usage, stdout); return 0; }
-        else if (LQV_OPT("-s", "--server")) { LQV_VAL(); desc.server_url = v; }
+        else if (LQV_OPT("-s", "--server")) {
+            LQV_VAL();
+            if (nservers == 16) return fail_usage("at most 16 servers (-s)");
+            servers[nservers++] = v;
+        }
         else if (LQV_OPT(NULL, "--rest-url")) { LQV_VAL(); desc.rest_url = v; }
         else if (LQV_OPT("-a", "--app-id")) { LQV_VAL(); desc.application_id = v; }
         else if (LQV_OPT("-k", "--javascript-key")) { LQV_VAL(); desc.javascript_key = v; }
@@ -249,6 +256,12 @@ int main(int argc, char **argv) {
     }
     if (!cls) return fail_usage("no CLASS given");
     if (where && where_problem(where)) return fail_usage(where_problem(where));
+    if (nservers) {
+        desc.server_url = servers[0];
+        desc.server_urls = servers + 1;
+        desc.num_server_urls = nservers - 1;
+    }
+    r.endpoints = nservers ? nservers : 1;
     if (!desc.server_url) return fail_usage("no server: give -s URL or set PARSE_SERVER_URL");
     if (!desc.application_id) return fail_usage("no application id: give -a ID or set PARSE_APP_ID");
     desc.on_event = on_event;

@@ -10,7 +10,8 @@
 
 static const char usage[] =
     "usage: lqwatch [options] CLASS [WHERE_JSON]\n"
-    "  -s, --server URL          ws, wss, http or https URL; default from env PARSE_SERVER_URL\n"
+    "  -s, --server URL          ws, wss, http or https URL; default from env PARSE_SERVER_URL;\n"
+    "                            more than once: endpoints tried in turn (exit 2 once each has failed)\n"
     "  -a, --app-id ID           env PARSE_APP_ID\n"
     "  -k, --javascript-key KEY  env PARSE_JAVASCRIPT_KEY\n"
     "      --client-key KEY\n"
@@ -31,6 +32,7 @@ static const char usage[] =
 typedef struct watch {
     long count, events;
     bool quiet, opened, retry_connect;
+    int endpoints, failures;     /* -s given; first connections that failed */
     int exit_code;              /* -1 while running */
 } watch;
 
@@ -88,6 +90,7 @@ static void on_event(lq_client *c, const lq_event *ev, void *user) {
         /* what no retry can fix: a certificate rejected, an HTTP 4xx answer to the upgrade */
         bool unfixable = ev->result == LQ_ERR_TLS ||
             (ev->result == LQ_ERR_HANDSHAKE && lq_error_detail(c) >= 400 && lq_error_detail(c) < 500);
+        if (connect_failure && ++w->failures < w->endpoints) connect_failure = false;   /* the next endpoint */
         if (w->retry_connect && !unfixable) connect_failure = false;
         if (print) {
             printf("{\"event\":\"error\",\"code\":%d,\"message\":", ev->error_code);
@@ -165,11 +168,11 @@ int main(int argc, char **argv) {
     lq_query q;
     lq_client *c = NULL;
     watch w;
-    const char *keys[64], *watchf[64], *cls = NULL, *where = NULL, *session = NULL;
+    const char *keys[64], *watchf[64], *servers[16], *cls = NULL, *where = NULL, *session = NULL;
     double timeout = 0;
     uint64_t start;
     lq_result r;
-    int i;
+    int i, nservers = 0;
 
     memset(&desc, 0, sizeof desc);
     memset(&q, 0, sizeof q);
@@ -185,7 +188,11 @@ int main(int argc, char **argv) {
 #define LQW_OPT(s, l) is_opt(a, s, l)
 #define LQW_VAL() do { if (!v) return fail_option("a value is missing after", a); i++; } while (0)
         if (LQW_OPT("-h", "--help")) { fputs(usage, stdout); return 0; }
-        else if (LQW_OPT("-s", "--server")) { LQW_VAL(); desc.server_url = v; }
+        else if (LQW_OPT("-s", "--server")) {
+            LQW_VAL();
+            if (nservers == 16) return fail_usage("at most 16 servers (-s)");
+            servers[nservers++] = v;
+        }
         else if (LQW_OPT("-a", "--app-id")) { LQW_VAL(); desc.application_id = v; }
         else if (LQW_OPT("-k", "--javascript-key")) { LQW_VAL(); desc.javascript_key = v; }
         else if (LQW_OPT(NULL, "--client-key")) { LQW_VAL(); desc.client_key = v; }
@@ -217,6 +224,12 @@ int main(int argc, char **argv) {
     }
     if (!cls) return fail_usage("no CLASS given");
     if (where && where_problem(where)) return fail_usage(where_problem(where));
+    if (nservers) {
+        desc.server_url = servers[0];
+        desc.server_urls = servers + 1;
+        desc.num_server_urls = nservers - 1;
+    }
+    w.endpoints = nservers ? nservers : 1;
     if (!desc.server_url) return fail_usage("no server: give -s URL or set PARSE_SERVER_URL");
     if (!desc.application_id) return fail_usage("no application id: give -a ID or set PARSE_APP_ID");
     desc.on_event = on_event;

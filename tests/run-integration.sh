@@ -259,6 +259,25 @@ check "lqwatch closed port: within 5 s (took ${dt} ms)" test "$dt" -le 5000
 check "lqwatch closed port: a reason on stderr" grep -qi "connect" "$WORK/port.err"
 check "lqwatch closed port: stdout is JSON lines" jcheck "$WORK/port.out" 'true'
 
+# -- several endpoints (-s more than once): the first refuses, the second is the server by name
+#    (localhost: the built-in resolver, from the hosts file)
+tag="$TAGBASE-eps"
+srv_port="${PARSE_SERVER_URL##*:}"; srv_port="${srv_port%%/*}"
+start_watch eps -s "ws://127.0.0.1:$port/parse" -s "ws://localhost:$srv_port/parse" -n 1 --timeout 20 GameScore "{\"playerName\":\"$tag\"}"
+if subscribed; then create GameScore "{\"playerName\":\"$tag\",\"score\":1}" >/dev/null; fi
+finish_watch
+check "lqwatch -s twice, the first refused: exit 0" rc_is "$WATCH_RC" 0
+check "lqwatch -s twice: the first endpoint's failure is not fatal, then open, subscribed, the create" jcheck "$WORK/eps.out" \
+  'lines[0].event === "error" && lines[0].fatal === false && /127.0.0.1 port/.test(lines[0].message) && lines.some((l) => l.event === "open") && lines.some((l) => l.event === "create")'
+port2="$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
+t=$(now_ms)
+timeout -k 2 20 "$LQWATCH" -s "ws://127.0.0.1:$port/parse" -s "ws://127.0.0.1:$port2/parse" GameScore >"$WORK/eps2.out" 2>"$WORK/eps2.err"
+rc=$?
+dt=$(($(now_ms) - t))
+check "lqwatch -s twice, both refused: exit 2 (got $rc) within 5 s (${dt} ms)" test "$rc" -eq 2 -a "$dt" -le 5000
+check "lqwatch -s twice, both refused: one error each, only the last fatal" jcheck "$WORK/eps2.out" \
+  '((e) => e.length === 2 && !e[0].fatal && e[1].fatal && e[0].message.includes("port '"$port"':") && e[1].message.includes("port '"$port2"':"))(lines.filter((l) => l.event === "error"))'
+
 # -- --retry-connect: the server is down when lqwatch starts; it retries with the backoff and ends
 #    subscribed once the server is back (issue 14's "a cut during connect healed later")
 timeout 60 bash "$SERVER_SH" kill-parse "$STATE" >>"$WORK/server.log" 2>&1

@@ -175,6 +175,97 @@ static void t_backoff_sequence(void) {
     fake_rand_value = 0x80000000u;
 }
 
+/* Several endpoints: a failed connect moves on, a link that was up retries its own first, the
+   backoff counts across the list, REST follows the endpoint in use. */
+static void no_response(lq_client *c, const lq_response *rs, void *user) { (void)c; (void)rs; (void)user; }
+
+static void t_endpoints(void) {
+    static const char *more[] = {"ws://10.0.0.2:1338/parse", "ws://10.0.0.3/live"};
+    static const uint32_t half[] = {500, 1500};
+    tu_srv s; rec r;
+    lq_desc d;
+    lq_client *c;
+    const lq_url *u;
+    lq_find_desc f;
+    lq_request q;
+    int at;
+    memset(&d, 0, sizeof d);
+    d.server_urls = more;
+    d.num_server_urls = 2;
+    fake_rand_value = 0x80000000u;
+    c = make(&s, &r, &d);
+    u = lq_core_link_url(c, LQ_LINK_LIVEQUERY);
+    CHECK(u->port == 1337 && u->host_len == 9 && memcmp(u->host, "127.0.0.1", 9) == 0);
+    lq_core_closed(c, LQ_ERR_CONNECT, 111, s.now);          /* the first fails: the second next */
+    at = r.n - 1;
+    CHECK(r.type[at] == LQ_EVENT_RECONNECTING && r.code[at] == 1 && r.delay[at] == half[0]);
+    u = lq_core_link_url(c, LQ_LINK_LIVEQUERY);
+    CHECK(u->port == 1338 && u->host_len == 8 && memcmp(u->host, "10.0.0.2", 8) == 0);
+    CHECK(lq_client_url(c) == u);
+    tu_srv_tick(&s, r.delay[at]);
+    CHECK(lq_core_io(c) == LQ_IO_CONNECT);
+    lq_core_closed(c, LQ_ERR_TIMEOUT, 0, s.now);            /* the second too: the third */
+    at = r.n - 1;
+    CHECK(r.type[at] == LQ_EVENT_RECONNECTING && r.code[at] == 2 && r.delay[at] == half[1]);
+    u = lq_core_link_url(c, LQ_LINK_LIVEQUERY);
+    CHECK(u->port == 80 && u->path_len == 5 && memcmp(u->path, "/live", 5) == 0);
+    memset(&f, 0, sizeof f);                                 /* REST: the endpoint in use */
+    f.class_name = "GameScore";
+    f.on_response = no_response;
+    CHECK(lq_find(c, &f, &q) == LQ_OK);
+    u = lq_core_link_url(c, LQ_LINK_REST);
+    CHECK(u->host_len == 8 && memcmp(u->host, "10.0.0.3", 8) == 0 && u->port == 80);
+    CHECK(lq_cancel(c, q) == LQ_OK);
+    tu_srv_tick(&s, r.delay[at]);
+    tu_srv_connect(&s);
+    CHECK(strstr(tb_str(&s.req), "GET /live HTTP/1.1\r\n") != NULL);
+    CHECK(strstr(tb_str(&s.req), "\r\nHost: 10.0.0.3\r\n") != NULL);
+    CHECK(lq_client_state(c) == LQ_STATE_CONNECTED);
+    tu_srv_drop(&s);                                        /* it was up: the same endpoint first */
+    at = r.n - 1;                                           /* (connected with no subscription: the count restarts) */
+    CHECK(r.type[at] == LQ_EVENT_RECONNECTING && r.code[at] == 1 && r.delay[at] == half[0]);
+    u = lq_core_link_url(c, LQ_LINK_LIVEQUERY);
+    CHECK(u->host_len == 8 && memcmp(u->host, "10.0.0.3", 8) == 0);
+    tu_srv_tick(&s, r.delay[at]);
+    lq_core_closed(c, LQ_ERR_CONNECT, 111, s.now);          /* fails there: round to the first */
+    at = r.n - 1;
+    CHECK(r.type[at] == LQ_EVENT_RECONNECTING && r.code[at] == 2 && r.delay[at] == half[1]);
+    u = lq_core_link_url(c, LQ_LINK_LIVEQUERY);
+    CHECK(u->port == 1337);
+    finish(&s);
+    fake_rand_value = 0xFFFFFFFFu;
+}
+
+static void t_endpoints_refused(void) {
+    static const char *mixed[] = {"wss://10.0.0.2/parse"};
+    static const char *with_null[] = {"ws://10.0.0.2/parse", NULL};
+    static const char *bad[] = {"ws://10.0.0.2/parse", "ftp://x/parse"};
+    static const char *only[] = {"ws://10.0.0.9:7/p", "ws://10.0.0.8:8/p"};
+    lq_desc d;
+    lq_client *c = NULL;
+    memset(&d, 0, sizeof d);
+    d.application_id = "app";
+    d.random = fake_random;
+    CHECK(lq_client_create(&d, &c) == LQ_ERR_INVALID_ARG);          /* no endpoint */
+    d.server_url = "ws://127.0.0.1/parse";
+    d.server_urls = mixed;
+    d.num_server_urls = 1;
+    CHECK(lq_client_create(&d, &c) == LQ_ERR_INVALID_ARG && c == NULL);
+    d.server_urls = with_null;
+    d.num_server_urls = 2;
+    CHECK(lq_client_create(&d, &c) == LQ_ERR_INVALID_ARG);
+    d.server_urls = bad;
+    CHECK(lq_client_create(&d, &c) == LQ_ERR_URL);
+    d.num_server_urls = -1;
+    CHECK(lq_client_create(&d, &c) == LQ_ERR_INVALID_ARG);
+    d.server_url = NULL;                                            /* the list alone */
+    d.server_urls = only;
+    d.num_server_urls = 2;
+    CHECK(lq_client_create(&d, &c) == LQ_OK);
+    CHECK(c && lq_client_url(c)->port == 7);
+    lq_client_destroy(c);
+}
+
 static void t_backoff_resets_on_subscribed(void) {
     tu_srv s; rec r;
     lq_client *c = make(&s, &r, NULL);
@@ -1057,6 +1148,8 @@ int main(void) {
     t_where_builder();
     t_subscribe_before_connected();
     t_backoff_sequence();
+    t_endpoints();
+    t_endpoints_refused();
     t_backoff_resets_on_subscribed();
     t_resubscribe_same_ids();
     t_fatal_errors_do_not_loop();

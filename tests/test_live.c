@@ -2578,6 +2578,52 @@ out:
     rec_free(&r);
 }
 
+/* keys (and an order on another field, and objectId among the keys): each key once on the wire
+   (LiveQuery refuses a repeated one), the rows carry only those fields. */
+static void case_view_keys(void) {
+    rec r;
+    vrec vr;
+    lq_desc d;
+    lq_client *c;
+    lq_view *v = NULL;
+    lq_view_desc vd;
+    static const char *const keys[] = {"playerName", "objectId"};
+    char where[160], body[200], id1[48], id2[48];
+    const char *tag = new_tag();
+    memset(&vr, 0, sizeof vr);
+    rec_init(&r, "view_keys");
+    base_desc(&d, &r);
+    c = new_client(&d);
+    if (!c) goto out;
+    snprintf(body, sizeof body, "{\"playerName\":\"%s\",\"score\":1,\"cheatMode\":true}", tag);
+    if (!CHECK(rest_create("GameScore", body, id1, sizeof id1, NULL, 0))) goto out;
+    snprintf(where, sizeof where, "{\"playerName\":\"%s\"}", tag);
+    memset(&vd, 0, sizeof vd);
+    vd.class_name = "GameScore";
+    vd.where = where;
+    vd.order = "-score";
+    vd.keys = keys;
+    vd.num_keys = 2;
+    vd.on_event = on_vev;
+    vd.user_data = &vr;
+    if (!CHECK(lq_view_create(c, &vd, &v) == LQ_OK)) goto out;
+    WAIT_UNTIL(vr.ready >= 1 || vr.errors, 10000);
+    CHECKF(vr.ready == 1 && vr.errors == 0 && lq_view_count(v) == 1, "ready %d, errors %d, %d rows", vr.ready, vr.errors,
+           lq_view_count(v));
+    CHECK(!lq_json_exists(lq_json_get(lq_view_row(v, 0), "cheatMode")));
+    CHECK(lq_json_exists(lq_json_get(lq_view_row(v, 0), "score")));           /* the order's key */
+    snprintf(body, sizeof body, "{\"playerName\":\"%s\",\"score\":2,\"cheatMode\":false}", tag);
+    if (!CHECK(rest_create("GameScore", body, id2, sizeof id2, NULL, 0))) goto out;
+    WAIT_UNTIL(lq_view_count(v) == 2 || vr.errors, 10000);                   /* the event came: subscribed */
+    CHECK(lq_view_count(v) == 2 && lq_view_index_of(v, id2) == 0);
+    CHECK(!lq_json_exists(lq_json_get(lq_view_row(v, 0), "cheatMode")));
+    CHECK(vr.errors == 0);
+out:
+    lq_view_destroy(v);
+    free_client(c);
+    rec_free(&r);
+}
+
 /* A session the server no longer accepts: the view's find says 209, a fatal view error. */
 static void case_view_bad_session(void) {
     rec r;
@@ -2634,6 +2680,7 @@ static const tcase cases[] = {
     {"rest_with_events", case_rest_with_events},
     {"view_include", case_view_include},
     {"view_bad_session", case_view_bad_session},
+    {"view_keys", case_view_keys},
 };
 
 static bool wanted(const char *name, int argc, char **argv) {
