@@ -7365,7 +7365,7 @@ static size_t lq__host_ip(const char *host, unsigned char out[16]) {
 #endif
 
 /* Which host and port the remembered address of a link belongs to. */
-static uint32_t lq__good_key(const lq_url *u) {
+static uint32_t lq__host_key(const lq_url *u) {
     uint32_t h = 2166136261u;
     size_t i;
     for (i = 0; i < u->host_len; i++) h = (h ^ (uint32_t)lq__lower((unsigned char)u->host[i])) * 16777619u;
@@ -7388,7 +7388,7 @@ static void lq__tcp_close(lq_client *c, void *self, void *conn) {
 static void lq__tcp_order(lq_client *c, lq__tcp *t, const lq__addrs *s, const lq_url *url) {
     const lq__sa *good = (const lq__sa *)(const void *)c->good_addr[c->io_link];
     int i, f;
-    bool have_good = c->good_key[c->io_link] == lq__good_key(url);
+    bool have_good = c->good_key[c->io_link] == lq__host_key(url);
     t->naddr = 0;
     for (i = 0; i < LQ__ADDR_MAX; i++)
         for (f = 1; f >= 0; f--)
@@ -7451,7 +7451,7 @@ static int lq__tcp_race(lq_client *c, lq__tcp *t, const lq_url *url, uint64_t no
         if (err == 0) {
             t->fd = t->race[i];
             memcpy(c->good_addr[c->io_link], &t->addr[t->race_addr[i]], sizeof(lq__sa));
-            c->good_key[c->io_link] = lq__good_key(url);
+            c->good_key[c->io_link] = lq__host_key(url);
             t->race[i] = LQ__BAD_SOCKET;
             for (i = 0; i < t->nrace; i++)
                 if (t->race[i] != LQ__BAD_SOCKET) lq__closesocket(t->race[i]);
@@ -7529,7 +7529,7 @@ static int lq__tcp_lookup(lq_client *c, lq__tcp *t, const lq_url *url, uint64_t 
         t->dns = NULL;
         return lq__tcp_resolved(c, t, &s, url, now);
     }
-    if (r == LQ_ERR_DNS && c->good_key[c->io_link] == lq__good_key(url) && !lq__dns_said_no(t->dns)) {
+    if (r == LQ_ERR_DNS && c->good_key[c->io_link] == lq__host_key(url) && !lq__dns_said_no(t->dns)) {
         lq__addrs s;
         lq__logf(c, LQ_LOG_WARN, "%s; trying the address that last connected", lq_error_message(c));
         memset(&s, 0, sizeof s);
@@ -7665,6 +7665,7 @@ typedef struct lq__mbed {       /* per client */
     mbedtls_ctr_drbg_context drbg;
     mbedtls_ssl_session saved;  /* the last session, offered again on reconnect (resumption) */
     bool have_saved;
+    uint32_t saved_for;         /* its host and port (lq__host_key): offered only to them */
     bool configured;            /* conf, ca, drbg and saved are set up */
 } lq__mbed;
 
@@ -7673,6 +7674,7 @@ typedef struct lq__mbed_conn {  /* per connection */
     void *inner;                /* the inner transport's connection */
     bool inner_up;
     bool session;               /* ssl is set up */
+    uint32_t key;               /* the URL's host and port */
     unsigned char ip[16];       /* the URL's host when it is an IP literal (ip_len 4 or 16) */
     size_t ip_len;
     bool unpinned;              /* the leaf's key is not pinned: digest says which it is */
@@ -7827,6 +7829,7 @@ static void lq__mbed_save_session(lq__mbed *m, lq__mbed_conn *k) {
     mbedtls_ssl_session_free(&m->saved);
     mbedtls_ssl_session_init(&m->saved);
     m->have_saved = mbedtls_ssl_get_session(&k->ssl, &m->saved) == 0;
+    m->saved_for = k->key;
 }
 
 static int lq__mbed_connect(lq_client *c, void *self, void **conn, const lq_url *url) {
@@ -7861,7 +7864,8 @@ static int lq__mbed_connect(lq_client *c, void *self, void **conn, const lq_url 
         if ((rc = mbedtls_ssl_set_hostname(&k->ssl, k->ip_len ? NULL : host)) != 0) return lq__mbed_fail(c, rc, "host name");
         if (!c->tls_insecure) mbedtls_ssl_set_verify(&k->ssl, lq__mbed_verify, k);
         mbedtls_ssl_set_bio(&k->ssl, k, lq__mbed_bio_send, lq__mbed_bio_recv, NULL);
-        if (m->have_saved) mbedtls_ssl_set_session(&k->ssl, &m->saved);     /* resume, if the server will */
+        k->key = lq__host_key(url);
+        if (m->have_saved && m->saved_for == k->key) mbedtls_ssl_set_session(&k->ssl, &m->saved);   /* resume, if the server will */
     }
     rc = mbedtls_ssl_handshake(&k->ssl);
 #ifdef MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET
@@ -7971,6 +7975,7 @@ typedef struct lq__ossl {       /* per client */
     SSL_CTX *ctx;               /* settings and trusted CAs, made at the first connect */
     BIO_METHOD *method;         /* the BIO that talks to the inner transport */
     SSL_SESSION *saved;         /* the last session, offered again on reconnect (resumption) */
+    uint32_t saved_for;         /* its host and port (lq__host_key): offered only to them */
 } lq__ossl;
 
 typedef struct lq__ossl_conn {  /* per connection */
@@ -7978,6 +7983,7 @@ typedef struct lq__ossl_conn {  /* per connection */
     void *inner;                /* the inner transport's connection */
     bool inner_up;
     SSL *ssl;
+    uint32_t key;               /* the URL's host and port */
     unsigned char ip[16];       /* the URL's host when it is an IP literal (ip_len 4 or 16) */
     size_t ip_len;
 } lq__ossl_conn;
@@ -8049,6 +8055,7 @@ static int lq__ossl_new_session(SSL *ssl, SSL_SESSION *session) {
     if (!k) return 0;
     SSL_SESSION_free(k->o->saved);
     k->o->saved = session;
+    k->o->saved_for = k->key;
     return 1;                                               /* it is ours now */
 }
 
@@ -8093,7 +8100,7 @@ static int lq__ossl_session(lq_client *c, lq__ossl_conn *k, const char *host) {
     BIO_set_init(bio, 1);
     SSL_set_bio(k->ssl, bio, bio);
     SSL_set_app_data(k->ssl, k);
-    if (k->o->saved) SSL_set_session(k->ssl, k->o->saved);  /* resume, if the server will */
+    if (k->o->saved && k->o->saved_for == k->key) SSL_set_session(k->ssl, k->o->saved);   /* resume, if the server will */
     param = SSL_get0_param(k->ssl);
     k->ip_len = lq__host_ip(host, k->ip);
     if (k->ip_len) {
@@ -8165,6 +8172,7 @@ static int lq__ossl_connect(lq_client *c, void *self, void **conn, const lq_url 
         k->inner_up = true;
     }
     lq__host_cstr(url, host);
+    if (!k->ssl) k->key = lq__host_key(url);
     if (!k->ssl && (rc = lq__ossl_session(c, k, host)) != LQ_OK) return rc;
     rc = SSL_connect(k->ssl);
     if (rc == 1) return lq__ossl_check_pin(c, k, host);

@@ -75,6 +75,8 @@ static char *read_file(const char *path) {
 typedef struct plain {
     int connects, closes;
     bool cut;                   /* the next recv fails: the link is lost, the client reconnects */
+    int refuse;                 /* this many connects fail (then the next endpoint is tried) */
+    char last_host[64];         /* of the last connect */
 } plain;
 
 static int plain_connect(lq_client *c, void *self, void **conn, const lq_url *url) {
@@ -89,6 +91,13 @@ static int plain_connect(lq_client *c, void *self, void **conn, const lq_url *ur
     a.sin_family = AF_INET;
     a.sin_port = htons(url->port);
     snprintf(host, sizeof host, "%.*s", (int)url->host_len, url->host);
+    snprintf(((plain *)self)->last_host, sizeof ((plain *)self)->last_host, "%s", host);
+    if (((plain *)self)->refuse > 0) {
+        ((plain *)self)->refuse--;
+        lq_transport_error(c, ECONNREFUSED, "plain transport: refused on purpose");
+        return LQ_ERR_CONNECT;
+    }
+    if (strcmp(host, "localhost") == 0) snprintf(host, sizeof host, "127.0.0.1");
     if (*fd < 0 || inet_pton(AF_INET, host, &a.sin_addr) != 1 || connect(*fd, (struct sockaddr *)&a, sizeof a) != 0) {
         lq_transport_error(c, errno, "plain transport: cannot connect (the fronts listen on 127.0.0.1)");
         return LQ_ERR_CONNECT;
@@ -164,6 +173,8 @@ static lq_transport plain_transport(plain *p, bool tls) {
 /* The pins of the clients make_client_on makes (none unless a test sets them). */
 static const char *const *g_pins;
 static int g_num_pins;
+static const char *const *g_more_urls;          /* desc.server_urls of the next clients */
+static int g_num_more_urls;
 
 /* lq.test and its subdomains are 127.0.0.1 (the wildcard front): no DNS, no /etc/hosts. */
 static bool resolve_lq_test(const char *host, char *out, size_t cap, void *user) {
@@ -201,6 +212,8 @@ static lq_client *make_client_on(const char *url, const char *ca_pem, bool insec
     d.resolve = resolve_lq_test;
     d.tls_pin_sha256 = g_pins;
     d.num_tls_pin_sha256 = g_num_pins;
+    d.server_urls = g_more_urls;
+    d.num_server_urls = g_num_more_urls;
     r = lq_client_create(&d, &c);
     if (copy) { memset(copy, 'x', strlen(copy)); free(copy); }     /* the client has its own copy */
     CHECKF(r == LQ_OK, "lq_client_create(%s): %s", url, lq_result_str(r));
@@ -260,7 +273,7 @@ static void test_events(const char *url, const char *ca_pem, const char *create_
 /* The events over the caller's plain transport: the library runs TLS over it, and closes every
    connection it opened through it. */
 static void test_events_plain(const char *url, const char *ca_pem, const char *create_cmd) {
-    plain p = {0, 0, false};
+    plain p = {0, 0, false, 0, {0}};
     lq_transport tr = plain_transport(&p, false);
     test_events(url, ca_pem, create_cmd, &tr);
     CHECKF(p.connects >= 1 && p.closes == p.connects, "plain transport: %d connections, %d closed", p.connects, p.closes);
@@ -269,7 +282,7 @@ static void test_events_plain(const char *url, const char *ca_pem, const char *c
 /* A transport that says it does TLS is used as it is: this one does not, so the front hears a
    plain upgrade request and the handshake fails, and not in the TLS layer. */
 static void test_transport_says_tls(const char *url, const char *ca_pem) {
-    plain p = {0, 0, false};
+    plain p = {0, 0, false, 0, {0}};
     lq_transport tr = plain_transport(&p, true);
     seen s;
     lq_client *c = make_client_on(url, ca_pem, false, false, &tr, &s);
@@ -331,11 +344,12 @@ static int resumed_lines(const char *front_log) {
 }
 
 static bool resubscribed(const seen *s) { return s->subscribed >= 2; }   /* the cut itself is an ERROR */
+static bool subscribed3(const seen *s) { return s->subscribed >= 3; }
 
 /* A reconnect to the same server resumes the TLS session of the first connection (TLS 1.2
    tickets or sessions, TLS 1.3 tickets): the front says so for the second handshake. */
 static void test_resumption(const char *url, const char *ca_pem, const char *front_log) {
-    plain p = {0, 0, false};
+    plain p = {0, 0, false, 0, {0}};
     lq_transport tr = plain_transport(&p, false);
     seen s;
     int before = resumed_lines(front_log);
@@ -351,6 +365,47 @@ static void test_resumption(const char *url, const char *ca_pem, const char *fro
     CHECKF(resumed_lines(front_log) == before + 1, "resumption: the front saw %d resumed handshakes, want 1",
            resumed_lines(front_log) - before);
     printf("resumption: the reconnect resumed the TLS session (%d resumed handshakes)\n", resumed_lines(front_log) - before);
+}
+
+/* A saved session is offered only to the host it came from: a reconnect that moves to another
+   endpoint (localhost, the same front) makes a full handshake, and one back to it resumes. */
+static void test_resumption_per_host(const char *url, const char *ca_pem, const char *front_log) {
+    plain p;
+    lq_transport tr;
+    seen s;
+    char other[128];
+    const char *more[1];
+    const char *port = strrchr(url, ':');
+    int before = resumed_lines(front_log), secure_before;
+    lq_client *c;
+    memset(&p, 0, sizeof p);
+    tr = plain_transport(&p, false);
+    snprintf(other, sizeof other, "wss://localhost%.*s", (int)strcspn(port, "/"), port);
+    more[0] = other;
+    g_more_urls = more;
+    g_num_more_urls = 1;
+    c = make_client_on(url, ca_pem, false, true, &tr, &s);
+    g_more_urls = NULL;
+    g_num_more_urls = 0;
+    if (!c) return;
+    CHECKF(run_until(c, &s, is_subscribed, 15000) && s.subscribed == 1, "per host: no SUBSCRIBED (%s)", s.error_message);
+    run_until(c, &s, has_error, 300);                      /* TLS 1.3 tickets come after the handshake */
+    p.cut = true;
+    p.refuse = 1;                                          /* 127.0.0.1 again fails: localhost next */
+    CHECKF(run_until(c, &s, resubscribed, 15000) && s.subscribed == 2, "per host: no SUBSCRIBED on localhost (%s)",
+           s.error_message);
+    CHECKF(strcmp(p.last_host, "localhost") == 0, "per host: the reconnect went to %s", p.last_host);
+    CHECKF(resumed_lines(front_log) == before, "per host: 127.0.0.1's session was offered to localhost (%d resumed)",
+           resumed_lines(front_log) - before);
+    secure_before = resumed_lines(front_log);
+    run_until(c, &s, has_error, 300);
+    p.cut = true;                                          /* up on localhost: it reconnects there, resumed */
+    CHECKF(run_until(c, &s, subscribed3, 15000) && s.subscribed == 3, "per host: no third SUBSCRIBED (%s)", s.error_message);
+    CHECKF(strcmp(p.last_host, "localhost") == 0, "per host: the third connect went to %s", p.last_host);
+    CHECKF(resumed_lines(front_log) == secure_before + 1, "per host: localhost's own session was not resumed (%d)",
+           resumed_lines(front_log) - secure_before);
+    finish_client(c);
+    printf("resumption per host: none offered across hosts, resumed on the same host\n");
 }
 
 /* Public-key pins: the leaf's key among them connects, none of them fails closed, a pin that is
@@ -436,6 +491,7 @@ int main(int argc, char **argv) {
     test_wildcard(argv[6], ca);
     test_pins(argv[1], ca, argv[7]);
     test_resumption(argv[1], ca, argv[8]);
+    test_resumption_per_host(argv[1], ca, argv[8]);
     test_bad_config_every_attempt(argv[1]);
     test_insecure(argv[2]);
     free(ca);
