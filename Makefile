@@ -33,7 +33,7 @@ $(info livequery.h examples: TLS backend $(TLS)$(if $(filter none,$(TLS)), (wss:
 TLS_STAMP := $(BUILD)/tls-backend
 
 UNIT     := $(BUILD)/test_json $(BUILD)/test_ws $(BUILD)/test_core $(BUILD)/test_handles $(BUILD)/test_handles-plain \
-            $(BUILD)/test_rest $(BUILD)/test_view $(BUILD)/test_order
+            $(BUILD)/test_rest $(BUILD)/test_view $(BUILD)/test_order $(BUILD)/test_proxy
 HOSTILE  := $(BUILD)/test_hostile $(BUILD)/test_alloc $(BUILD)/test_iofaults $(BUILD)/test_conformance
 FUZZ_SECONDS ?= 60
 EXAMPLES := $(BUILD)/lqwatch $(BUILD)/lqview $(BUILD)/live_list $(BUILD)/poll_loop $(BUILD)/select_loop $(BUILD)/game_loop $(BUILD)/custom_transport \
