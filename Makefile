@@ -51,6 +51,8 @@ $(BUILD):
 $(BUILD)/test_%: tests/test_%.c livequery.h $(wildcard tests/*.h tests/conformance/*.h) | $(BUILD)
 	$(CC) $(CFLAGS_T) $< -o $@
 
+$(BUILD)/test_proxy: examples/cli.h
+
 # The handle test without sanitizers too: glibc's allocator hands a freed client's memory straight
 # to the next client, which ASan's does not (a destroyed client's handles must stay dead there).
 $(BUILD)/test_handles-plain: tests/test_handles.c livequery.h tests/testutil.h | $(BUILD)
@@ -65,20 +67,20 @@ $(TLS_STAMP): FORCE | $(BUILD)
 
 FORCE:
 
-$(BUILD)/lqwatch: examples/lqwatch.c livequery.h $(TLS_STAMP) | $(BUILD)
+$(BUILD)/lqwatch: examples/lqwatch.c examples/cli.h livequery.h $(TLS_STAMP) | $(BUILD)
 	$(CC) -std=c99 $(WARN) -O2 -g $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS)
 
 # custom_transport: mbedTLS over the example's own sockets for wss://, when mbedTLS is there.
 $(BUILD)/custom_transport: examples/custom_transport.c livequery.h $(TLS_STAMP) | $(BUILD)
 	$(CC) -std=c99 $(WARN) -O2 -g $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS)
 
-$(BUILD)/lqwatch-san: examples/lqwatch.c livequery.h $(TLS_STAMP) | $(BUILD)
+$(BUILD)/lqwatch-san: examples/lqwatch.c examples/cli.h livequery.h $(TLS_STAMP) | $(BUILD)
 	$(CC) $(CFLAGS_T) $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS)
 
-$(BUILD)/lqview: examples/lqview.c livequery.h $(TLS_STAMP) | $(BUILD)
+$(BUILD)/lqview: examples/lqview.c examples/cli.h livequery.h $(TLS_STAMP) | $(BUILD)
 	$(CC) -std=c99 $(WARN) -O2 -g $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS)
 
-$(BUILD)/lqview-san: examples/lqview.c livequery.h $(TLS_STAMP) | $(BUILD)
+$(BUILD)/lqview-san: examples/lqview.c examples/cli.h livequery.h $(TLS_STAMP) | $(BUILD)
 	$(CC) $(CFLAGS_T) $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS)
 
 examples: $(EXAMPLES)

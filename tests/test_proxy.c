@@ -10,11 +10,14 @@
    head (they belong to the tunnel and reach the core); Basic credentials, percent-decoded; the
    proxy's default port and IPv6 hosts; a proxy that cannot be reached; the REST link through the
    proxy; proxy_url validation (messages without the password), random URLs and random replies,
-   allocation failure at every step of create. Nothing may leak, every connection is closed. */
+   allocation failure at every step of create. Nothing may leak, every connection is closed.
+   Last, examples/cli.h, the proxy choice of lqwatch and lqview: no_proxy matching and the
+   environment's precedence, as curl has them. */
 #define LIVEQUERY_IMPLEMENTATION
 #include "../livequery.h"
 #include "testutil.h"
 #include "conformance/peer.h"
+#include "../examples/cli.h"
 #include <time.h>
 
 #define MAX_CONNS 8
@@ -619,6 +622,94 @@ static void test_random_answers(void) {
     }
 }
 
+/* ---- examples/cli.h ------------------------------------------------------------------------------ */
+
+static void test_no_proxy(void) {
+    static const struct { const char *host, *list; bool match; } cases[] = {
+        {"example.com", "example.com", true}, {"www.example.com", "example.com", true},
+        {"a.b.example.com", "example.com", true}, {"notexample.com", "example.com", false},
+        {"example.com.org", "example.com", false}, {"example.com", "www.example.com", false},
+        {"www.example.com", ".example.com", true}, {"example.com", ".example.com", true},
+        {"www.example.com", "*.example.com", true}, {"EXAMPLE.com", "example.COM", true},
+        {"example.com.", "example.com", true}, {"example.com", "example.com.", true},
+        {"localhost", "localhost", true}, {"localhost", "", false}, {"localhost", ",,", false},
+        {"x.org", "a.com, b.net ,x.org", true}, {"x.org", "a.com,	x.org	", true}, {"x.org", "a.com,b.net", false},
+        {"anything", "*", true}, {"anything", "a.com,*", true}, {"anything", "*a", false},
+        {"127.0.0.1", "127.0.0.1", true}, {"127.0.0.1", "127.0.0.2", false}, {"127.0.0.1", "localhost", false},
+        {"localhost", "127.0.0.1", false}, {"127.0.0.1", "0.0.1", false}, {"10.1.2.3", "10.0.0.0/8", true},
+        {"11.1.2.3", "10.0.0.0/8", false}, {"192.168.7.9", "192.168.0.0/16", true}, {"10.1.2.3", "10.1.2.3/32", true},
+        {"10.1.2.4", "10.1.2.3/32", false}, {"1.2.3.4", "0.0.0.0/0", true}, {"1.2.3.4", "1.2.3.4/33", false},
+        {"1.2.3.4", "1.2.3.4/", false}, {"1.2.3.4", "1.2.3.4/x", false}, {"example.com", "10.0.0.0/8", false},
+        {"::1", "::1", true}, {"::1", "[::1]", true}, {"::1", "0:0:0:0:0:0:0:1", true}, {"::1", "::2", false},
+        {"fe80::1:2", "fe80::/10", true}, {"fec0::1", "fe80::/10", false}, {"2001:db8::7", "2001:DB8::/32", true},
+        {"::ffff:10.0.0.1", "::ffff:10.0.0.0/104", true}, {"::1", "127.0.0.1", false}, {"127.0.0.1", "::1", false},
+        {"1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8", true}, {"1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8:9", false},
+        {"::1", ":::1", false}, {"::1", "1::2::3", false}, {"1.2.3.4", "1.2.3.4.5", false}, {"1.2.3.4", "256.2.3.4", false},
+    };
+    size_t i;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        CHECKF(cli_no_proxy(cases[i].host, strlen(cases[i].host), cases[i].list) == cases[i].match,
+               "no_proxy \"%s\" %s %s", cases[i].list, cases[i].match ? "names" : "does not name", cases[i].host);
+}
+
+static const char *const proxy_vars[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY"};
+
+static void env_clear(void) {
+    size_t i;
+    for (i = 0; i < sizeof proxy_vars / sizeof proxy_vars[0]; i++) unsetenv(proxy_vars[i]);
+}
+
+/* With these variables set, the proxy for url (option as --proxy's) is want (NULL: none). */
+static void proxy_choice(const char *vars, const char *url, const char *option, const char *want) {
+    char buf[256], list[256], *name;
+    const char *got;
+    env_clear();
+    snprintf(list, sizeof list, "%s", vars);
+    for (name = strtok(list, " "); name; name = strtok(NULL, " ")) {
+        char *eq = strchr(name, '=');
+        *eq = 0;
+        setenv(name, eq + 1, 1);
+    }
+    got = cli_proxy_for(url, option, buf, sizeof buf);
+    CHECKF(want ? got && strcmp(got, want) == 0 : got == NULL, "[%s] %s --proxy %s: got %s, want %s", vars, url,
+           option ? option : "(none)", got ? got : "none", want ? want : "none");
+}
+
+static void test_proxy_choice(void) {
+    const char *ws = "ws://127.0.0.1:1337/parse", *wss = "wss://parse.example/parse";
+    proxy_choice("", ws, NULL, NULL);
+    proxy_choice("http_proxy=http://p:1", ws, NULL, "http://p:1");
+    proxy_choice("HTTP_PROXY=http://P:1", ws, NULL, "http://P:1");
+    proxy_choice("http_proxy=http://p:1 HTTP_PROXY=http://P:1", ws, NULL, "http://p:1");     /* lower case first */
+    proxy_choice("http_proxy= HTTP_PROXY=http://P:1", ws, NULL, "http://P:1");                /* empty is unset */
+    proxy_choice("https_proxy=http://s:1", ws, NULL, NULL);                                   /* by scheme */
+    proxy_choice("http_proxy=http://p:1", "http://h/parse", NULL, "http://p:1");
+    proxy_choice("https_proxy=http://s:1 http_proxy=http://p:1", wss, NULL, "http://s:1");
+    proxy_choice("HTTPS_PROXY=http://S:1 http_proxy=http://p:1", "https://h/parse", NULL, "http://S:1");
+    proxy_choice("http_proxy=http://p:1", wss, NULL, NULL);
+    proxy_choice("http_proxy=p.example:3128", ws, NULL, "http://p.example:3128");             /* no scheme: http:// */
+    proxy_choice("http_proxy=http://p:1", ws, "http://o:2", "http://o:2");                    /* --proxy wins */
+    proxy_choice("", ws, "o:2", "http://o:2");
+    proxy_choice("http_proxy=http://p:1", ws, "", NULL);                                      /* --proxy "": none */
+    proxy_choice("http_proxy=http://p:1 no_proxy=127.0.0.1", ws, NULL, NULL);
+    proxy_choice("http_proxy=http://p:1 NO_PROXY=127.0.0.0/8", ws, NULL, NULL);
+    proxy_choice("http_proxy=http://p:1 no_proxy=localhost", ws, NULL, "http://p:1");        /* loopback is proxied */
+    proxy_choice("http_proxy=http://p:1 no_proxy=localhost", "ws://localhost:1/p", NULL, NULL);
+    proxy_choice("no_proxy=127.0.0.1", ws, "http://o:2", NULL);                              /* as curl: for --proxy too */
+    proxy_choice("https_proxy=http://s:1 no_proxy=.example", wss, NULL, NULL);
+    proxy_choice("http_proxy=http://p:1", "not a url", NULL, "http://p:1");
+    env_clear();
+}
+
+/* What lqwatch --retry-connect does not retry. */
+static void test_unfixable(void) {
+    CHECK(cli_unfixable(LQ_ERR_PROXY, 407) && cli_unfixable(LQ_ERR_PROXY, 401) && cli_unfixable(LQ_ERR_PROXY, 403));
+    CHECK(!cli_unfixable(LQ_ERR_PROXY, 502) && !cli_unfixable(LQ_ERR_PROXY, 503) && !cli_unfixable(LQ_ERR_PROXY, 0));
+    CHECK(!cli_unfixable(LQ_ERR_PROXY, 404) && !cli_unfixable(LQ_ERR_CONNECT, 407));
+    CHECK(cli_unfixable(LQ_ERR_TLS, 0) && cli_unfixable(LQ_ERR_HANDSHAKE, 404) && !cli_unfixable(LQ_ERR_HANDSHAKE, 502));
+    CHECK(cli_connect_failure(LQ_ERR_PROXY) && cli_connect_failure(LQ_ERR_CONNECT) && !cli_connect_failure(LQ_ERR_SERVER));
+}
+
 int main(void) {
     test_tunnel_ok();
     test_refused();
@@ -631,5 +722,8 @@ int main(void) {
     test_alloc_failures();
     test_random_urls();
     test_random_answers();
+    test_no_proxy();
+    test_proxy_choice();
+    test_unfixable();
     return tu_report("proxy");
 }
