@@ -41,7 +41,7 @@ EXAMPLES := $(BUILD)/lqwatch $(BUILD)/lqview $(BUILD)/live_list $(BUILD)/poll_lo
 # The version, from the one place that has it.
 VERSION := $(shell awk '/^.define LQ_VERSION_(MAJOR|MINOR|PATCH) /{v = v s $$3; s = "."} END{print v}' livequery.h)
 
-.PHONY: server view-chaos order-live all test unit hostile fuzz fuzz-short tools compile-check integration portability tls tls3 tls-openssl FORCE bench dropin install examples demo clean server-start server-stop
+.PHONY: server view-chaos order-live proxy all test unit hostile fuzz fuzz-short tools compile-check integration portability tls tls3 tls-openssl FORCE bench dropin install examples demo clean server-start server-stop
 
 all: examples
 
@@ -137,6 +137,11 @@ portability:
 tls: $(BUILD)/lqwatch-san $(BUILD)/lqview-san
 	@LQ_TLS_CFLAGS="$(TLS_CFLAGS)" LQ_TLS_LIBS="$(TLS_LIBS)" bash tests/tls/run.sh $(abspath $(BUILD)/tls-server) $(BUILD)
 
+# HTTP proxies: tinyproxy instances of its own (credentials, refusals, an idle timeout), the
+# proxy variables, wss:// inside the tunnel through a TLS front, a Parse Server of its own.
+proxy: $(BUILD)/lqwatch-san $(BUILD)/lqview-san
+	@LQ_TLS=$(TLS) bash tests/proxy/run.sh $(abspath $(BUILD)/proxy-server) $(BUILD)
+
 # The same suite through the OpenSSL backend (its own build directory).
 tls-openssl:
 	@$(MAKE) -s --no-print-directory TLS=openssl BUILD=$(BUILD)/openssl tls
@@ -146,7 +151,7 @@ tls-openssl:
 tls3:
 	@bash tests/tls/run-mbedtls3.sh $(abspath $(BUILD)/mbedtls3)
 
-test: compile-check unit hostile fuzz-short tools examples dropin integration order-live view-chaos portability tls3
+test: compile-check unit hostile fuzz-short tools examples dropin integration order-live view-chaos portability tls3 proxy
 ifneq ($(TLS),none)
 test: tls
 endif
@@ -217,4 +222,5 @@ clean:
 	-[ -d $(STATE) ] && bash $(SERVER) stop $(abspath $(STATE))
 	-[ -d $(BUILD)/it-server ] && bash $(SERVER) stop $(abspath $(BUILD)/it-server)
 	-[ -d $(BUILD)/tls-server ] && bash $(SERVER) stop $(abspath $(BUILD)/tls-server)
+	-[ -d $(BUILD)/proxy-server ] && bash $(SERVER) stop $(abspath $(BUILD)/proxy-server)
 	rm -rf $(BUILD)
