@@ -66,6 +66,7 @@
         socket with its events; lq_timeout_ms, lq_wait and lq_step cover them all.
         DNS: the built-in transport resolves host names with getaddrinfo(), which blocks. Use a
         numeric host, or set desc.resolve to a resolver of your own.
+        A proxy (desc.proxy_url) changes none of this: its tunnel is set up inside lq_step too.
 
     EVENTS
         desc.on_event is called from inside lq_step() (or lq_core_* calls) on the caller's thread.
@@ -121,6 +122,8 @@
                                            OpenSSL: the SSL_ERROR_* code, or the X509_V_ERR_* one
             LQ_ERR_HANDSHAKE               the HTTP status when the server answered other than 101,
                                            else 0 (101 for a bad 101 response)
+            LQ_ERR_PROXY                   the proxy's HTTP status when it refused the CONNECT (407:
+                                           credentials wanted or wrong), else 0 (no HTTP answer)
             LQ_ERR_PROTOCOL, LQ_ERR_UTF8   the offending close code or opcode, else 0
             LQ_ERR_SERVER                  the server's error code (as ev->error_code)
             anything else (TIMEOUT, LIMIT, NOMEM, JSON)   0
@@ -144,6 +147,20 @@
         allocate with their own allocators, not desc.allocator. Failures are LQ_ERR_TLS in the
         library's words; lq_error_detail is mbedTLS's code or verify flags, or OpenSSL's
         SSL_ERROR_* or X509_V_ERR_* code.
+
+    PROXIES
+        desc.proxy_url = "http://[user:password@]host[:port]" (port 1080 by default, as curl's;
+        the credentials percent-encoded, sent as Basic) sends both links, the WebSocket and the REST
+        connection, through an HTTP proxy's CONNECT tunnel: the transport (the built-in TCP, or
+        yours with tls == false, which is then given the proxy's host and port) connects to the
+        proxy, the tunnel is asked for the server's host and port, and TLS, for wss:// and
+        https://, runs inside it, verifying the server, not the proxy. A refusal is LQ_ERR_PROXY,
+        "proxy refused CONNECT: 407 Proxy Authentication Required", the status in
+        lq_error_detail; a proxy that cannot be reached fails as a server would (LQ_ERR_CONNECT,
+        LQ_ERR_DNS), the message starting "proxy: ". Only http:// proxies (no TLS to the proxy, no
+        SOCKS), and no transport with tls == true (its TLS would come before the CONNECT). Which
+        proxy to use (https_proxy, no_proxy...) is the program's choice: examples/cli.h makes it
+        as curl does for lqwatch and lqview. Proxies that cut idle connections: ping_interval_ms.
 
     THREADS
         A client belongs to one thread. There is no global state.
@@ -459,7 +476,9 @@ typedef enum lq_log_level { LQ_LOG_ERROR = 0, LQ_LOG_WARN, LQ_LOG_INFO, LQ_LOG_D
    connection gets it back, and close, called once for every connection whose connect was called
    (even when it failed), ends it and frees that state.
    A transport with tls == false carries plain bytes: for a wss:// URL the compiled-in TLS backend
-   (LQ_USE_MBEDTLS) runs over it. With tls == true it does TLS itself and is used as it is.
+   (LQ_USE_MBEDTLS) runs over it. With tls == true it does TLS itself and is used as it is. With
+   desc.proxy_url (tls == false only) its connect is given the proxy's URL (host and port) and the
+   tunnel's CONNECT goes over it.
    Calls return a byte count (recv: 0 means the peer ended the stream), LQ_IO_WANT_READ /
    LQ_IO_WANT_WRITE (nothing now: call again when the socket is readable or writable; a blocked
    send is retried with the same bytes and length, though the buffer may have moved: with OpenSSL
@@ -7997,7 +8016,9 @@ lq_result lq_wait(lq_client *c, int max_ms) {
                desc.rest_url, rest_timeout_ms, max_response_bytes); live views (lq_view_*: a query's
                results, ordered as Parse Server on PostgreSQL orders, limited, kept exact through
                events, reconnects and partitions, with include); LQ_ZERO; the handles' tag comes
-               from the random source (4 bytes at create), so a destroyed client's handles stay dead.
+               from the random source (4 bytes at create), so a destroyed client's handles stay dead;
+               desc.proxy_url: both links through an HTTP proxy's CONNECT tunnel, TLS inside it,
+               Basic credentials, LQ_ERR_PROXY for a refusal.
         1.0.0  (2026-12) API 1.0: subscriptions are value handles (lq_sub); transports carry a
                per-connection state and say whether they do TLS; one TLS seam (mbedTLS over any
                transport); the core's contract is complete (LQ_IO_DONE, the connect deadline in
