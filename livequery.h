@@ -996,7 +996,7 @@ const char *lq_result_str(lq_result r) {
     case LQ_ERR_TIMEOUT: return "timed out";
     case LQ_ERR_TOO_SMALL: return "buffer too small";
     case LQ_ERR_HTTP: return "HTTP error";
-    case LQ_ERR_PROXY: return "proxy refused the tunnel";
+    case LQ_ERR_PROXY: return "proxy refused or botched the tunnel";
     }
     return "unknown error";
 }

@@ -4,7 +4,9 @@
 
    The proxy for a server URL: --proxy (cli_proxy_for's option) wins over the environment, and ""
    means none; else https_proxy (or HTTPS_PROXY) for wss:// and https://, http_proxy (or
-   HTTP_PROXY) for ws:// and http://. Either way no proxy is used when no_proxy (or NO_PROXY)
+   HTTP_PROXY, but not in a CGI program: there a request's "Proxy:" header arrives as
+   HTTP_PROXY, "httpoxy", which is why curl never reads it) for ws:// and http://, the lower-case
+   name first. Either way no proxy is used when no_proxy (or NO_PROXY)
    names the host: a comma-separated list of host names (each matching itself and its
    subdomains; a leading "." or "*." is ignored), IP addresses (IPv6 without brackets, or with),
    IP/bits ranges, or "*" for every host. As in curl, loopback hosts are proxied unless no_proxy
@@ -30,7 +32,7 @@ static bool cli_connect_failure(lq_result r) {
 
 static const char *cli_env(const char *lower, const char *upper) {
     const char *v = getenv(lower);
-    if (!v || !*v) v = getenv(upper);
+    if ((!v || !*v) && !(strcmp(upper, "HTTP_PROXY") == 0 && getenv("REQUEST_METHOD"))) v = getenv(upper);
     return v && *v ? v : NULL;
 }
 

@@ -652,7 +652,8 @@ static void test_no_proxy(void) {
                "no_proxy \"%s\" %s %s", cases[i].list, cases[i].match ? "names" : "does not name", cases[i].host);
 }
 
-static const char *const proxy_vars[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY"};
+static const char *const proxy_vars[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY",
+                                         "REQUEST_METHOD"};
 
 static void env_clear(void) {
     size_t i;
@@ -682,6 +683,9 @@ static void test_proxy_choice(void) {
     proxy_choice("HTTP_PROXY=http://P:1", ws, NULL, "http://P:1");
     proxy_choice("http_proxy=http://p:1 HTTP_PROXY=http://P:1", ws, NULL, "http://p:1");     /* lower case first */
     proxy_choice("http_proxy= HTTP_PROXY=http://P:1", ws, NULL, "http://P:1");                /* empty is unset */
+    proxy_choice("HTTP_PROXY=http://P:1 REQUEST_METHOD=GET", ws, NULL, NULL);                 /* CGI: httpoxy */
+    proxy_choice("http_proxy=http://p:1 REQUEST_METHOD=GET", ws, NULL, "http://p:1");
+    proxy_choice("HTTPS_PROXY=http://S:1 REQUEST_METHOD=GET", wss, NULL, "http://S:1");
     proxy_choice("https_proxy=http://s:1", ws, NULL, NULL);                                   /* by scheme */
     proxy_choice("http_proxy=http://p:1", "http://h/parse", NULL, "http://p:1");
     proxy_choice("https_proxy=http://s:1 http_proxy=http://p:1", wss, NULL, "http://s:1");

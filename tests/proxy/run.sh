@@ -50,6 +50,7 @@ FAIL=0
 OWN_SERVER=0
 PIDS=()
 BG_PID=""
+TAG="$$-$RANDOM"                  # in the objects' names: a reused server may hold an earlier run's
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
@@ -63,9 +64,9 @@ now_ms() { date +%s%3N; }
 
 # stop PID: TERM, then KILL after 3 s (tinyproxy takes a moment to join its threads)
 stop() {
-  local p="$1" i
+  local p="$1"
   kill -TERM "$p" 2>/dev/null || return 0
-  for i in $(seq 1 30); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.1; done
+  for _ in $(seq 1 30); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.1; done
   kill -KILL "$p" 2>/dev/null
 }
 
@@ -291,9 +292,9 @@ view_case() {
   local name="$1" url="$2" proxy="$3" plog="$4" hp="$5" out="$WORK/$1.out" err="$WORK/$1.err" rc id before n
   shift 5
   before=$(lines "$plog")
-  id="$(parsectl create GameScore "{\"score\":7,\"playerName\":\"$name\"}" | object_id)"
+  id="$(parsectl create GameScore "{\"score\":7,\"playerName\":\"$name-$TAG\"}" | object_id)"
   timeout 30 "$LQVIEW" "$@" -s "$url" --proxy "$proxy" -a "$PARSE_APP_ID" -k "$PARSE_JAVASCRIPT_KEY" --for 3 \
-    GameScore "{\"playerName\":\"$name\"}" >"$out" 2>"$err"
+    GameScore "{\"playerName\":\"$name-$TAG\"}" >"$out" 2>"$err"
   rc=$?
   n=$(connects "$plog" "$before" "$hp")
   if [[ $rc -eq 0 && -n "$id" && $n -ge 2 ]] && grep -q '"event":"ready","count":1' "$out" &&
