@@ -33,7 +33,7 @@ $(info livequery.h examples: TLS backend $(TLS)$(if $(filter none,$(TLS)), (wss:
 TLS_STAMP := $(BUILD)/tls-backend
 
 UNIT     := $(BUILD)/test_json $(BUILD)/test_ws $(BUILD)/test_core $(BUILD)/test_handles $(BUILD)/test_handles-plain \
-            $(BUILD)/test_rest $(BUILD)/test_view $(BUILD)/test_order
+            $(BUILD)/test_rest $(BUILD)/test_view $(BUILD)/test_order $(BUILD)/test_proxy
 HOSTILE  := $(BUILD)/test_hostile $(BUILD)/test_alloc $(BUILD)/test_iofaults $(BUILD)/test_conformance
 FUZZ_SECONDS ?= 60
 EXAMPLES := $(BUILD)/lqwatch $(BUILD)/lqview $(BUILD)/live_list $(BUILD)/poll_loop $(BUILD)/select_loop $(BUILD)/game_loop $(BUILD)/custom_transport \
@@ -49,7 +49,7 @@ endif
 # The version, from the one place that has it.
 VERSION := $(shell awk '/^.define LQ_VERSION_(MAJOR|MINOR|PATCH) /{v = v s $$3; s = "."} END{print v}' livequery.h)
 
-.PHONY: server leaderboard leaderboard-test view-chaos order-live dns all test unit hostile fuzz fuzz-short tools compile-check integration portability tls tls3 tls-openssl FORCE bench dropin install examples demo clean server-start server-stop
+.PHONY: server leaderboard leaderboard-test view-chaos order-live dns proxy all test unit hostile fuzz fuzz-short tools compile-check integration portability tls tls3 tls-openssl FORCE bench dropin install examples demo clean server-start server-stop
 
 all: examples
 
@@ -58,6 +58,8 @@ $(BUILD):
 
 $(BUILD)/test_%: tests/test_%.c livequery.h $(wildcard tests/*.h tests/conformance/*.h) | $(BUILD)
 	$(CC) $(CFLAGS_T) $< -o $@
+
+$(BUILD)/test_proxy: examples/cli.h
 
 # The handle test without sanitizers too: glibc's allocator hands a freed client's memory straight
 # to the next client, which ASan's does not (a destroyed client's handles must stay dead there).
@@ -73,20 +75,20 @@ $(TLS_STAMP): FORCE | $(BUILD)
 
 FORCE:
 
-$(BUILD)/lqwatch: examples/lqwatch.c livequery.h $(TLS_STAMP) | $(BUILD)
+$(BUILD)/lqwatch: examples/lqwatch.c examples/cli.h livequery.h $(TLS_STAMP) | $(BUILD)
 	$(CC) -std=c99 $(WARN) -O2 -g $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS)
 
 # custom_transport: mbedTLS over the example's own sockets for wss://, when mbedTLS is there.
 $(BUILD)/custom_transport: examples/custom_transport.c livequery.h $(TLS_STAMP) | $(BUILD)
 	$(CC) -std=c99 $(WARN) -O2 -g $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS)
 
-$(BUILD)/lqwatch-san: examples/lqwatch.c livequery.h $(TLS_STAMP) | $(BUILD)
+$(BUILD)/lqwatch-san: examples/lqwatch.c examples/cli.h livequery.h $(TLS_STAMP) | $(BUILD)
 	$(CC) $(CFLAGS_T) $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS)
 
-$(BUILD)/lqview: examples/lqview.c livequery.h $(TLS_STAMP) | $(BUILD)
+$(BUILD)/lqview: examples/lqview.c examples/cli.h livequery.h $(TLS_STAMP) | $(BUILD)
 	$(CC) -std=c99 $(WARN) -O2 -g $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS)
 
-$(BUILD)/lqview-san: examples/lqview.c livequery.h $(TLS_STAMP) | $(BUILD)
+$(BUILD)/lqview-san: examples/lqview.c examples/cli.h livequery.h $(TLS_STAMP) | $(BUILD)
 	$(CC) $(CFLAGS_T) $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS)
 
 ifeq ($(HAVE_SDL),1)
@@ -160,6 +162,11 @@ portability:
 tls: $(BUILD)/lqwatch-san $(BUILD)/lqview-san
 	@LQ_TLS_CFLAGS="$(TLS_CFLAGS)" LQ_TLS_LIBS="$(TLS_LIBS)" bash tests/tls/run.sh $(abspath $(BUILD)/tls-server) $(BUILD)
 
+# HTTP proxies: tinyproxy instances of its own (credentials, refusals, an idle timeout), the
+# proxy variables, wss:// inside the tunnel through a TLS front, a Parse Server of its own.
+proxy: $(BUILD)/lqwatch-san $(BUILD)/lqview-san
+	@LQ_TLS=$(TLS) bash tests/proxy/run.sh $(abspath $(BUILD)/proxy-server) $(BUILD)
+
 # The same suite through the OpenSSL backend (its own build directory).
 tls-openssl:
 	@$(MAKE) -s --no-print-directory TLS=openssl BUILD=$(BUILD)/openssl tls
@@ -169,7 +176,7 @@ tls-openssl:
 tls3:
 	@bash tests/tls/run-mbedtls3.sh $(abspath $(BUILD)/mbedtls3)
 
-test: compile-check unit hostile fuzz-short tools examples dropin integration order-live view-chaos leaderboard-test dns portability tls3
+test: compile-check unit hostile fuzz-short tools examples dropin integration order-live view-chaos leaderboard-test dns proxy portability tls3
 ifneq ($(TLS),none)
 test: tls
 endif
@@ -257,4 +264,5 @@ clean:
 	-[ -d $(STATE) ] && bash $(SERVER) stop $(abspath $(STATE))
 	-[ -d $(BUILD)/it-server ] && bash $(SERVER) stop $(abspath $(BUILD)/it-server)
 	-[ -d $(BUILD)/tls-server ] && bash $(SERVER) stop $(abspath $(BUILD)/tls-server)
+	-[ -d $(BUILD)/proxy-server ] && bash $(SERVER) stop $(abspath $(BUILD)/proxy-server)
 	rm -rf $(BUILD)

@@ -69,6 +69,7 @@
         system's nameservers), whose socket is the one to poll meanwhile, and races the addresses
         (Happy Eyeballs: IPv6 first, the next one 250 ms later). desc.dns_servers,
         desc.resolve and desc.resolve_async replace parts of it.
+        A proxy (desc.proxy_url) changes none of this: its tunnel is set up inside lq_step too.
 
     EVENTS
         desc.on_event is called from inside lq_step() (or lq_core_* calls) on the caller's thread.
@@ -124,6 +125,8 @@
                                            OpenSSL: the SSL_ERROR_* code, or the X509_V_ERR_* one
             LQ_ERR_HANDSHAKE               the HTTP status when the server answered other than 101,
                                            else 0 (101 for a bad 101 response)
+            LQ_ERR_PROXY                   the proxy's HTTP status when it refused the CONNECT (407:
+                                           credentials wanted or wrong), else 0 (no HTTP answer)
             LQ_ERR_PROTOCOL, LQ_ERR_UTF8   the offending close code or opcode, else 0
             LQ_ERR_SERVER                  the server's error code (as ev->error_code)
             anything else (TIMEOUT, LIMIT, NOMEM, JSON)   0
@@ -147,6 +150,20 @@
         allocate with their own allocators, not desc.allocator. Failures are LQ_ERR_TLS in the
         library's words; lq_error_detail is mbedTLS's code or verify flags, or OpenSSL's
         SSL_ERROR_* or X509_V_ERR_* code.
+
+    PROXIES
+        desc.proxy_url = "http://[user:password@]host[:port]" (port 1080 by default, as curl's;
+        the credentials percent-encoded, sent as Basic) sends both links, the WebSocket and the REST
+        connection, through an HTTP proxy's CONNECT tunnel: the transport (the built-in TCP, or
+        yours with tls == false, which is then given the proxy's host and port) connects to the
+        proxy, the tunnel is asked for the server's host and port, and TLS, for wss:// and
+        https://, runs inside it, verifying the server, not the proxy. A refusal is LQ_ERR_PROXY,
+        "proxy refused CONNECT: 407 Proxy Authentication Required", the status in
+        lq_error_detail; a proxy that cannot be reached fails as a server would (LQ_ERR_CONNECT,
+        LQ_ERR_DNS), the message starting "proxy: ". Only http:// proxies (no TLS to the proxy, no
+        SOCKS), and no transport with tls == true (its TLS would come before the CONNECT). Which
+        proxy to use (https_proxy, no_proxy...) is the program's choice: examples/cli.h makes it
+        as curl does for lqwatch and lqview. Proxies that cut idle connections: ping_interval_ms.
 
     THREADS
         A client belongs to one thread. There is no global state.
@@ -228,7 +245,8 @@ typedef enum lq_result {
     LQ_ERR_SERVER = -16,         /* the LiveQuery server reported an error */
     LQ_ERR_TIMEOUT = -17,        /* the connection or the link timed out */
     LQ_ERR_TOO_SMALL = -18,      /* an output buffer or token array is too small */
-    LQ_ERR_HTTP = -19            /* a REST call got an HTTP error status without a Parse error body */
+    LQ_ERR_HTTP = -19,           /* a REST call got an HTTP error status without a Parse error body */
+    LQ_ERR_PROXY = -20           /* the HTTP proxy (desc.proxy_url) refused or botched the CONNECT tunnel */
 } lq_result;
 
 LQ_API const char *lq_result_str(lq_result r);
@@ -461,7 +479,9 @@ typedef enum lq_log_level { LQ_LOG_ERROR = 0, LQ_LOG_WARN, LQ_LOG_INFO, LQ_LOG_D
    connection gets it back, and close, called once for every connection whose connect was called
    (even when it failed), ends it and frees that state.
    A transport with tls == false carries plain bytes: for a wss:// URL the compiled-in TLS backend
-   (LQ_USE_MBEDTLS) runs over it. With tls == true it does TLS itself and is used as it is.
+   (LQ_USE_MBEDTLS) runs over it. With tls == true it does TLS itself and is used as it is. With
+   desc.proxy_url (tls == false only) its connect is given the proxy's URL (host and port) and the
+   tunnel's CONNECT goes over it.
    Calls return a byte count (recv: 0 means the peer ended the stream), LQ_IO_WANT_READ /
    LQ_IO_WANT_WRITE (nothing now: call again when the socket is readable or writable; a blocked
    send is retried with the same bytes and length, though the buffer may have moved: with OpenSSL
@@ -544,6 +564,9 @@ typedef struct lq_desc {
 
     /* transport and TLS (not with LQ_NO_SOCKETS) */
     const lq_transport *transport;      /* NULL: the built-in TCP (copied) */
+    /* An HTTP proxy for both links: http://[user:password@]host[:port] (port 1080 by default;
+       user and password percent-encoded, sent as Basic credentials). NULL or "": none. */
+    const char *proxy_url;
     const char *tls_ca_file;            /* PEM file of trusted CAs (default: the system bundle) */
     const char *tls_ca_pem;             /* or the PEM text itself */
     /* Optional public-key pins: base64 SHA-256 digests of SubjectPublicKeyInfo (HPKP's
@@ -992,6 +1015,7 @@ const char *lq_result_str(lq_result r) {
     case LQ_ERR_TIMEOUT: return "timed out";
     case LQ_ERR_TOO_SMALL: return "buffer too small";
     case LQ_ERR_HTTP: return "HTTP error";
+    case LQ_ERR_PROXY: return "proxy refused or botched the tunnel";
     }
     return "unknown error";
 }
@@ -2578,6 +2602,7 @@ struct lq_client {
     lq_transport tr[LQ_LINK_COUNT];     /* per link: the caller's or TCP, wrapped by TLS for wss:// */
     lq__conn conn[LQ_LINK_COUNT];
     void *tls[LQ_LINK_COUNT];   /* the TLS backend's state for a link's host */
+    struct lq__proxy *proxy;    /* desc.proxy_url's settings (>>proxy), NULL without one */
     char *tls_ca_file, *tls_ca_pem;
     char *pins;                 /* num_pins base64 digests of 44 characters, each NUL-ended */
     int num_pins;
@@ -4565,6 +4590,8 @@ void lq_core_link_consume(lq_client *c, lq_link link, size_t n) {
 static bool lq__os_random(void *buf, size_t len, void *user);
 static lq_result lq__transport_setup(lq_client *c, const lq_desc *d);
 static void lq__transport_free(lq_client *c);
+static const char *lq__proxy_check(const char *url);
+static lq_result lq__proxy_setup(lq_client *c, const char *url);
 #endif
 
 static bool lq__header_ok(const char *h) {
@@ -4702,6 +4729,17 @@ static lq_result lq__desc_check(const lq_desc *d, lq_url *url) {
     if (d->dns_servers && !lq__dns_servers_ok(d->dns_servers))
         return lq__create_fail(d, LQ_ERR_INVALID_ARG, "desc.dns_servers \"%.200s\" is not up to 3 numeric addresses "
                                "(\"ip\", \"ip:port\" or \"[ipv6]:port\") separated by spaces or commas", d->dns_servers);
+    if (d->proxy_url && *d->proxy_url) {
+        const char *why = lq__proxy_check(d->proxy_url);        /* not echoed: it may hold a password */
+        if (why) return lq__create_fail(d, LQ_ERR_URL, "desc.proxy_url: %s", why);
+        if (d->transport && d->transport->tls)
+            return lq__create_fail(d, LQ_ERR_INVALID_ARG, "desc.proxy_url needs a desc.transport that carries plain "
+                                   "bytes (tls = false): the CONNECT comes before TLS");
+    }
+#else
+    if (d->proxy_url && *d->proxy_url)
+        return lq__create_fail(d, LQ_ERR_INVALID_ARG, "desc.proxy_url needs the socket layer (with LQ_NO_SOCKETS "
+                               "your own I/O makes the connections)");
 #endif
     for (i = 0; i < d->num_extra_headers; i++)
         if (!d->extra_headers[i] || !lq__header_ok(d->extra_headers[i]))
@@ -4827,6 +4865,7 @@ lq_result lq_client_create(const lq_desc *d, lq_client **out) {
 #endif
 #ifndef LQ_NO_SOCKETS
     if (r == LQ_OK) r = lq__copy_pins(c, d);
+    if (r == LQ_OK) r = lq__proxy_setup(c, d->proxy_url);
     if (r == LQ_OK) r = lq__transport_setup(c, d);
 #endif
     if (r != LQ_OK) {
@@ -7611,6 +7650,338 @@ static int lq__tcp_fd(lq_client *c, void *self, void *conn) {
 static const lq_transport lq__tcp_transport = {lq__tcp_connect, lq__tcp_send, lq__tcp_recv, NULL, lq__tcp_close,
                                                lq__tcp_fd, NULL, false};
 
+/* >>proxy: an HTTP proxy's CONNECT tunnel ----------------------------------------------------------
+   With desc.proxy_url every link's transport is this one, over the plain one (the built-in TCP, or
+   the caller's, which is given the proxy's host and port) and under TLS, which so runs inside the
+   tunnel and verifies the server's host. connect has the inner transport reach the proxy, sends
+   CONNECT host:port (with Basic credentials when the URL has them), reads the answer (at most
+   max_handshake_bytes, in whatever pieces it comes) and on 2xx is done: from then on bytes pass
+   straight through, any read past the answer's head first. Another answer is LQ_ERR_PROXY, its
+   status in lq_error_detail. */
+
+#define LQ__PROXY_HOST_MAX 300  /* "http://", a host (253) or [v6] (47), ":port" */
+
+enum { LQ__P_PROXY = 0, LQ__P_ASK, LQ__P_ANSWER, LQ__P_OPEN };     /* a tunnel's phases */
+
+typedef struct lq__proxy {      /* per client, for both links */
+    lq_transport inner;
+    char *url_text;             /* "http://host:port", no credentials: what inner connects to */
+    lq_url url;
+    char *auth;                 /* "Proxy-Authorization: Basic ...\r\n", or NULL */
+} lq__proxy;
+
+typedef struct lq__tunnel {     /* per connection */
+    void *inner;                /* the inner transport's connection */
+    int phase;
+    lq__buf buf;                /* the CONNECT request, then the answer, then what followed its head */
+    size_t at;                  /* request bytes sent; once open, bytes of buf handed on */
+} lq__tunnel;
+
+/* The parts of http://[userinfo@]host[:port][/], escapes left in. */
+typedef struct lq__proxy_parts {
+    const char *userinfo, *host;        /* host: with its port, if any */
+    size_t userinfo_len, host_len;
+    bool port;
+} lq__proxy_parts;
+
+static const char *lq__proxy_split(const char *s, lq__proxy_parts *out) {
+    const char *p, *end, *q, *bracket;
+    memset(out, 0, sizeof *out);
+    for (q = s; *q; q++)
+        if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f)
+            return "it contains a space, a control or a non-ASCII character (percent-encode them in the credentials)";
+    p = strstr(s, "://");
+    if (!p) return "it has no scheme: write http://host:port";
+    if (lq__ieq(s, (size_t)(p - s), "https")) return "https:// proxies (TLS to the proxy) are not supported: use http://";
+    if (!lq__ieq(s, (size_t)(p - s), "http")) return "only http:// proxies are supported";
+    p += 3;
+    end = p + strcspn(p, "/?#");
+    if (*end && strcmp(end, "/") != 0) return "a proxy URL has no path, query or fragment";
+    for (q = p; q < end; q++) {
+        if (*q != '@') continue;
+        out->userinfo = p;                                  /* the last '@' ends it */
+        out->userinfo_len = (size_t)(q - p);
+    }
+    if (out->userinfo) p += out->userinfo_len + 1;
+    out->host = p;
+    out->host_len = (size_t)(end - p);
+    if (!out->host_len || *p == ':') return "it has no host";
+    bracket = *p == '[' ? (const char *)memchr(p, ']', out->host_len) : p;
+    out->port = bracket && memchr(bracket, ':', (size_t)(end - bracket)) != NULL;
+    return NULL;
+}
+
+/* "http://host:port" into text (the port 1080 when none is given), parsed into u. */
+static const char *lq__proxy_host(const lq__proxy_parts *pp, char text[LQ__PROXY_HOST_MAX], lq_url *u) {
+    if (pp->host_len > LQ__PROXY_HOST_MAX - 14) return "its host is too long";
+    snprintf(text, LQ__PROXY_HOST_MAX, "http://%.*s%s", (int)pp->host_len, pp->host, pp->port ? "" : ":1080");
+    return lq_url_parse(text, u) == LQ_OK ? NULL : u->error;
+}
+
+/* Percent-decodes s into out (a buffer without allocator only counts); false on a bad escape. */
+static bool lq__pct_decode(const char *s, size_t n, lq__buf *out) {
+    size_t i;
+    for (i = 0; i < n; i++) {
+        char ch = s[i];
+        if (ch == '%') {
+            int hi = i + 2 < n ? lq__json_hexval((unsigned char)s[i + 1]) : -1;
+            int lo = hi >= 0 ? lq__json_hexval((unsigned char)s[i + 2]) : -1;
+            if (lo < 0) return false;
+            ch = (char)(hi << 4 | lo);
+            i += 2;
+        }
+        lq__buf_put(out, &ch, 1);
+    }
+    return true;
+}
+
+/* NULL when desc.proxy_url can be used, else why not (never echoing the credentials). */
+static const char *lq__proxy_check(const char *url) {
+    lq__proxy_parts pp;
+    lq__buf count;
+    char text[LQ__PROXY_HOST_MAX];
+    lq_url u;
+    const char *why = lq__proxy_split(url, &pp);
+    if (why) return why;
+    memset(&count, 0, sizeof count);
+    count.limit = (size_t)-1;
+    if (!lq__pct_decode(pp.userinfo, pp.userinfo_len, &count)) return "a bad %-escape in the user name or password";
+    return lq__proxy_host(&pp, text, &u);
+}
+
+/* "Proxy-Authorization: Basic base64(user:password)\r\n", the escapes decoded. */
+static lq_result lq__proxy_auth(lq_client *c, lq__proxy *p, const lq__proxy_parts *pp) {
+    static const char head[] = "Proxy-Authorization: Basic ";
+    lq__buf plain;
+    size_t n;
+    memset(&plain, 0, sizeof plain);
+    plain.a = &c->a;
+    plain.limit = (size_t)-1 / 8;
+    lq__pct_decode(pp->userinfo, pp->userinfo_len, &plain);
+    if (!memchr(pp->userinfo, ':', pp->userinfo_len)) lq__buf_put(&plain, ":", 1);     /* a user alone */
+    n = sizeof head - 1 + (plain.len + 2) / 3 * 4;
+    p->auth = plain.err == LQ_OK ? (char *)lq__alloc(&c->a, n + 3) : NULL;
+    if (p->auth) {
+        memcpy(p->auth, head, sizeof head - 1);
+        lq__base64((const unsigned char *)plain.data, plain.len, p->auth + sizeof head - 1);
+        memcpy(p->auth + n, "\r\n", 3);
+    }
+    lq__buf_free(&plain);
+    return p->auth ? LQ_OK : LQ_ERR_NOMEM;
+}
+
+/* Copies desc.proxy_url (lq__desc_check has checked it). */
+static lq_result lq__proxy_setup(lq_client *c, const char *url) {
+    lq__proxy_parts pp;
+    char text[LQ__PROXY_HOST_MAX];
+    lq_url u;
+    lq__proxy *p;
+    if (!url || !*url) return LQ_OK;
+    if (lq__proxy_split(url, &pp) || lq__proxy_host(&pp, text, &u)) return LQ_ERR_URL;
+    p = (lq__proxy *)lq__alloc(&c->a, sizeof *p);
+    if (!p) return LQ_ERR_NOMEM;
+    memset(p, 0, sizeof *p);
+    c->proxy = p;
+    p->url_text = lq__strdup(&c->a, text);
+    if (!p->url_text) return LQ_ERR_NOMEM;
+    lq_url_parse(p->url_text, &p->url);
+    return pp.userinfo ? lq__proxy_auth(c, p, &pp) : LQ_OK;
+}
+
+static void lq__proxy_free(lq_client *c) {
+    if (!c->proxy) return;
+    lq__free(&c->a, c->proxy->url_text);
+    lq__free(&c->a, c->proxy->auth);
+    lq__free(&c->a, c->proxy);
+    c->proxy = NULL;
+}
+
+static void lq__tunnel_hostport(lq__buf *b, const lq_url *u) {
+    if (u->ipv6) lq__buf_puts(b, "[");
+    lq__buf_put(b, u->host, u->host_len);
+    lq__buf_puts(b, u->ipv6 ? "]:" : ":");
+    lq__buf_putu(b, u->port);
+}
+
+static lq_result lq__tunnel_ask(lq_client *c, const lq__proxy *p, lq__tunnel *k, const lq_url *url) {
+    lq__buf *b = &k->buf;
+    b->limit = c->max_outgoing;
+    lq__buf_puts(b, "CONNECT ");
+    lq__tunnel_hostport(b, url);
+    lq__buf_puts(b, " HTTP/1.1\r\nHost: ");
+    lq__tunnel_hostport(b, url);
+    lq__buf_puts(b, "\r\nUser-Agent: livequery.h\r\n");
+    if (p->auth) lq__buf_puts(b, p->auth);
+    lq__buf_puts(b, "\r\n");
+    if (b->err != LQ_OK) lq__set_error(c, 0, "cannot build the proxy's CONNECT request: %s", lq_result_str(b->err));
+    return b->err;
+}
+
+/* The inner transport could not reach the proxy: its message, said to be about the proxy. */
+static int lq__proxy_unreachable(lq_client *c, int rc) {
+    char was[sizeof c->errmsg];
+    memcpy(was, c->errmsg, sizeof was);
+    snprintf(c->errmsg, sizeof c->errmsg, "proxy: %.240s", was[0] ? was : lq_result_str((lq_result)rc));
+    return rc;
+}
+
+static int lq__tunnel_send(lq_client *c, const lq__proxy *p, lq__tunnel *k) {
+    while (k->at < k->buf.len) {
+        long w = p->inner.send(c, p->inner.self, k->inner, k->buf.data + k->at, k->buf.len - k->at);
+        if (w < 0) return (int)w;
+        if (w == 0) return LQ_IO_WANT_WRITE;
+        k->at += (size_t)w;
+    }
+    lq__buf_clear(&k->buf);
+    k->buf.limit = c->max_handshake;
+    k->at = 0;
+    k->phase = LQ__P_ANSWER;
+    return LQ_OK;
+}
+
+/* Where the head ends (after its empty line; bare LFs allowed), searching from from; 0: not yet. */
+static size_t lq__head_end(const char *h, size_t n, size_t from) {
+    size_t i;
+    for (i = from; i + 1 < n; i++) {
+        if (h[i] != '\n') continue;
+        if (h[i + 1] == '\n') return i + 2;
+        if (h[i + 1] == '\r' && i + 2 < n && h[i + 2] == '\n') return i + 3;
+    }
+    return 0;
+}
+
+/* Up to cap - 1 bytes of s before its line ends, anything unprintable as a space. */
+static void lq__printable_line(const char *s, size_t n, char *out, size_t cap) {
+    size_t i;
+    for (i = 0; i < n && i + 1 < cap && s[i] != '\r' && s[i] != '\n'; i++)
+        out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : ' ';
+    out[i] = 0;
+}
+
+static int lq__tunnel_fail(lq_client *c, int status, const char *what, const char *text) {
+    lq__set_error(c, status, "proxy %s%s", what, text);
+    return LQ_ERR_PROXY;
+}
+
+/* The answer's head is complete: a 2xx opens the tunnel. */
+static int lq__tunnel_answer(lq_client *c, lq__tunnel *k, size_t end) {
+    const char *h = k->buf.data;
+    char line[104];
+    int status;
+    if (end < 13 || memcmp(h, "HTTP/1.", 7) != 0 || h[7] < '0' || h[7] > '9' || h[8] != ' ' ||
+        h[9] < '1' || h[9] > '5' || h[10] < '0' || h[10] > '9' || h[11] < '0' || h[11] > '9' ||
+        (h[12] != ' ' && h[12] != '\r' && h[12] != '\n')) {
+        lq__printable_line(h, end, line, 48);
+        return lq__tunnel_fail(c, 0, "answered CONNECT with no HTTP status line: ", line);
+    }
+    status = (h[9] - '0') * 100 + (h[10] - '0') * 10 + (h[11] - '0');
+    if (status / 100 != 2) {
+        lq__printable_line(h + 9, end - 9, line, sizeof line);
+        return lq__tunnel_fail(c, status, "refused CONNECT: ", line);
+    }
+    k->phase = LQ__P_OPEN;
+    k->at = end;
+    if (k->at == k->buf.len) { lq__buf_free(&k->buf); k->at = 0; }
+    return LQ_OK;
+}
+
+static int lq__tunnel_read(lq_client *c, const lq__proxy *p, lq__tunnel *k) {
+    for (;;) {
+        size_t room = c->max_handshake - k->buf.len, from = k->buf.len > 2 ? k->buf.len - 2 : 0, end;
+        long r;
+        if (room == 0) {
+            char max[24];
+            snprintf(max, sizeof max, "%lu", (unsigned long)c->max_handshake);
+            return lq__tunnel_fail(c, 0, "answered CONNECT with a head over max_handshake_bytes, ", max);
+        }
+        if (room > 2048) room = 2048;
+        if (lq__buf_reserve(&k->buf, room) != LQ_OK) { lq__set_error(c, 0, "out of memory for the proxy's answer"); return LQ_ERR_NOMEM; }
+        r = p->inner.recv(c, p->inner.self, k->inner, k->buf.data + k->buf.len, room);
+        if (r == 0) return lq__tunnel_fail(c, 0, "closed the connection before it answered CONNECT", "");
+        if (r < 0) return (int)r;
+        k->buf.len += (size_t)r;
+        end = lq__head_end(k->buf.data, k->buf.len, from);
+        if (end) return lq__tunnel_answer(c, k, end);
+    }
+}
+
+static int lq__proxy_connect(lq_client *c, void *self, void **conn, const lq_url *url) {
+    lq__proxy *p = (lq__proxy *)self;
+    lq__tunnel *k = (lq__tunnel *)*conn;
+    int rc;
+    if (!k) {
+        k = (lq__tunnel *)lq__alloc(&c->a, sizeof *k);
+        if (!k) { lq__set_error(c, 0, "out of memory for a proxy connection"); return LQ_ERR_NOMEM; }
+        memset(k, 0, sizeof *k);
+        k->buf.a = &c->a;
+        *conn = k;
+    }
+    if (k->phase == LQ__P_PROXY) {
+        rc = p->inner.connect(c, p->inner.self, &k->inner, &p->url);
+        if (rc == LQ_IO_WANT_READ || rc == LQ_IO_WANT_WRITE) return rc;
+        if (rc != LQ_OK) return lq__proxy_unreachable(c, rc);
+        if ((rc = lq__tunnel_ask(c, p, k, url)) != LQ_OK) return rc;
+        k->phase = LQ__P_ASK;
+    }
+    if (k->phase == LQ__P_ASK && (rc = lq__tunnel_send(c, p, k)) != LQ_OK) return rc;
+    return k->phase == LQ__P_ANSWER ? lq__tunnel_read(c, p, k) : LQ_OK;
+}
+
+static long lq__proxy_send(lq_client *c, void *self, void *conn, const void *buf, size_t n) {
+    lq__proxy *p = (lq__proxy *)self;
+    return p->inner.send(c, p->inner.self, ((lq__tunnel *)conn)->inner, buf, n);
+}
+
+/* What came after the answer's head goes first. */
+static long lq__proxy_recv(lq_client *c, void *self, void *conn, void *buf, size_t n) {
+    lq__proxy *p = (lq__proxy *)self;
+    lq__tunnel *k = (lq__tunnel *)conn;
+    if (k->at < k->buf.len) {
+        size_t m = k->buf.len - k->at < n ? k->buf.len - k->at : n;
+        memcpy(buf, k->buf.data + k->at, m);
+        k->at += m;
+        if (k->at == k->buf.len) { lq__buf_free(&k->buf); k->at = 0; }
+        return (long)m;
+    }
+    return p->inner.recv(c, p->inner.self, k->inner, buf, n);
+}
+
+static size_t lq__proxy_pending(lq_client *c, void *self, void *conn) {
+    lq__proxy *p = (lq__proxy *)self;
+    lq__tunnel *k = (lq__tunnel *)conn;
+    if (!k || k->phase != LQ__P_OPEN) return 0;
+    return k->buf.len - k->at + (p->inner.pending ? p->inner.pending(c, p->inner.self, k->inner) : 0);
+}
+
+static void lq__proxy_close(lq_client *c, void *self, void *conn) {
+    lq__proxy *p = (lq__proxy *)self;
+    lq__tunnel *k = (lq__tunnel *)conn;
+    if (!k) return;
+    if (p->inner.close) p->inner.close(c, p->inner.self, k->inner);
+    lq__buf_free(&k->buf);
+    lq__free(&c->a, k);
+}
+
+static int lq__proxy_fd(lq_client *c, void *self, void *conn) {
+    lq__proxy *p = (lq__proxy *)self;
+    lq__tunnel *k = (lq__tunnel *)conn;
+    return k && p->inner.fd ? p->inner.fd(c, p->inner.self, k->inner) : -1;
+}
+
+/* Puts the proxy between a link and its transport t (the same inner transport for every link). */
+static void lq__proxy_wrap(lq_client *c, lq_transport *t) {
+    lq__proxy *p = c->proxy;
+    p->inner = *t;
+    memset(t, 0, sizeof *t);
+    t->connect = lq__proxy_connect;
+    t->send = lq__proxy_send;
+    t->recv = lq__proxy_recv;
+    t->pending = lq__proxy_pending;
+    t->close = lq__proxy_close;
+    t->fd = lq__proxy_fd;
+    t->self = p;
+}
+
 /* >>tls: the seam ---------------------------------------------------------------------------------
    A TLS backend is one section, selected by LQ__TLS_BACKEND at the top of the implementation. It
    defines
@@ -8251,7 +8622,8 @@ static void lq__tls_delete(lq_client *c, void *self) {
 
 /* >>step: the socket layer, on the public core alone -------------------------------------------- */
 
-/* A link's transport: the caller's or TCP, wrapped by the TLS backend for a TLS URL. */
+/* A link's transport: the caller's or TCP, in a proxy's tunnel (desc.proxy_url), wrapped by the
+   TLS backend for a TLS URL. */
 static lq_result lq__transport_setup(lq_client *c, const lq_desc *d) {
     int l;
     if (!lq__net_init()) { lq__set_error(c, lq__sock_errno(), "the socket library did not start"); return LQ_ERR_IO; }
@@ -8259,6 +8631,7 @@ static lq_result lq__transport_setup(lq_client *c, const lq_desc *d) {
     for (l = 0; l < LQ_LINK_COUNT; l++) {
         const lq_url *u = lq_core_link_url(c, (lq_link)l);
         c->tr[l] = d->transport ? *d->transport : lq__tcp_transport;
+        if (c->proxy) lq__proxy_wrap(c, &c->tr[l]);
 #ifdef LQ__TLS_BACKEND
         if (u && u->tls && !c->tr[l].tls) {
             lq_transport inner = c->tr[l];
@@ -8289,6 +8662,7 @@ static void lq__transport_free(lq_client *c) {
         c->tls[l] = NULL;
 #endif
     }
+    lq__proxy_free(c);
     lq__free(&c->a, c->rbig);
     c->rbig = NULL;
     if (c->net_init) lq__net_done();
@@ -8502,7 +8876,9 @@ lq_result lq_wait(lq_client *c, int max_ms) {
                desc.rest_url, rest_timeout_ms, max_response_bytes); live views (lq_view_*: a query's
                results, ordered as Parse Server on PostgreSQL orders, limited, kept exact through
                events, reconnects and partitions, with include); LQ_ZERO; the handles' tag comes
-               from the random source (4 bytes at create), so a destroyed client's handles stay dead.
+               from the random source (4 bytes at create), so a destroyed client's handles stay dead;
+               desc.proxy_url: both links through an HTTP proxy's CONNECT tunnel, TLS inside it,
+               Basic credentials, LQ_ERR_PROXY for a refusal.
         1.0.0  (2026-12) API 1.0: subscriptions are value handles (lq_sub); transports carry a
                per-connection state and say whether they do TLS; one TLS seam (mbedTLS over any
                transport); the core's contract is complete (LQ_IO_DONE, the connect deadline in

@@ -2,6 +2,7 @@
    Its command line and output lines are a contract: see README.md. */
 #define LIVEQUERY_IMPLEMENTATION
 #include "../livequery.h"
+#include "cli.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -28,7 +29,10 @@ static const char usage[] =
     "      --retry-connect       a first connection that fails is retried with the usual backoff\n"
     "      --ping-interval MS    send a ping when the link has been idle this long\n"
     "      --dead-link MS        reconnect when nothing arrived for this long (default 30000)\n"
-    "      --connect-timeout MS  socket, handshake and connected within this (default 10000)\n";
+    "      --connect-timeout MS  socket, handshake and connected within this (default 10000)\n"
+    "      --proxy URL           HTTP proxy http://[user:password@]host[:port] (\"\": none) for both\n"
+    "                            links; default env https_proxy (wss) or http_proxy (ws) for the -s URL,\n"
+    "                            unless no_proxy names its host\n";
 
 typedef struct run {
     bool opened, retry_connect, ready_once;
@@ -71,7 +75,6 @@ static void put_error(int code, const char *message, bool fatal) {
 
 static void on_view(lq_view *v, const lq_view_event *ev, void *user) {
     run *r = (run *)user;
-    (void)v;
     switch (ev->type) {
     case LQ_VIEW_INSERT: case LQ_VIEW_CHANGE:
         printf("{\"event\":\"%s\",\"index\":%d,\"object\":", ev->type == LQ_VIEW_INSERT ? "insert" : "change", ev->index);
@@ -97,7 +100,8 @@ static void on_view(lq_view *v, const lq_view_event *ev, void *user) {
         break;
     case LQ_VIEW_ERROR: {
         /* the REST API cannot be reached for the first load: as a LiveQuery connect failure */
-        bool cannot_connect = !r->ready_once && !r->retry_connect && ev->result == LQ_ERR_CONNECT;
+        bool cannot_connect = !r->ready_once && (ev->result == LQ_ERR_CONNECT || ev->result == LQ_ERR_PROXY) &&
+            (!r->retry_connect || cli_unfixable(ev->result, lq_error_detail(lq_view_client(v))));
         put_error(ev->error_code, ev->error_message, ev->fatal || cannot_connect);
         if (cannot_connect && r->exit_code < 0) {
             fprintf(stderr, "lqview: cannot connect to the REST API: %s\n", ev->error_message);
@@ -120,12 +124,9 @@ static void on_event(lq_client *c, const lq_event *ev, void *user) {
     if (ev->type == LQ_EVENT_OPEN) r->opened = true;
     if (ev->type != LQ_EVENT_ERROR) return;
     {
-        bool connect_failure = !r->opened && (ev->result == LQ_ERR_DNS || ev->result == LQ_ERR_CONNECT ||
-            ev->result == LQ_ERR_HANDSHAKE || ev->result == LQ_ERR_TLS || ev->result == LQ_ERR_TIMEOUT);
-        bool unfixable = ev->result == LQ_ERR_TLS ||
-            (ev->result == LQ_ERR_HANDSHAKE && lq_error_detail(c) >= 400 && lq_error_detail(c) < 500);
+        bool connect_failure = !r->opened && cli_connect_failure(ev->result);
         if (connect_failure && ++r->failures < r->endpoints) connect_failure = false;   /* the next endpoint */
-        if (r->retry_connect && !unfixable) connect_failure = false;
+        if (r->retry_connect && !cli_unfixable(ev->result, lq_error_detail(c))) connect_failure = false;
         put_error(ev->error_code, ev->error_message ? ev->error_message : lq_result_str(ev->result), ev->fatal || connect_failure);
         if (connect_failure && r->exit_code < 0) {
             fprintf(stderr, "lqview: cannot connect: %s\n", ev->error_message);
@@ -196,7 +197,8 @@ int main(int argc, char **argv) {
     lq_client *c = NULL;
     lq_view *view = NULL;
     run r;
-    const char *keys[64], *include[64], *servers[16], *cls = NULL, *where = NULL;
+    const char *keys[64], *servers[16], *include[64], *cls = NULL, *where = NULL, *proxy = NULL;
+    char proxy_buf[1024];
     double for_sec = 0;
     uint64_t start;
     lq_result res;
@@ -249,6 +251,7 @@ int main(int argc, char **argv) {
         else if (LQV_OPT(NULL, "--ping-interval")) { LQV_VAL(); if (!parse_ms(v, &desc.ping_interval_ms)) return fail_option("a positive number of milliseconds is needed by", a); }
         else if (LQV_OPT(NULL, "--dead-link")) { LQV_VAL(); if (!parse_ms(v, &desc.dead_link_ms)) return fail_option("a positive number of milliseconds is needed by", a); }
         else if (LQV_OPT(NULL, "--connect-timeout")) { LQV_VAL(); if (!parse_ms(v, &desc.connect_timeout_ms)) return fail_option("a positive number of milliseconds is needed by", a); }
+        else if (LQV_OPT(NULL, "--proxy")) { LQV_VAL(); proxy = v; }
         else if (a[0] == '-' && a[1]) return fail_option("unknown option", a);
         else if (!cls) cls = a;
         else if (!where) where = a;
@@ -264,6 +267,7 @@ int main(int argc, char **argv) {
     r.endpoints = nservers ? nservers : 1;
     if (!desc.server_url) return fail_usage("no server: give -s URL or set PARSE_SERVER_URL");
     if (!desc.application_id) return fail_usage("no application id: give -a ID or set PARSE_APP_ID");
+    desc.proxy_url = cli_proxy_for(desc.server_url, proxy, proxy_buf, sizeof proxy_buf);
     desc.on_event = on_event;
     desc.user_data = &r;
     desc.log = on_log;

@@ -2,6 +2,7 @@
    Its command line and output lines are a contract: see README.md. */
 #define LIVEQUERY_IMPLEMENTATION
 #include "../livequery.h"
+#include "cli.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -24,10 +25,13 @@ static const char usage[] =
     "  -q, --quiet               print no events, only a last line {\"events\":N,\"seconds\":S}\n"
     "      --ca FILE             CA certificate for wss\n"
     "      --retry-connect       a first connection that fails is retried with the usual backoff\n"
-    "                            (a rejected certificate or an HTTP 4xx to the upgrade still exits 2)\n"
+    "                            (a rejected certificate or an HTTP 4xx to the upgrade still exits 2,\n"
+    "                            and so does a proxy's 401, 403 or 407)\n"
     "      --ping-interval MS    send a ping when the link has been idle this long\n"
     "      --dead-link MS        reconnect when nothing arrived for this long (default 30000)\n"
-    "      --connect-timeout MS  socket, handshake and connected within this (default 10000)\n";
+    "      --connect-timeout MS  socket, handshake and connected within this (default 10000)\n"
+    "      --proxy URL           HTTP proxy http://[user:password@]host[:port] (\"\": none); default\n"
+    "                            env https_proxy (wss) or http_proxy (ws), unless no_proxy names the host\n";
 
 typedef struct watch {
     long count, events;
@@ -85,13 +89,9 @@ static void on_event(lq_client *c, const lq_event *ev, void *user) {
         if (w->count > 0 && w->events >= w->count && w->exit_code < 0) w->exit_code = 0;
         break;
     case LQ_EVENT_ERROR: {
-        bool connect_failure = !w->opened && (ev->result == LQ_ERR_DNS || ev->result == LQ_ERR_CONNECT ||
-            ev->result == LQ_ERR_HANDSHAKE || ev->result == LQ_ERR_TLS || ev->result == LQ_ERR_TIMEOUT);
-        /* what no retry can fix: a certificate rejected, an HTTP 4xx answer to the upgrade */
-        bool unfixable = ev->result == LQ_ERR_TLS ||
-            (ev->result == LQ_ERR_HANDSHAKE && lq_error_detail(c) >= 400 && lq_error_detail(c) < 500);
+        bool connect_failure = !w->opened && cli_connect_failure(ev->result);
         if (connect_failure && ++w->failures < w->endpoints) connect_failure = false;   /* the next endpoint */
-        if (w->retry_connect && !unfixable) connect_failure = false;
+        if (w->retry_connect && !cli_unfixable(ev->result, lq_error_detail(c))) connect_failure = false;
         if (print) {
             printf("{\"event\":\"error\",\"code\":%d,\"message\":", ev->error_code);
             put_json_string(ev->error_message ? ev->error_message : lq_result_str(ev->result));
@@ -168,7 +168,8 @@ int main(int argc, char **argv) {
     lq_query q;
     lq_client *c = NULL;
     watch w;
-    const char *keys[64], *watchf[64], *servers[16], *cls = NULL, *where = NULL, *session = NULL;
+    const char *keys[64], *servers[16], *watchf[64], *cls = NULL, *where = NULL, *session = NULL, *proxy = NULL;
+    char proxy_buf[1024];
     double timeout = 0;
     uint64_t start;
     lq_result r;
@@ -217,6 +218,7 @@ int main(int argc, char **argv) {
         else if (LQW_OPT(NULL, "--ping-interval")) { LQW_VAL(); if (!parse_ms(v, &desc.ping_interval_ms)) return fail_option("a positive number of milliseconds is needed by", a); }
         else if (LQW_OPT(NULL, "--dead-link")) { LQW_VAL(); if (!parse_ms(v, &desc.dead_link_ms)) return fail_option("a positive number of milliseconds is needed by", a); }
         else if (LQW_OPT(NULL, "--connect-timeout")) { LQW_VAL(); if (!parse_ms(v, &desc.connect_timeout_ms)) return fail_option("a positive number of milliseconds is needed by", a); }
+        else if (LQW_OPT(NULL, "--proxy")) { LQW_VAL(); proxy = v; }
         else if (a[0] == '-' && a[1]) return fail_option("unknown option", a);
         else if (!cls) cls = a;
         else if (!where) where = a;
@@ -232,6 +234,7 @@ int main(int argc, char **argv) {
     w.endpoints = nservers ? nservers : 1;
     if (!desc.server_url) return fail_usage("no server: give -s URL or set PARSE_SERVER_URL");
     if (!desc.application_id) return fail_usage("no application id: give -a ID or set PARSE_APP_ID");
+    desc.proxy_url = cli_proxy_for(desc.server_url, proxy, proxy_buf, sizeof proxy_buf);
     desc.on_event = on_event;
     desc.user_data = &w;
     desc.log = on_log;

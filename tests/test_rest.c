@@ -439,7 +439,36 @@ static void t_call_from_callback(void) {
     fx_close(&x);
 }
 
+static char proxy_why[200];
+static void t_proxy_log(lq_log_level level, const char *message, void *user) {
+    (void)user;
+    if (level == LQ_LOG_ERROR) snprintf(proxy_why, sizeof proxy_why, "%s", message);
+}
+
+/* desc.proxy_url needs the socket layer: with LQ_NO_SOCKETS it is refused, not ignored (the
+   caller's own I/O would connect past the proxy it asked for). "" is none. */
+static void t_proxy_without_sockets(void) {
+    lq_desc d;
+    lq_client *c = NULL;
+    tu_harness h;
+    tu_harness_init(&h);
+    memset(&d, 0, sizeof d);
+    d.server_url = "ws://127.0.0.1:1337/parse";
+    d.application_id = "app";
+    d.random = tu_random_cb;
+    d.log = t_proxy_log;
+    d.user_data = &h;
+    d.proxy_url = "http://127.0.0.1:3128";
+    CHECK_INT(lq_client_create(&d, &c), LQ_ERR_INVALID_ARG);
+    CHECK_HAS(proxy_why, "desc.proxy_url needs the socket layer");
+    d.proxy_url = "";
+    CHECK_INT(lq_client_create(&d, &c), LQ_OK);
+    lq_client_destroy(c);
+    tu_harness_free(&h);
+}
+
 int main(void) {
+    t_proxy_without_sockets();
     t_request_text();
     t_chunked();
     t_close_delimited();
