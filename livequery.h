@@ -119,7 +119,8 @@
         lq_client_create says why it failed through desc.log (LQ_LOG_ERROR). On a client,
         lq_error_message(c) tells the last failure in words and lq_error_detail(c) its number:
             LQ_ERR_IO, LQ_ERR_CONNECT      errno (Winsock: WSAGetLastError()) of the failed call
-            LQ_ERR_DNS                     the getaddrinfo() code (gai_strerror names it)
+            LQ_ERR_DNS                     the nameserver's RCODE (3 NXDOMAIN, 2 SERVFAIL or 5
+                                           REFUSED), 0 when none answered or the name has no address
             LQ_ERR_TLS                     mbedTLS: the negative error code, or for a rejected
                                            certificate the verify flags (MBEDTLS_X509_BADCERT_*);
                                            OpenSSL: the SSL_ERROR_* code, or the X509_V_ERR_* one
@@ -6227,7 +6228,8 @@ static void lq__view_on_find(lq_client *c, const lq_response *res, void *ud) {
     if (res->result == LQ_OK) { lq__view_loaded(v, res); return; }
     if ((res->result == LQ_ERR_SERVER && (res->error_code == 209 || res->error_code == 119 || res->error_code == 102 ||
                                           res->error_code == 103 || res->error_code == 105)) ||
-        res->status == 401 || res->status == 403) {                 /* and wrong keys ("unauthorized") */
+        res->status == 401 || res->status == 403 ||                  /* and wrong keys ("unauthorized") */
+        (res->result == LQ_ERR_PROXY && lq_error_detail(c) >= 401 && lq_error_detail(c) <= 407)) {
         lq__view_die(v, res->result, res->error_code, res->error_message);   /* asking again cannot help */
         return;
     }
@@ -6624,6 +6626,8 @@ static bool lq__interrupted(int e) { return e == WSAEINTR; }
 #include <poll.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -6778,22 +6782,38 @@ static void lq__sa_port(lq__sa *a, unsigned port) {
     else a->v4.sin_port = htons((unsigned short)port);
 }
 
-/* A numeric IPv4 or IPv6 address (a numeric getaddrinfo never blocks). */
+/* A numeric IPv4 or IPv6 address, an IPv6 one with its zone ("fe80::1%eth0" or "%2"). No
+   getaddrinfo: nothing to block, and a static program needs no NSS. */
 static bool lq__sa_numeric(const char *s, unsigned port, lq__sa *out) {
-    struct addrinfo hints, *res = NULL;
-    bool ok = false;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_flags = AI_NUMERICHOST;
-    hints.ai_socktype = SOCK_STREAM;
-    if (getaddrinfo(s, NULL, &hints, &res) != 0 || !res) return false;
-    if ((res->ai_family == AF_INET || res->ai_family == AF_INET6) && res->ai_addrlen <= sizeof *out) {
-        memset(out, 0, sizeof *out);
-        memcpy(out, res->ai_addr, res->ai_addrlen);
-        lq__sa_port(out, port);
-        ok = true;
+    char ip[64];
+    const char *zone = strchr(s, '%');
+    size_t n = zone ? (size_t)(zone - s) : strlen(s);
+    memset(out, 0, sizeof *out);
+    if (n == 0 || n >= sizeof ip) return false;
+    memcpy(ip, s, n);
+    ip[n] = 0;
+    if (!zone && inet_pton(AF_INET, ip, &out->v4.sin_addr) == 1) {
+        out->v4.sin_family = AF_INET;
+    } else if (inet_pton(AF_INET6, ip, &out->v6.sin6_addr) == 1) {
+        out->v6.sin6_family = AF_INET6;
+        if (zone) {
+            char *end;
+            unsigned long id = strtoul(zone + 1, &end, 10);
+            if (end == zone + 1 || *end) {
+#if defined(_WIN32)
+                return false;
+#else
+                id = if_nametoindex(zone + 1);
+#endif
+            }
+            if (id == 0 || id > 0xFFFFFFFFu) return false;
+            out->v6.sin6_scope_id = (uint32_t)id;
+        }
+    } else {
+        return false;
     }
-    freeaddrinfo(res);
-    return ok;
+    lq__sa_port(out, port);
+    return true;
 }
 
 /* The addresses found, per family. */
@@ -7066,7 +7086,7 @@ typedef struct lq__dns {
     uint16_t id[2];             /* per query type */
     int rcode[2];               /* its answer's RCODE, LQ__DNS_PENDING until then */
     bool nxdomain;              /* some candidate said NXDOMAIN (for the message) */
-    bool servfail;              /* some answer had RCODE 2 or 5 */
+    int servfail;               /* the RCODE (2 or 5) of an answer that said the server failed, else 0 */
     bool timed_out;             /* every server had its rounds */
     uint64_t deadline, settle;  /* the nameserver's time is up; stop waiting for the other family */
     unsigned char *tcpbuf;      /* 2 + 65535 bytes, once TCP is needed */
@@ -7309,7 +7329,7 @@ static int lq__dns_fail(lq_client *c, lq__dns *d) {
     const char *why = d->servfail ? "the nameserver failed (SERVFAIL or REFUSED)" :
                       d->timed_out ? "no answer from the nameservers" : d->nxdomain ? "no such host" :
                       d->sends ? "no address for it" : "no nameserver could be asked";
-    lq__set_error(c, 0, "cannot resolve %s: %s", d->host, why);
+    lq__set_error(c, d->servfail ? d->servfail : d->timed_out ? 0 : d->nxdomain ? 3 : 0, "cannot resolve %s: %s", d->host, why);
     return LQ_ERR_DNS;
 }
 
@@ -7328,7 +7348,7 @@ static int lq__dns_run(lq_client *c, lq__dns *d, uint64_t now, uint64_t *wake) {
     for (t = 0; t < 2; t++) answered += d->rcode[t] != LQ__DNS_PENDING;
     for (t = 0; t < 2; t++) {
         d->nxdomain = d->nxdomain || d->rcode[t] == 3;
-        if (d->rcode[t] == 2 || d->rcode[t] == 5) { d->servfail = true; d->rcode[t] = LQ__DNS_PENDING; d->deadline = 0; }
+        if (d->rcode[t] == 2 || d->rcode[t] == 5) { d->servfail = d->rcode[t]; d->rcode[t] = LQ__DNS_PENDING; d->deadline = 0; }
     }
     if (d->found.n[0] + d->found.n[1] > 0) {
         if (answered == 2) return LQ_OK;

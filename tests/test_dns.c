@@ -17,6 +17,7 @@
 
 #include <arpa/inet.h>
 #include <poll.h>
+#include <net/if.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 
@@ -75,15 +76,17 @@ typedef struct outcome {
     uint64_t max_step_us;       /* the longest lq_step */
     int first_family;           /* of the first socket lq_fd showed while connecting (0: none) */
     lq_result err;
+    int detail;                 /* lq_error_detail at the error */
     char msg[256];
 } outcome;
 
 static outcome *cur;
 
 static void on_event(lq_client *c, const lq_event *ev, void *user) {
-    (void)c; (void)user;
+    (void)user;
     if (ev->type == LQ_EVENT_ERROR && !cur->err) {
         cur->err = ev->result;
+        cur->detail = lq_error_detail(c);
         snprintf(cur->msg, sizeof cur->msg, "%s", ev->error_message);
     }
 }
@@ -217,6 +220,7 @@ static void t_faults(listener *l4) {
     CHECK(!o.connected);
     CHECK_INT(o.err, LQ_ERR_DNS);
     CHECK_HAS(o.msg, "cannot resolve nx.test: no such host");
+    CHECK_INT(o.detail, 3);                                         /* NXDOMAIN's RCODE */
     CHECKF(o.ms < 500, "%llu ms", (unsigned long long)o.ms);
 
     tu_set_ctx("a name with no address");
@@ -239,6 +243,7 @@ static void t_faults(listener *l4) {
     o = run_client("servfail.test", l4->port, fake, l4, 1, 5000, NULL, NULL);
     CHECK_INT(o.err, LQ_ERR_DNS);
     CHECK_HAS(o.msg, "cannot resolve servfail.test: the nameserver failed");
+    CHECK_INT(o.detail, 2);
 
     tu_set_ctx("a nameserver that refuses (nothing on its port), then one that answers");
     {
@@ -391,6 +396,62 @@ static void t_happy_eyeballs(void) {
     listener_close(&l[1]);
 }
 
+/* Numeric hosts need no lookup: IPv4, IPv6 in brackets, an IPv6 zone. */
+static void t_numeric(listener *l4) {
+    listener l6 = listen_on("::1", 0, false);
+    outcome o;
+    lq__sa a;
+    tu_set_ctx("a numeric IPv4 host");
+    o = run_client("127.0.0.1", l4->port, "127.0.0.1:9", l4, 1, 3000, NULL, NULL);    /* no nameserver would answer */
+    CHECKF(o.connected && o.family == 4, "%s", o.msg);
+    if (l6.fd >= 0) {
+        tu_set_ctx("a numeric IPv6 host");
+        o = run_client("[::1]", l6.port, "127.0.0.1:9", &l6, 1, 3000, NULL, NULL);
+        CHECKF(o.connected && o.family == 6, "%s", o.msg);
+        listener_close(&l6);
+    }
+    tu_set_ctx("numeric addresses parsed without getaddrinfo");
+    CHECK(lq__sa_numeric("10.1.2.3", 80, &a) && a.sa.sa_family == AF_INET && ntohs(a.v4.sin_port) == 80);
+    CHECK(lq__sa_numeric("fe80::1%1", 80, &a) && a.sa.sa_family == AF_INET6 && a.v6.sin6_scope_id == 1);
+    CHECK(lq__sa_numeric("fe80::1%lo", 80, &a) && a.v6.sin6_scope_id == if_nametoindex("lo"));
+    CHECK(!lq__sa_numeric("fe80::1%", 80, &a));
+    CHECK(!lq__sa_numeric("fe80::1%nosuchif0", 80, &a));
+    CHECK(!lq__sa_numeric("10.1.2.3%1", 80, &a));
+    CHECK(!lq__sa_numeric("10.1.2", 80, &a));
+    CHECK(!lq__sa_numeric("localhost", 80, &a));
+    CHECK(!lq__sa_numeric("", 80, &a));
+}
+
+/* The nameservers stop answering: the address that last connected is tried. */
+static void t_fallback(listener *l4) {
+    lq_client *c = NULL;
+    outcome o;
+    int i;
+    bool got = false;
+    tu_set_ctx("no answer from the nameservers: the last good address");
+    o = run_client("he.test", l4->port, fake, l4, 1, 3000, NULL, &c);
+    CHECKF(o.connected, "%s", o.msg);
+    for (i = 0; i < 200 && !c->good_key[LQ_LINK_LIVEQUERY]; i++) { lq_step(c); poll(NULL, 0, 1); }
+    lq__free(&c->a, c->dns_servers);
+    CHECK(lq__copy_str(c, &c->dns_servers, "127.0.0.1:9") == LQ_OK);      /* refuses: no answer */
+    lq__conn_close(c, LQ_LINK_LIVEQUERY);
+    c->conn[LQ_LINK_LIVEQUERY].active = true;
+    c->io_link = LQ_LINK_LIVEQUERY;
+    lq__tcp_connect(c, NULL, &c->conn[LQ_LINK_LIVEQUERY].state, lq_core_link_url(c, LQ_LINK_LIVEQUERY));
+    for (i = 0; i < 3000 && !got; i++) {
+        lq__sa a;
+        socklen_t len = sizeof a;
+        int fd, rc = lq__tcp_connect(c, NULL, &c->conn[LQ_LINK_LIVEQUERY].state, lq_core_link_url(c, LQ_LINK_LIVEQUERY));
+        if (rc < 0 && rc != LQ_IO_WANT_READ && rc != LQ_IO_WANT_WRITE) { CHECKF(false, "failed: %s", lq_error_message(c)); break; }
+        fd = accept(l4->fd, &a.sa, &len);
+        if (fd >= 0) { got = true; close(fd); }
+        poll(NULL, 0, 1);
+    }
+    CHECK(got);
+    CHECK_HAS(lq_error_message(c), "cannot resolve he.test: no answer from the nameservers");
+    lq_client_destroy(c);
+}
+
 /* desc.resolve_async, and desc.dns_servers validated. */
 static int async_calls;
 static int resolve_later(const char *host, char *out, size_t cap, void *user) {
@@ -461,6 +522,8 @@ int main(int argc, char **argv) {
         t_dnsmasq(&l4);
         t_happy_eyeballs();
         t_hooks(&l4);
+        t_numeric(&l4);
+        t_fallback(&l4);
     }
     listener_close(&l4);
     return tu_report(netns ? "dns (resolv.conf, in a namespace)" : "dns");
