@@ -6773,6 +6773,8 @@ typedef union lq__sa {
     struct sockaddr_in6 v6;
 } lq__sa;
 
+typedef char lq__sa_fits_good_addr[sizeof(lq__sa) <= 32 ? 1 : -1];  /* lq_client.good_addr holds one */
+
 static lq__socklen lq__sa_len(const lq__sa *a) {
     return (lq__socklen)(a->sa.sa_family == AF_INET6 ? sizeof a->v6 : sizeof a->v4);
 }
@@ -7345,10 +7347,10 @@ static int lq__dns_run(lq_client *c, lq__dns *d, uint64_t now, uint64_t *wake) {
         if (!d->tcpbuf || !lq__dns_socket(c, d)) d->deadline = 0;
         else { d->deadline = now + (uint64_t)d->conf.timeout_ms; lq__dns_send(c, d); }
     }
-    for (t = 0; t < 2; t++) answered += d->rcode[t] != LQ__DNS_PENDING;
-    for (t = 0; t < 2; t++) {
+    for (t = 0; t < 2; t++) {                               /* a server that failed: ask the next one */
         d->nxdomain = d->nxdomain || d->rcode[t] == 3;
         if (d->rcode[t] == 2 || d->rcode[t] == 5) { d->servfail = d->rcode[t]; d->rcode[t] = LQ__DNS_PENDING; d->deadline = 0; }
+        answered += d->rcode[t] != LQ__DNS_PENDING;
     }
     if (d->found.n[0] + d->found.n[1] > 0) {
         if (answered == 2) return LQ_OK;
@@ -7397,7 +7399,7 @@ typedef struct lq__tcp {
     lq__socket fd;                  /* the connected socket */
     lq__dns *dns;                   /* while the built-in resolver works */
     bool async;                     /* while desc.resolve_async has not answered */
-    lq__sa addr[2 * LQ__ADDR_MAX];  /* in the order they are tried */
+    lq__sa *addr;                   /* in the order they are tried (freed once connected) */
     int naddr, next;
     lq__socket race[LQ__RACE_MAX];  /* connects under way, oldest first */
     int race_addr[LQ__RACE_MAX];
@@ -7439,15 +7441,18 @@ static void lq__tcp_close(lq_client *c, void *self, void *conn) {
     if (t->fd != LQ__BAD_SOCKET) lq__closesocket(t->fd);
     for (i = 0; i < t->nrace; i++) lq__closesocket(t->race[i]);
     lq__dns_free(c, t->dns);
+    lq__free(&c->a, t->addr);
     lq__free(&c->a, t);
 }
 
 /* The addresses in the order to try: the one that last connected to this host first, then IPv6
    and IPv4 in turn. */
-static void lq__tcp_order(lq_client *c, lq__tcp *t, const lq__addrs *s, const lq_url *url) {
+static bool lq__tcp_order(lq_client *c, lq__tcp *t, const lq__addrs *s, const lq_url *url) {
     const lq__sa *good = (const lq__sa *)(const void *)c->good_addr[c->io_link];
     int i, f;
     bool have_good = c->good_key[c->io_link] == lq__host_key(url);
+    t->addr = (lq__sa *)lq__alloc(&c->a, (size_t)(s->n[0] + s->n[1]) * sizeof *t->addr);
+    if (!t->addr) return false;
     t->naddr = 0;
     for (i = 0; i < LQ__ADDR_MAX; i++)
         for (f = 1; f >= 0; f--)
@@ -7460,6 +7465,7 @@ static void lq__tcp_order(lq_client *c, lq__tcp *t, const lq__addrs *s, const lq
             break;
         }
     }
+    return true;
 }
 
 static int lq__tcp_fail(lq_client *c, lq__tcp *t, const lq_url *url) {
@@ -7515,6 +7521,9 @@ static int lq__tcp_race(lq_client *c, lq__tcp *t, const lq_url *url, uint64_t no
             for (i = 0; i < t->nrace; i++)
                 if (t->race[i] != LQ__BAD_SOCKET) lq__closesocket(t->race[i]);
             t->nrace = 0;
+            lq__free(&c->a, t->addr);
+            t->addr = NULL;
+            t->naddr = t->next = 0;
             c->wake[c->io_link] = 0;
             return LQ_OK;
         }
@@ -7533,7 +7542,7 @@ static int lq__tcp_race(lq_client *c, lq__tcp *t, const lq_url *url, uint64_t no
 
 /* The addresses are known: in order, and the race starts. */
 static int lq__tcp_resolved(lq_client *c, lq__tcp *t, const lq__addrs *s, const lq_url *url, uint64_t now) {
-    lq__tcp_order(c, t, s, url);
+    if (!lq__tcp_order(c, t, s, url)) { lq__set_error(c, 0, "out of memory for a connection"); return LQ_ERR_NOMEM; }
     return lq__tcp_race(c, t, url, now);
 }
 

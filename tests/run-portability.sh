@@ -61,6 +61,18 @@ if command -v x86_64-w64-mingw32-gcc >/dev/null && [ -n "$WINE" ]; then
          grep -q "\"event\":\"update\".*\"score\":1235" "$B/lqwatch.out"; then
         ok "win: lqwatch.exe streams create and update from the real Parse Server"
       else bad "win: lqwatch.exe (exit $rc): $(cat "$B/lqwatch.out" "$B/lqwatch.err" | tail -n 5)"; fi
+      # a host name: the built-in resolver on Windows (localhost is loopback, RFC 6761), ::1 first
+      # (refused: the server listens on 127.0.0.1), then 127.0.0.1
+      port="${PARSE_SERVER_URL##*:}"; port="${port%%/*}"
+      timeout 60 "$WINE" "$B/lqwatch.exe" -s "ws://localhost:$port/parse" -n 1 --timeout 40 GameScore '{"playerName":"wine-localhost"}' \
+        >"$B/lqwatch-name.out" 2>"$B/lqwatch-name.err" &
+      pid=$!
+      for _ in $(seq 1 100); do grep -q '"subscribed"' "$B/lqwatch-name.out" 2>/dev/null && break; sleep 0.3; done
+      node tests/server/parsectl.js create GameScore '{"score":1,"playerName":"wine-localhost"}' >/dev/null
+      wait "$pid"; rc=$?
+      if [ "$rc" = 0 ] && grep -q '"event":"create"' "$B/lqwatch-name.out"; then
+        ok "win: lqwatch.exe -s ws://localhost:PORT resolves the name and streams a create"
+      else bad "win: lqwatch.exe by name (exit $rc): $(cat "$B/lqwatch-name.out" "$B/lqwatch-name.err" | tail -n 5)"; fi
       bash tests/server/lqserver.sh stop "$st" >/dev/null 2>&1
     else bad "win: cannot start the Parse Server: $(tail -n 5 "$B/server.log")"; fi
   else bad "win: lqwatch.exe does not build: $(head -n 5 "$B/lqwatch.log")"; fi
