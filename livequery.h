@@ -7344,7 +7344,8 @@ static int lq__dns_run(lq_client *c, lq__dns *d, uint64_t now, uint64_t *wake) {
     else if (d->fd != LQ__BAD_SOCKET) lq__dns_udp_io(d);
     if (d->tcp && !tcp) {                                   /* truncated: the same server over TCP */
         if (!d->tcpbuf) d->tcpbuf = (unsigned char *)lq__alloc(&c->a, 2 + 65535);
-        if (!d->tcpbuf || !lq__dns_socket(c, d)) d->deadline = 0;
+        if (!d->tcpbuf) { lq__set_error(c, 0, "out of memory for a DNS answer over TCP"); return LQ_ERR_NOMEM; }
+        if (!lq__dns_socket(c, d)) d->deadline = 0;
         else { d->deadline = now + (uint64_t)d->conf.timeout_ms; lq__dns_send(c, d); }
     }
     for (t = 0; t < 2; t++) {                               /* a server that failed: ask the next one */

@@ -452,6 +452,40 @@ static void t_fallback(listener *l4) {
     lq_client_destroy(c);
 }
 
+/* Allocation failures at each allocation of a connect by name (the lookup, its TCP buffer, the
+   address list, the connection): no crash, nothing leaked. */
+static void t_alloc_failures(listener *l4) {
+    int k, hit = 0;
+    for (k = 1; k <= 16; k++) {
+        tu_harness h;
+        lq_desc d = LQ_ZERO;
+        lq_client *c = NULL;
+        char url[128];
+        int i;
+        memset(&h, 0, sizeof h);
+        tu_use_alloc(&d, &h);
+        snprintf(url, sizeof url, "ws://trunc.test:%d/parse", l4->port);
+        d.server_url = url;
+        d.application_id = "app";
+        d.no_reconnect = true;
+        d.dns_servers = fake;
+        if (lq_client_create(&d, &c) != LQ_OK) continue;
+        h.fail_at = h.nallocs + k;
+        for (i = 0; i < 400 && lq_client_state(c) != LQ_STATE_DISCONNECTED; i++) {
+            int fd = accept(l4->fd, NULL, NULL);
+            if (fd >= 0) close(fd);
+            lq_step(c);
+            poll(NULL, 0, 1);
+        }
+        hit += h.nfailed > 0;
+        lq_client_destroy(c);
+        tu_set_ctx("allocation %d of a connect by name fails", k);
+        CHECKF(h.live == 0, "%lu bytes left", (unsigned long)h.live);
+    }
+    tu_set_ctx("allocation failures");
+    CHECKF(hit >= 4, "only %d runs met a failure", hit);
+}
+
 /* desc.resolve_async, and desc.dns_servers validated. */
 static int async_calls;
 static int resolve_later(const char *host, char *out, size_t cap, void *user) {
@@ -524,6 +558,7 @@ int main(int argc, char **argv) {
         t_hooks(&l4);
         t_numeric(&l4);
         t_fallback(&l4);
+        t_alloc_failures(&l4);
     }
     listener_close(&l4);
     return tu_report(netns ? "dns (resolv.conf, in a namespace)" : "dns");
