@@ -6779,6 +6779,15 @@ static lq__socklen lq__sa_len(const lq__sa *a) {
     return (lq__socklen)(a->sa.sa_family == AF_INET6 ? sizeof a->v6 : sizeof a->v4);
 }
 
+/* The same address and port (a union's padding is not compared). */
+static bool lq__sa_eq(const lq__sa *a, const lq__sa *b) {
+    if (a->sa.sa_family != b->sa.sa_family) return false;
+    if (a->sa.sa_family == AF_INET6)
+        return a->v6.sin6_port == b->v6.sin6_port && a->v6.sin6_scope_id == b->v6.sin6_scope_id &&
+               memcmp(&a->v6.sin6_addr, &b->v6.sin6_addr, sizeof a->v6.sin6_addr) == 0;
+    return a->v4.sin_port == b->v4.sin_port && memcmp(&a->v4.sin_addr, &b->v4.sin_addr, sizeof a->v4.sin_addr) == 0;
+}
+
 static void lq__sa_port(lq__sa *a, unsigned port) {
     if (a->sa.sa_family == AF_INET6) a->v6.sin6_port = htons((unsigned short)port);
     else a->v4.sin_port = htons((unsigned short)port);
@@ -6827,7 +6836,7 @@ typedef struct lq__addrs {
 static void lq__addrs_add(lq__addrs *s, const lq__sa *a) {
     int f = a->sa.sa_family == AF_INET6, i;
     for (i = 0; i < s->n[f]; i++)
-        if (memcmp(&s->a[f][i], a, sizeof *a) == 0) return;
+        if (lq__sa_eq(&s->a[f][i], a)) return;
     if (s->n[f] < LQ__ADDR_MAX) s->a[f][s->n[f]++] = *a;
 }
 
@@ -6957,11 +6966,22 @@ static bool lq__ns_parse(const char *s, lq__sa *out) {
     return lq__sa_numeric(ip, (unsigned)port, out);
 }
 
+/* "name:N" as a number from lo to hi (clamped), or -1 when opt is not that option. */
+static long lq__conf_number(const char *opt, const char *name, long lo, long hi) {
+    size_t n = strlen(name);
+    char *end;
+    long v;
+    if (strncmp(opt, name, n) != 0 || opt[n] != ':') return -1;
+    v = strtol(opt + n + 1, &end, 10);
+    if (end == opt + n + 1) return -1;
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
 static void lq__conf_option(lq__dns_conf *k, const char *opt) {
-    int v;
-    if (sscanf(opt, "ndots:%d", &v) == 1) k->ndots = v < 0 ? 0 : v > 15 ? 15 : v;
-    else if (sscanf(opt, "timeout:%d", &v) == 1) k->timeout_ms = (v < 1 ? 1 : v > 30 ? 30 : v) * 1000;
-    else if (sscanf(opt, "attempts:%d", &v) == 1) k->attempts = v < 1 ? 1 : v > 5 ? 5 : v;
+    long v;
+    if ((v = lq__conf_number(opt, "ndots", 0, 15)) >= 0) k->ndots = (int)v;
+    else if ((v = lq__conf_number(opt, "timeout", 1, 30)) >= 0) k->timeout_ms = (int)v * 1000;
+    else if ((v = lq__conf_number(opt, "attempts", 1, 5)) >= 0) k->attempts = (int)v;
 }
 
 static void lq__conf_search(lq__dns_conf *k, char *p) {
@@ -7459,7 +7479,7 @@ static bool lq__tcp_order(lq_client *c, lq__tcp *t, const lq__addrs *s, const lq
         for (f = 1; f >= 0; f--)
             if (i < s->n[f]) t->addr[t->naddr++] = s->a[f][i];
     for (i = 1; have_good && i < t->naddr; i++) {
-        if (memcmp(&t->addr[i], good, sizeof *good) == 0) {
+        if (lq__sa_eq(&t->addr[i], good)) {
             lq__sa keep = t->addr[i];
             memmove(&t->addr[1], &t->addr[0], (size_t)i * sizeof t->addr[0]);
             t->addr[0] = keep;
