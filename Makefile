@@ -32,7 +32,7 @@ endif
 $(info livequery.h examples: TLS backend $(TLS)$(if $(filter none,$(TLS)), (wss:// needs TLS=mbedtls or TLS=openssl),))
 TLS_STAMP := $(BUILD)/tls-backend
 
-UNIT     := $(BUILD)/test_json $(BUILD)/test_ws $(BUILD)/test_core $(BUILD)/test_handles $(BUILD)/test_handles-plain \
+UNIT     := $(BUILD)/test_json $(BUILD)/test_ws $(BUILD)/test_core $(BUILD)/test_versions $(BUILD)/test_handles $(BUILD)/test_handles-plain \
             $(BUILD)/test_rest $(BUILD)/test_view $(BUILD)/test_order
 HOSTILE  := $(BUILD)/test_hostile $(BUILD)/test_alloc $(BUILD)/test_iofaults $(BUILD)/test_conformance
 FUZZ_SECONDS ?= 60
