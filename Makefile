@@ -41,7 +41,7 @@ EXAMPLES := $(BUILD)/lqwatch $(BUILD)/lqview $(BUILD)/live_list $(BUILD)/poll_lo
 # The version, from the one place that has it.
 VERSION := $(shell awk '/^.define LQ_VERSION_(MAJOR|MINOR|PATCH) /{v = v s $$3; s = "."} END{print v}' livequery.h)
 
-.PHONY: server view-chaos order-live all test unit hostile fuzz fuzz-short tools compile-check integration portability tls tls3 tls-openssl FORCE bench dropin install examples demo clean server-start server-stop
+.PHONY: server view-chaos order-live versions all test unit hostile fuzz fuzz-short tools compile-check integration portability tls tls3 tls-openssl FORCE bench dropin install examples demo clean server-start server-stop
 
 all: examples
 
@@ -144,13 +144,18 @@ tls-openssl:
 tls3:
 	@bash tests/tls/run-mbedtls3.sh $(abspath $(BUILD)/mbedtls3)
 
-test: compile-check unit hostile fuzz-short tools examples dropin integration order-live view-chaos portability tls3
+test: compile-check unit hostile fuzz-short tools examples dropin integration order-live view-chaos versions portability tls3
 ifneq ($(TLS),none)
 test: tls
 endif
 ifeq ($(HAVE_OPENSSL)$(TLS),1mbedtls)
 test: tls-openssl
 endif
+
+# The same lqwatch, with no version flag, against Parse Server 6.0, 6.5, 7, 8 and 9.10 (each older
+# one installed once into $(BUILD)/versions, or LQ_VERSIONS_CACHE).
+versions: $(BUILD)/lqwatch-san
+	@bash tests/versions/run.sh $(BUILD)
 
 # The view's order against the real server: 129 orders of 64 objects of every column type.
 order-live:
