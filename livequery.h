@@ -3221,11 +3221,11 @@ static void lq__pump(lq_client *c) {
     for (i = 0; i < c->nsubs && c->pending > 0 && c->out.len < 65536; i++) {
         lq__sub *s = c->subs[i];
         lq_result r = LQ_OK;
+        bool probe = s->state == LQ__S_PENDING && lq__probing(c, s);
+        if (probe && c->probe) continue;                    /* after the one in flight */
         /* Wait for the queue to drain if the request does not fit behind it (it fits alone). */
         if (c->out.len && s->sh.extra_end + 64 > c->max_outgoing - c->out.len) break;
         if (s->state == LQ__S_PENDING) {
-            bool probe = lq__probing(c, s);
-            if (probe && c->probe) continue;                /* after the one in flight */
             s->emulate = lq__has_watch(s) && c->no_watch;
             r = lq__send_sub_op(c, s->update ? "update" : "subscribe", s, true);
             if (r == LQ_OK) lq__sub_set(c, s, LQ__S_SENT);
@@ -3332,7 +3332,7 @@ static bool lq__refused(lq_client *c, lq__sub *s) {
     } else {
         return false;
     }
-    lq__logf(c, LQ_LOG_INFO, "server refused subscription %d: sending it again with %s%s", s->id,
+    lq__logf(c, LQ_LOG_INFO, "server refused subscription %d: sending it again (key list \"%s\"%s)", s->id,
              c->use_fields ? "fields" : "keys", c->no_watch ? ", watch emulated" : "");
     c->probe = 0;
     if (s->after == LQ__AFTER_UNSUB) lq__sub_set(c, s, s->update ? LQ__S_UNSUB : LQ__S_DEAD);
