@@ -32,7 +32,7 @@ endif
 $(info livequery.h examples: TLS backend $(TLS)$(if $(filter none,$(TLS)), (wss:// needs TLS=mbedtls or TLS=openssl),))
 TLS_STAMP := $(BUILD)/tls-backend
 
-UNIT     := $(BUILD)/test_json $(BUILD)/test_ws $(BUILD)/test_core $(BUILD)/test_handles $(BUILD)/test_handles-plain \
+UNIT     := $(BUILD)/test_json $(BUILD)/test_ws $(BUILD)/test_core $(BUILD)/test_versions $(BUILD)/test_handles $(BUILD)/test_handles-plain \
             $(BUILD)/test_rest $(BUILD)/test_view $(BUILD)/test_order $(BUILD)/test_proxy
 HOSTILE  := $(BUILD)/test_hostile $(BUILD)/test_alloc $(BUILD)/test_iofaults $(BUILD)/test_conformance
 FUZZ_SECONDS ?= 60
@@ -49,7 +49,7 @@ endif
 # The version, from the one place that has it.
 VERSION := $(shell awk '/^.define LQ_VERSION_(MAJOR|MINOR|PATCH) /{v = v s $$3; s = "."} END{print v}' livequery.h)
 
-.PHONY: server leaderboard leaderboard-test view-chaos order-live dns proxy all test unit hostile fuzz fuzz-short tools compile-check integration portability tls tls3 tls-openssl FORCE bench dropin install examples demo clean server-start server-stop
+.PHONY: server leaderboard leaderboard-test view-chaos order-live dns proxy versions all test unit hostile fuzz fuzz-short tools compile-check integration portability tls tls3 tls-openssl FORCE bench dropin install examples demo clean server-start server-stop
 
 all: examples
 
@@ -176,7 +176,7 @@ tls-openssl:
 tls3:
 	@bash tests/tls/run-mbedtls3.sh $(abspath $(BUILD)/mbedtls3)
 
-test: compile-check unit hostile fuzz-short tools examples dropin integration order-live view-chaos leaderboard-test dns proxy portability tls3
+test: compile-check unit hostile fuzz-short tools examples dropin integration order-live view-chaos leaderboard-test dns proxy versions portability tls3
 ifneq ($(TLS),none)
 test: tls
 endif

@@ -83,6 +83,12 @@
                        (object, and original when the server sent one), ERROR (ev->sub set),
                        UNSUBSCRIBED (the subscription is gone: its handle is invalid once the
                        callback returns).
+        Server versions: the key list is "fields" up to Parse Server 6.5 and "keys" from 6.1, and
+        watch needs 6.1. A subscribe the server refuses for that ("Additional properties not
+        allowed") is sent again in the other spelling, or without watch, and then the client
+        compares object and original itself; no ERROR, one SUBSCRIBED. Until the server has taken
+        one, such requests go one at a time (the refusal names no request). A new connection
+        starts from what the last one learned.
         Subscriptions are value handles (lq_sub): keep them as long as you like. The server may end
         one at any time (a rejected session token, a bad query); after its UNSUBSCRIBED event every
         function given the handle answers LQ_ERR_INVALID_ARG (lq_sub_valid: false), as it does for a
@@ -523,7 +529,8 @@ typedef struct lq_desc {
     const char *installation_id;
     const char *const *extra_headers;   /* "Name: value" strings for the upgrade request */
     int num_extra_headers;
-    bool use_fields;                    /* send "fields" instead of "keys" (servers before 6.1) */
+    bool use_fields;                    /* first try "fields" instead of "keys" (servers before 6.1);
+                                           either way the client adapts to what the server takes */
 
     lq_event_fn on_event;
     void *user_data;
@@ -588,7 +595,8 @@ typedef struct lq_query {
     const char *where;                  /* a JSON object; NULL means {} */
     const char *const *keys;            /* only these fields in events */
     int num_keys;
-    const char *const *watch;           /* events only when one of these fields changes */
+    const char *const *watch;           /* creates and updates only when one of these fields
+                                           changes (emulated on servers without watch: 6.0) */
     int num_watch;
     const char *session_token;          /* NULL: the client's session token */
     void *user_data;                    /* returned in events as sub_user_data */
@@ -2498,14 +2506,24 @@ enum {                          /* what a subscription still has to send */
    of a rejected subscribe answers "code 2", a client-level error): it waits for the answer. */
 enum { LQ__AFTER_NONE = 0, LQ__AFTER_UPDATE, LQ__AFTER_UNSUB };
 
+/* Where a subscription's body keeps what servers spell differently (see lq__put_body). */
+typedef struct lq__shape {
+    size_t keys_at, keys_end;   /* its ,"keys":[...] member, empty when at == end */
+    size_t watch_at, watch_end; /* its ,"watch":[...] member, right after */
+    size_t extra_end;           /* after the body: the watch keys the key list lacks, as ,"k" items */
+    size_t all;                 /* ... then every watch key, unescaped and NUL-ended, up to here */
+} lq__shape;
+
 typedef struct lq__sub {
     int32_t id;
     uint8_t state;
     bool update;                /* the pending send is an update op (the server has this id) */
     uint8_t after;              /* LQ__AFTER_*: what waits for the answer to the request in flight */
     bool was_live;              /* subscribed once: the next subscribed is a resubscribe */
-    char *body;                 /* "query":{...}[,"sessionToken":"..."] */
+    char *body;                 /* "query":{...}[,"sessionToken":"..."], then what sh says */
     size_t body_len;
+    lq__shape sh;
+    bool emulate;               /* sent without its watch: the client filters its events */
     void *user_data;
     struct lq_view *view;       /* a view's: its events go there */
     bool silent;                /* a destroyed view's: its events go nowhere */
@@ -2553,6 +2571,12 @@ struct lq_client {
     char *application_id, *javascript_key, *client_key, *master_key, *session_token, *installation_id;
     char *extra_headers;        /* "Name: value\r\n"..., validated */
     bool use_fields, no_reconnect, drop_installation_id;
+    /* What the server accepts (lq__refused): use_fields and no_watch are the guess, kept across
+       reconnects; the rest is learned again on each connection. */
+    bool no_watch;              /* send no watch: emulate it */
+    bool keys_ok, watch_ok;     /* a subscribe with a key list, with a watch, was accepted */
+    bool flipped;               /* the key list's spelling was changed once on this connection */
+    int32_t probe;              /* the request in flight that carries what is not known yet, or 0 */
     uint32_t connect_timeout_ms, dead_link_ms, ping_interval_ms, close_timeout_ms, max_delay_ms;
     size_t max_message, max_handshake, max_outgoing;
     int max_depth, max_subs;
@@ -3159,9 +3183,19 @@ static void lq__put_list(lq__buf *b, const char *name, const char *const *items,
     lq__buf_puts(b, "]");
 }
 
-/* Builds "query":{...}[,"sessionToken":...] for a subscription; validates the caller's input. */
-static lq_result lq__query_body(lq_client *c, const lq_query *q, lq__buf *b) {
+static bool lq__listed(const char *const *items, int n, const char *item) {
+    int i;
+    for (i = 0; i < n; i++)
+        if (items[i] && strcmp(items[i], item) == 0) return true;
+    return false;
+}
+
+/* Builds "query":{...}[,"sessionToken":...] for a subscription into an empty b, with the key list
+   spelled "keys", and after it what the other spellings need (lq__shape); *len is the body's
+   length. Validates the caller's input. */
+static lq_result lq__query_body(lq_client *c, const lq_query *q, lq__buf *b, lq__shape *sh, size_t *len) {
     lq_result r;
+    int i;
     if (!q || !q->class_name || !q->class_name[0]) return LQ_ERR_INVALID_ARG;
     if (q->num_keys < 0 || q->num_watch < 0 || (q->num_keys && !q->keys) || (q->num_watch && !q->watch))
         return LQ_ERR_INVALID_ARG;
@@ -3170,11 +3204,51 @@ static lq_result lq__query_body(lq_client *c, const lq_query *q, lq__buf *b) {
     lq__json_put_strz(b, q->class_name);
     lq__buf_puts(b, ",\"where\":");
     lq__buf_puts(b, q->where ? q->where : "{}");
-    lq__put_list(b, c->use_fields ? "fields" : "keys", q->keys, q->num_keys);
+    sh->keys_at = b->len;
+    lq__put_list(b, "keys", q->keys, q->num_keys);
+    sh->keys_end = sh->watch_at = b->len;
     lq__put_list(b, "watch", q->watch, q->num_watch);
+    sh->watch_end = b->len;
     lq__buf_puts(b, "}");
     lq__put_member(b, "sessionToken", q->session_token ? q->session_token : c->session_token);
+    *len = b->len;
+    /* An emulated watch compares the watched keys, so the key list must bring them too. */
+    for (i = 0; q->num_keys && i < q->num_watch; i++) {
+        if (!q->watch[i] || lq__listed(q->keys, q->num_keys, q->watch[i])) continue;
+        lq__buf_puts(b, ",");
+        lq__json_put_strz(b, q->watch[i]);
+    }
+    sh->extra_end = b->len;
+    for (i = 0; i < q->num_watch; i++)
+        if (q->watch[i]) lq__buf_put(b, q->watch[i], strlen(q->watch[i]) + 1);
+    sh->all = b->len;
     return b->err;
+}
+
+static bool lq__has_keys(const lq__sub *s) { return s->sh.keys_end > s->sh.keys_at; }
+static bool lq__has_watch(const lq__sub *s) { return s->sh.watch_end > s->sh.watch_at; }
+
+/* A subscription's body as this server takes it: the key list spelled "fields" or "keys", and
+   without watch when the server lacks it (the list then brings the watched keys too). */
+static void lq__put_body(const lq_client *c, lq__buf *b, const lq__sub *s) {
+    const char *p = s->body;
+    const lq__shape *h = &s->sh;
+    lq__buf_put(b, p, h->keys_at);
+    if (lq__has_keys(s)) {
+        lq__buf_puts(b, c->use_fields ? ",\"fields\":[" : ",\"keys\":[");
+        lq__buf_put(b, p + h->keys_at + 9, h->keys_end - h->keys_at - 10);     /* the items of ,"keys":[...] */
+        if (s->emulate) lq__buf_put(b, p + s->body_len, h->extra_end - s->body_len);
+        lq__buf_puts(b, "]");
+    }
+    if (!s->emulate) lq__buf_put(b, p + h->watch_at, h->watch_end - h->watch_at);
+    lq__buf_put(b, p + h->watch_end, s->body_len - h->watch_end);
+}
+
+/* Does s carry what this connection has not seen accepted yet? Such a request goes alone: Parse
+   Server refuses it without a requestId, and answers out of order, so with two in flight the
+   refusal could not be told apart. */
+static bool lq__probing(const lq_client *c, const lq__sub *s) {
+    return (lq__has_keys(s) && !c->keys_ok) || (lq__has_watch(s) && !c->watch_ok && !c->no_watch);
 }
 
 static lq_result lq__send_sub_op(lq_client *c, const char *op, const lq__sub *s, bool with_body) {
@@ -3186,7 +3260,7 @@ static lq_result lq__send_sub_op(lq_client *c, const char *op, const lq__sub *s,
     lq__buf_putu(b, (uint64_t)s->id);
     if (with_body) {
         lq__buf_puts(b, ",");
-        lq__buf_put(b, s->body, s->body_len);
+        lq__put_body(c, b, s);
     }
     lq__buf_puts(b, "}");
     return lq__ws_send_tmp(c);
@@ -3217,11 +3291,15 @@ static void lq__pump(lq_client *c) {
     for (i = 0; i < c->nsubs && c->pending > 0 && c->out.len < 65536; i++) {
         lq__sub *s = c->subs[i];
         lq_result r = LQ_OK;
+        bool probe = s->state == LQ__S_PENDING && lq__probing(c, s);
+        if (probe && c->probe) continue;                    /* after the one in flight */
         /* Wait for the queue to drain if the request does not fit behind it (it fits alone). */
-        if (c->out.len && s->body_len + 64 > c->max_outgoing - c->out.len) break;
+        if (c->out.len && s->sh.extra_end + 64 > c->max_outgoing - c->out.len) break;
         if (s->state == LQ__S_PENDING) {
+            s->emulate = lq__has_watch(s) && c->no_watch;
             r = lq__send_sub_op(c, s->update ? "update" : "subscribe", s, true);
             if (r == LQ_OK) lq__sub_set(c, s, LQ__S_SENT);
+            if (r == LQ_OK && probe) c->probe = s->id;
         } else if (s->state == LQ__S_UNSUB) {
             r = lq__send_sub_op(c, "unsubscribe", s, false);
             if (r == LQ_OK) lq__sub_set(c, s, LQ__S_UNSUB_SENT);
@@ -3312,6 +3390,28 @@ typedef struct lq__msg {
     lq_json root, op, request_id, object, original;
 } lq__msg;
 
+/* The server refused the probe s (lq__probing) with "Additional properties not allowed": blame
+   the key list's spelling first ("fields" up to 6.5, "keys" from 6.1; 6.0 lacks watch too and
+   refuses again), then watch, and send it again. False when there is nothing left to change. */
+static bool lq__refused(lq_client *c, lq__sub *s) {
+    if (lq__has_keys(s) && !c->keys_ok && !c->flipped) {
+        c->use_fields = !c->use_fields;
+        c->flipped = true;
+    } else if (lq__has_watch(s) && !s->emulate && !c->watch_ok) {
+        c->no_watch = true;
+    } else {
+        return false;
+    }
+    lq__logf(c, LQ_LOG_INFO, "server refused subscription %d: sending it again (key list \"%s\"%s)", s->id,
+             c->use_fields ? "fields" : "keys", c->no_watch ? ", watch emulated" : "");
+    c->probe = 0;
+    if (s->after == LQ__AFTER_UNSUB) lq__sub_set(c, s, s->update ? LQ__S_UNSUB : LQ__S_DEAD);
+    else lq__sub_set(c, s, LQ__S_PENDING);               /* an update stays an update */
+    s->after = LQ__AFTER_NONE;                              /* the body is the latest query */
+    lq__pump(c);
+    return true;
+}
+
 static void lq__on_error_op(lq_client *c, const lq__msg *m, lq__sub *unused, lq_event_type type) {
     lq_json root = m->root, rid = m->request_id;
     int64_t code64 = lq_json_int(lq_json_get(root, "code"), 0);
@@ -3330,20 +3430,27 @@ static void lq__on_error_op(lq_client *c, const lq__msg *m, lq__sub *unused, lq_
         if (lq__send_connect(c) != LQ_OK) lq__ws_fail(c, 1011, LQ_ERR_NOMEM);
         return;
     }
+    if (code == 1 && c->state == LQ_STATE_CONNECTED && c->probe &&
+        (lq_json_kind(rid) != LQ_JSON_NUMBER || lq__request_id(rid) == c->probe) &&
+        strcmp(msg, "Additional properties not allowed") == 0) {
+        int idx = lq__sub_index(c, c->probe);             /* the refusal is the probe's, whatever its requestId */
+        s = idx >= 0 && c->subs[idx]->state == LQ__S_SENT ? c->subs[idx] : NULL;
+        if (s && lq__refused(c, s)) return;
+    }
     snprintf(c->errmsg, sizeof c->errmsg, "%s", msg);
     c->errdetail = code;
-    if (lq_json_kind(rid) == LQ_JSON_NUMBER) {
+    if (!s && lq_json_kind(rid) == LQ_JSON_NUMBER) {
         int idx = lq__sub_index(c, lq__request_id(rid));
         if (idx >= 0 && c->subs[idx]->state != LQ__S_DEAD) s = c->subs[idx];
-        /* reconnect:false about one request: a subscribe (or update) the server refused ends
-           that subscription. Any other stays: parse-server also reports a failed
-           afterLiveQueryEvent trigger or permission check for one event this way and keeps
-           sending the rest (the JS SDK only emits "error" on the subscription). Never the whole
-           client's business. */
-        if (!reconnect && code != 1 && code != 4 && (!s || s->state != LQ__S_SENT)) {
-            lq__emit_error(c, s, LQ_ERR_SERVER, code, false, msg);
-            return;
-        }
+    }
+    if (s && s->id == c->probe && s->state == LQ__S_SENT) c->probe = 0;    /* answered: the next may go */
+    /* reconnect:false about one request: a subscribe (or update) the server refused ends that
+       subscription. Any other stays: parse-server also reports a failed afterLiveQueryEvent
+       trigger or permission check for one event this way and keeps sending the rest (the JS SDK
+       only emits "error" on the subscription). Never the whole client's business. */
+    if (lq_json_kind(rid) == LQ_JSON_NUMBER && !reconnect && code != 1 && code != 4 && (!s || s->state != LQ__S_SENT)) {
+        lq__emit_error(c, s, LQ_ERR_SERVER, code, false, msg);
+        return;
     }
     lq__emit_error(c, s, LQ_ERR_SERVER, code, fatal || (!s && c->no_reconnect), msg);
     if (s && fatal) {
@@ -3354,6 +3461,7 @@ static void lq__on_error_op(lq_client *c, const lq__msg *m, lq__sub *unused, lq_
         /* the server lost our state (code 2 and the like): start over on a new connection */
         lq__ws_fail(c, 1000, LQ_ERR_SERVER);
     }
+    lq__pump(c);
 }
 
 /* A message that needs more tokens than any before it: the counting parse says how many, the
@@ -3422,6 +3530,8 @@ static void lq__on_connected(lq_client *c, const lq__msg *m, lq__sub *s, lq_even
         c->client_id[n] = 0;
     }
     c->state = LQ_STATE_CONNECTED;
+    c->keys_ok = c->watch_ok = c->flipped = false;         /* another server may answer now */
+    c->probe = 0;
     if (c->nsubs == 0) c->attempt = 0;
     lq__event_init(c, &ev, type, NULL);
     ev.client_id = c->client_id;
@@ -3434,6 +3544,9 @@ static void lq__on_subscribed(lq_client *c, const lq__msg *m, lq__sub *s, lq_eve
     (void)m;
     if (s->state != LQ__S_SENT) return;                     /* duplicate, or unsubscribed meanwhile */
     c->attempt = 0;
+    if (lq__has_keys(s)) c->keys_ok = true;                 /* in this spelling */
+    if (lq__has_watch(s) && !s->emulate) c->watch_ok = true;
+    if (s->id == c->probe) c->probe = 0;
     if (s->after == LQ__AFTER_UNSUB) {                      /* now the unsubscribe can go */
         s->after = LQ__AFTER_NONE;
         lq__sub_set(c, s, LQ__S_UNSUB);
@@ -3459,6 +3572,22 @@ static void lq__on_unsubscribed(lq_client *c, const lq__msg *m, lq__sub *s, lq_e
     if (s->state == LQ__S_UNSUB_SENT) lq__sub_set(c, s, LQ__S_DEAD);
 }
 
+/* Parse Server's watch, for a server without it: a create or update that changes none of the
+   watched keys is dropped (the values compared as JSON text). A create has no original: a watched
+   key it has counts as changed. An update without original cannot be compared: it is kept. */
+static bool lq__watch_passes(const lq__sub *s, lq_event_type type, lq_json object, lq_json original) {
+    const char *k = s->body + s->sh.extra_end, *end = s->body + s->sh.all;
+    if (type != LQ_EVENT_CREATE && type != LQ_EVENT_UPDATE) return true;
+    if (type == LQ_EVENT_UPDATE && lq_json_kind(original) != LQ_JSON_OBJECT) return true;
+    for (; k < end; k += strlen(k) + 1) {
+        lq_json a = lq_json_get(object, k), b = lq_json_get(original, k);
+        size_t na, nb;
+        const char *ra = lq_json_raw(a, &na), *rb = lq_json_raw(b, &nb);
+        if (lq_json_exists(a) != lq_json_exists(b) || na != nb || memcmp(ra, rb, na) != 0) return true;
+    }
+    return false;
+}
+
 static void lq__on_object_event(lq_client *c, const lq__msg *m, lq__sub *s, lq_event_type type) {
     lq_event ev;
     /* an update waiting in the queue: the old query is still live on the server */
@@ -3468,6 +3597,7 @@ static void lq__on_object_event(lq_client *c, const lq__msg *m, lq__sub *s, lq_e
         lq__emit_error(c, s, LQ_ERR_JSON, 0, false, c->errmsg);
         return;
     }
+    if (s->emulate && !lq__watch_passes(s, type, m->object, m->original)) return;
     lq__event_init(c, &ev, type, s);
     ev.object = m->object;
     if (lq_json_kind(m->original) == LQ_JSON_OBJECT) ev.original = m->original;
@@ -4919,16 +5049,15 @@ void lq_client_destroy(lq_client *c) {
 }
 
 /* A query body, copied into an exact-size allocation. */
-static lq_result lq__make_body(lq_client *c, const lq_query *q, char **body, size_t *len) {
+static lq_result lq__make_body(lq_client *c, const lq_query *q, char **body, size_t *len, lq__shape *sh) {
     lq_result r;
     lq__buf_clear(&c->tmp);
-    r = lq__query_body(c, q, &c->tmp);
+    r = lq__query_body(c, q, &c->tmp, sh, len);
     if (r != LQ_OK) return r;
-    if (c->tmp.len + 64 > c->max_outgoing) return LQ_ERR_LIMIT;
+    if (sh->extra_end + 64 > c->max_outgoing) return LQ_ERR_LIMIT;
     *body = (char *)lq__alloc(&c->a, c->tmp.len);
     if (!*body) return LQ_ERR_NOMEM;
     memcpy(*body, c->tmp.data, c->tmp.len);
-    *len = c->tmp.len;
     return LQ_OK;
 }
 
@@ -4952,7 +5081,7 @@ lq_result lq_subscribe(lq_client *c, const lq_query *q, lq_sub *out) {
     s = (lq__sub *)lq__alloc(&c->a, sizeof *s);
     if (!s) return LQ_ERR_NOMEM;
     memset(s, 0, sizeof *s);
-    r = lq__make_body(c, q, &s->body, &s->body_len);
+    r = lq__make_body(c, q, &s->body, &s->body_len, &s->sh);
     if (r != LQ_OK) {
         lq__free(&c->a, s);
         return r;
@@ -5006,13 +5135,15 @@ lq_result lq_update(lq_client *c, lq_sub h, const lq_query *q) {
     lq__sub *s = lq__live_sub(c, h);
     char *body;
     size_t len;
+    lq__shape sh;
     lq_result r;
     if (!s || !q) return LQ_ERR_INVALID_ARG;
-    r = lq__make_body(c, q, &body, &len);
+    r = lq__make_body(c, q, &body, &len, &sh);
     if (r != LQ_OK) return r;
     lq__free(&c->a, s->body);
     s->body = body;
     s->body_len = len;
+    s->sh = sh;
     s->user_data = q->user_data ? q->user_data : s->user_data;
     if (s->state == LQ__S_SENT) {                           /* after the answer in flight */
         s->after = LQ__AFTER_UPDATE;

@@ -69,6 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     lq_desc d;
     lq_client *c = NULL;
     lq_query q;
+    static const char *const keys[] = {"k"}, *const watch[] = {"w", "k"};
     uint64_t now = 1;
     size_t chunk, i = 1;
     int rounds = 0;
@@ -84,6 +85,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memset(&q, 0, sizeof q);
     q.class_name = "A";
     lq_subscribe(c, &q, NULL);
+    q.keys = keys;                  /* a refusal with requestId null is this one's: a retry, watch emulated */
+    q.num_keys = 1;
+    q.watch = watch;
+    q.num_watch = 2;
     lq_subscribe(c, &q, NULL);
     chunk = (size_t)1 << ((data[0] >> 1) & 7);
     lq_core_tick(c, now);

@@ -26,7 +26,7 @@ configs=("" "-DLQ_NO_SOCKETS")
 # suite is timing-bound (close timeouts, 100 ms trickles) and runs under ASan/LSan instead.
 if [[ " $SKIP " != *" valgrind "* ]]; then
   if ! command -v valgrind >/dev/null; then echo "tools: valgrind not installed"; exit 1; fi
-  for t in test_json test_ws test_core test_handles test_order test_rest test_view test_proxy test_hostile test_alloc test_iofaults; do
+  for t in test_json test_ws test_core test_versions test_handles test_order test_rest test_view test_proxy test_hostile test_alloc test_iofaults; do
     [ -f "tests/$t.c" ] || continue
     if ! $CC -std=c99 -O1 -g -I. "tests/$t.c" -o "$BUILD/vg/$t"; then
       echo "tools: $t does not build"; status=1; continue

@@ -87,6 +87,13 @@ def main():
         core.append(bytes([0x01 | ((i % 4) << 1)]) + frame(0x81, m))
     core.append(b"\x0f" + frame(0x89, b"") + frame(0x81, ev[0]) + close(1001))
     core.append(b"\x00" + hs101() + text(picked[0]))
+    # an older server: subscription 2 (keys and watch) refused twice, then live with watch emulated
+    refusal = '{"op":"error","error":"Additional properties not allowed","code":1,"reconnect":true,"requestId":null}'
+    core.append(b"\x01" + b"".join(text(m) for m in [
+        '{"op":"connected","clientId":"c"}', '{"op":"subscribed","requestId":1}', refusal, refusal,
+        '{"op":"subscribed","requestId":2}', '{"op":"create","requestId":2,"object":{"k":1}}',
+        '{"op":"update","requestId":2,"object":{"k":1,"w":2},"original":{"k":1,"w":1}}',
+        '{"op":"update","requestId":2,"object":{"k":1,"w":2},"original":{"k":1,"w":2}}', refusal]))
     # fuzz_order: an order, then rows as REST and LiveQuery events give them
     row = ['{"x":%s,"y":1,"objectId":"a%d","createdAt":"2026-12-01T13:45:23.%03dZ"}' % (v, i, i) for i, v in enumerate([
         '"\\u00e9"', '"e\\u0301"', '-0', '1e3', 'true', 'null', '[]', '[null,[1]]', '{"b":1,"aa":2}', '{"b":[]}',

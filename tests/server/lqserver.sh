@@ -9,6 +9,9 @@
 #   lqserver.sh restart-parse STATE_DIR [--kill]  kill-parse + start-parse
 #   lqserver.sh status STATE_DIR                print env, exit 0 if parse server is up
 #
+# LQSERVER_PORT (start) asks for that port. LQSERVER_DATABASE (start, start-parse) runs Parse Server
+# on that database of the cluster, made if missing; LQ_PARSE_SERVER_DIR (server.js) on another
+# parse-server install (tests/versions).
 # Only processes whose PIDs are recorded in STATE_DIR are ever signalled.
 # Everything is bounded in time. Logs: STATE_DIR/*.log.
 set -euo pipefail
@@ -32,7 +35,7 @@ AS_PG=()
 note() { echo "lqserver: $*" >&2; }
 
 usage() {
-  sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -147,14 +150,26 @@ kill_parse() {  # [--kill]
   return 0
 }
 
+# The URI of database $1 of the cluster, made (owned by $DB_ROLE) if it is not there yet.
+database_uri() {
+  local db="$1" psql=("$PG_BIN/psql" -X -q -h "$PG_SOCK" -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1)
+  [[ "$db" =~ ^[a-z][a-z0-9_]{0,40}$ ]] || die "LQSERVER_DATABASE=$db: lower-case letters, digits and _"
+  if [[ "$(timeout 30 "${psql[@]}" -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'")" != 1 ]]; then
+    timeout 30 "${psql[@]}" -c "CREATE DATABASE $db OWNER $DB_ROLE" >>"$STATE/postgres.log" 2>&1 \
+      || die "creating database $db failed"
+  fi
+  echo "${DATABASE_URI%/*}/$db"
+}
+
 # Launch server.js on $PARSE_PORT, wait for READY. Returns 0 ready, 3 port busy, 1 other failure.
 launch_parse() {
-  local log="$STATE/parse.log"
-  echo "==== $(date '+%F %T') start on port $PARSE_PORT" >>"$log"
+  local log="$STATE/parse.log" uri="$DATABASE_URI"
+  if [[ -n "${LQSERVER_DATABASE:-}" ]]; then uri="$(database_uri "$LQSERVER_DATABASE")" || return 1; fi
+  echo "==== $(date '+%F %T') start on port $PARSE_PORT${LQ_PARSE_SERVER_DIR:+ with $LQ_PARSE_SERVER_DIR}" >>"$log"
   local mark; mark=$(wc -l <"$log")
   (
     cd "$SERVER_DIR"
-    exec env PORT="$PARSE_PORT" DATABASE_URI="$DATABASE_URI" PARSE_SERVER_LOGS_FOLDER=null \
+    exec env PORT="$PARSE_PORT" DATABASE_URI="$uri" PARSE_SERVER_LOGS_FOLDER=null \
       PARSE_APP_ID="$APP_ID" PARSE_JAVASCRIPT_KEY="$JS_KEY" PARSE_MASTER_KEY="$MASTER_KEY" \
       PARSE_CLIENT_KEY="$CLIENT_KEY" NODE_ENV=test \
       node server.js </dev/null >>"$log" 2>&1

@@ -5,6 +5,8 @@
 //   PORT          (required) TCP port, bound on 127.0.0.1 only
 //   DATABASE_URI  (required) postgres://USER:PASS@127.0.0.1:PGPORT/DB
 //   PARSE_APP_ID, PARSE_JAVASCRIPT_KEY, PARSE_MASTER_KEY, PARSE_CLIENT_KEY (optional, test defaults)
+//   LQ_PARSE_SERVER_DIR (optional) a directory whose node_modules holds another parse-server
+//                 (tests/versions: 6.0 to 8.x); default: the 9.10.0 beside this file
 //
 // LiveQuery runs on the same HTTP server: ws://127.0.0.1:PORT/parse
 // When the LiveQuery classes exist (with open class-level permissions) the process
@@ -29,7 +31,10 @@ if (!Number.isInteger(PORT) || PORT <= 0 || PORT > 65535 || !DATABASE_URI) {
   process.exit(2);
 }
 
-const { ParseServer } = require('parse-server');
+const PARSE_SERVER_DIR = process.env.LQ_PARSE_SERVER_DIR;
+const { ParseServer } = require(PARSE_SERVER_DIR
+  ? require('path').resolve(PARSE_SERVER_DIR, 'node_modules', 'parse-server')
+  : 'parse-server');
 
 const OPEN_CLP = {
   find: { '*': true },
