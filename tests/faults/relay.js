@@ -9,12 +9,13 @@
 //
 //   pass          forward everything (the default); held bytes flow again, in order
 //   delay MS      forward each chunk MS ms after it arrived, in both directions, order kept
-//   blackhole     forward nothing either way and close nothing: a silent partition. New
-//                 connections are accepted and held (no byte moves); heal connects them on.
+//   blackhole     forward nothing either way, a side's close included: a silent partition.
+//                 New connections are accepted and held (no byte moves); heal connects them on,
+//                 and what was held flows then, in order.
 //   cut           reset every connection (RST both ways); the listener stays up
 //   close         close every connection with a FIN both ways
 //   refuse        close the listener: a connect is refused (RST to the SYN)
-//   drop          accept a connection and close it at once (a FIN; what it sends is read and dropped)
+//   drop          accept a connection and close it at once (a FIN; what comes is dropped)
 //   reset         accept a connection and reset it (an RST) once the client has sent something
 //   noanswer      a listener that never accepts, its backlog full: a SYN is never answered
 //   heal          pass, the listener back if refuse/noanswer took it (same port)
@@ -46,7 +47,9 @@ let holder = null;       // the perl process holding the port in noanswer
 const pairs = new Set();
 const stats = { accepted: 0, bytesUp: 0, bytesDown: 0 };
 
-// One direction of a pair: chunks in arrival order, each with the time it may leave.
+// One direction of a pair: what arrives (chunks, the end, the close) leaves in the same order, each
+// no earlier than it is due, and nothing leaves in a blackhole: a close of one side is held with
+// the bytes before it, as a real partition would hold the FIN.
 function pipe(from, to, count) {
   const q = [];
   let timer = null;
@@ -57,9 +60,9 @@ function pipe(from, to, count) {
     const now = Date.now();
     while (q.length && q[0].due <= now) {
       const item = q.shift();
-      if (item.end) { to.end(); return; }
-      stats[count] += item.data.length;
-      to.write(item.data);
+      if (item.data) { stats[count] += item.data.length; to.write(item.data); }
+      else if (item.end) to.end();
+      else closeAfterWrites(to);
     }
     if (q.length) timer = setTimeout(pump, q[0].due - now);
   };
@@ -71,7 +74,15 @@ function pipe(from, to, count) {
   };
   from.on('data', (d) => push({ data: d }));
   from.on('end', () => push({ end: true }));
+  from.on('close', () => push({ close: true }));
   return { resume: () => { if (!timer) pump(); } };
+}
+
+function closeAfterWrites(s) {
+  if (s.destroyed) return;
+  s.end();
+  if (s.writableFinished) s.destroy();
+  else s.once('finish', () => s.destroy());
 }
 
 function accept(c) {
@@ -86,16 +97,21 @@ function accept(c) {
   const pair = { c, u: null, up: null, down: null };
   pairs.add(pair);
   c.on('error', () => {});
-  c.on('close', () => { if (pair.u) pair.u.destroy(); pairs.delete(pair); });
+  c.on('close', () => forget(pair));
   c.pause();
   if (mode !== 'blackhole') connect(pair);
 }
 
+// A pair is kept until both sides are closed: a held close still has to reach the other side.
+function forget(pair) {
+  if (pair.c.destroyed && (!pair.u || pair.u.destroyed)) pairs.delete(pair);
+}
+
 function connect(pair) {
-  const u = net.connect(TARGET, '127.0.0.1');
+  const u = net.connect({ port: TARGET, host: '127.0.0.1', allowHalfOpen: true });
   pair.u = u;
   u.on('error', () => {});
-  u.on('close', () => pair.c.destroy());
+  u.on('close', () => forget(pair));
   pair.up = pipe(pair.c, u, 'bytesUp');
   pair.down = pipe(u, pair.c, 'bytesDown');
   pair.c.resume();

@@ -246,7 +246,7 @@ retry_connect() {
 # (reset: the port takes the upgrade request and answers with an RST. The error is LQ_ERR_IO,
 # "recv: Connection reset by peer", which is not among the results lqwatch counts as a failed
 # connect (a FIN there gives LQ_ERR_HANDSHAKE, which is), so lqwatch reconnects with the backoff
-# instead of exiting 2: this check fails until one of the two changes.)
+# instead of exiting 2; lqview does the same: these checks fail until that changes.)
 no_retry() {
   local mode="$1" name="$2" lo="$3" hi="$4" w="once_$1" t0 dt
   ctl "$name" "$mode" >/dev/null
@@ -261,6 +261,17 @@ no_retry() {
     'lines[0].event === "error" && lines[0].fatal === true && lines.slice(1).every((l) => l.event === "close")'
   check "connect, $mode, no --retry-connect: the reason on stderr" grep -q 'cannot connect' "$WORK/$w.err"
 }
+# lqview classifies a failed first connection as lqwatch does: the same two faults at the upgrade.
+view_no_retry() {
+  local mode="$1" name="$2" w="view_once_$1" t0 dt
+  ctl "$name" "$mode" >/dev/null
+  t0=$(now_ms)
+  timeout -k 2 12 "$LQVIEW" -s "$(url "$name")" --connect-timeout 2000 --for 11 GameScore >"$WORK/$w.out" 2>"$WORK/$w.err"
+  RC=$?
+  dt=$(($(now_ms) - t0))
+  ctl "$name" heal >/dev/null
+  check "connect, $mode, lqview without --retry-connect: exit 2 (got $RC, after $dt ms)" rc_is "$RC" 2
+}
 case_connect() {
   retry_connect noanswer CN &
   local a=$!
@@ -272,6 +283,8 @@ case_connect() {
   no_retry drop C1 0 4000
   no_retry reset C1 0 4000
   no_retry blackhole C1 1500 8000
+  view_no_retry drop C1
+  view_no_retry reset C1
   wait "$a" "$b"
 }
 

@@ -15,11 +15,13 @@
      resync     healed: until subscribed again (resubscribe)
      cut        every connection reset while subscribed: until subscribed again
    Prints one line per phase, "phase=NAME ms=... steps=... max_us=... max_cpu_us=... over_1ms=...
-   events=...", then "all: steps=... max_us=... max_cpu_us=... max_phase=... detect_ms=...
-   subscribed=N" (max_us: wall time of the longest step, which includes any preemption on a busy
-   machine; max_cpu_us: the longest in this thread's CPU time; over_1ms: steps of 1 ms or more;
-   detect_ms: cut to the dead link's RECONNECTING in the partition; subscribed: SUBSCRIBED events,
-   3 when every phase that waits for one got it). Exit 0 when every phase reached its end. */
+   events=...", then "all: steps=... max_us=... max_cpu_us=... max_phase=... cut_us=...
+   silent_us=... reconnect_us=... detect_ms=... subscribed=N ok=0|1" (max_us: wall time of the
+   longest step, which includes any preemption on a busy machine; max_cpu_us: the longest in this
+   thread's CPU time; over_1ms: steps of 1 ms or more; cut_us, silent_us, reconnect_us: the longest
+   step of noanswer and refused, of silent and partition, of reconnect, resync and cut; detect_ms:
+   cut to the dead link's RECONNECTING in the partition; subscribed: SUBSCRIBED events, 3 when
+   every phase that waits for one got it). Exit 0 when every phase reached its end. */
 #define LIVEQUERY_IMPLEMENTATION
 #include "../../livequery.h"
 
@@ -115,6 +117,12 @@ static bool run(lq_client *c, probe *p, phase *ph, uint64_t ms, const int *until
     return until == NULL;
 }
 
+static double longest_us(const phase *a, const phase *b, const phase *c) {
+    uint64_t m = a->max > b->max ? a->max : b->max;
+    if (c && c->max > m) m = c->max;
+    return (double)m / 1e3;
+}
+
 static void report(const phase *ph) {
     printf("phase=%s ms=%.0f steps=%d max_us=%.1f max_cpu_us=%.1f over_1ms=%d events=%d\n", ph->name,
            (double)(ph->end - ph->start) / 1e6, ph->steps, (double)ph->max / 1e3, (double)ph->max_cpu / 1e3,
@@ -178,8 +186,10 @@ int main(int argc, char **argv) {
         if (ph[i].max > ph[worst].max) worst = i;
         if (ph[i].max_cpu > max_cpu) max_cpu = ph[i].max_cpu;
     }
-    printf("all: steps=%d max_us=%.1f max_cpu_us=%.1f max_phase=%s detect_ms=%.0f subscribed=%d ok=%d\n", steps,
-           (double)ph[worst].max / 1e3, (double)max_cpu / 1e3, ph[worst].name, detect_ms, p.subscribed, ok);
+    printf("all: steps=%d max_us=%.1f max_cpu_us=%.1f max_phase=%s cut_us=%.1f silent_us=%.1f reconnect_us=%.1f "
+           "detect_ms=%.0f subscribed=%d ok=%d\n", steps, (double)ph[worst].max / 1e3, (double)max_cpu / 1e3, ph[worst].name,
+           longest_us(&ph[NOANSWER], &ph[REFUSED], NULL), longest_us(&ph[SILENT], &ph[PARTITION], NULL),
+           longest_us(&ph[RECONNECT], &ph[RESYNC], &ph[CUT]), detect_ms, p.subscribed, ok);
     if (c) lq_client_destroy(c);
     return ok ? 0 : 1;
 }
