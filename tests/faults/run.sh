@@ -13,7 +13,7 @@
 # server kill and the step probe run alone. Every wait has a deadline.
 # The last line is "faults: N passed, M failed"; the exit status is 1 on any failure.
 # FAULTS_CASES=partition,delay,connect,cut,view,kill,probe runs a subset.
-# shellcheck disable=SC2317  # functions run in the background and through traps
+# shellcheck disable=SC2317,SC1091  # functions run in the background and through traps; STATE/env
 set -uo pipefail
 
 if [[ $# -ne 2 ]]; then
@@ -36,6 +36,7 @@ T0=$SECONDS
 PASS=0
 FAIL=0
 SERVER_STARTED=0
+CASE_PIDS=()      # the cases running in the background, not waited for yet
 : >"$WORK/pids"
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
@@ -56,6 +57,7 @@ ours() {  # pid -> 0 when it is alive and one of ours (guards against a recycled
 cleanup() {
   local rc=$? pid
   trap - EXIT INT TERM
+  for pid in "${CASE_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
   while read -r pid; do
     [[ -n "$pid" ]] && ours "$pid" && kill -TERM "$pid" 2>/dev/null
   done <"$WORK/pids"
@@ -118,7 +120,7 @@ ops() { timeout 30 node "$HERE/rest.js" ops "$1" >/dev/null; }
 # ---------------------------------------------------------------- relays
 # relay NAME: a relay of its own in front of the server; RELAY_NAME_PORT / RELAY_NAME_CTL set.
 relay() {
-  local out="$WORK/relay-$1.out"
+  local out="$WORK/relay-$1.out" port ctl
   node "$HERE/relay.js" "$PARSE_PORT" >"$out" 2>"$WORK/relay-$1.err" &
   track $!
   wait_line "$out" '^READY [0-9]+ [0-9]+$' 10 || { fail "relay $1 did not start: $(cat "$WORK/relay-$1.err")"; return 1; }
@@ -126,15 +128,15 @@ relay() {
   printf -v "RELAY_${1}_PORT" %s "$port"
   printf -v "RELAY_${1}_CTL" %s "$ctl"
 }
-# ctl NAME COMMAND: the relay's answer is "ok" once the fault is in place
+# ctl NAME COMMAND: the relay answers "ok" once the fault is in place; anything else is a FAIL
 ctl() {
-  local p="RELAY_${1}_CTL" reply=""
-  exec {fd}<>"/dev/tcp/127.0.0.1/${!p}" || return 1
-  echo "$2" >&"$fd"
-  read -r -t 10 reply <&"$fd"
-  exec {fd}<&-
-  [[ "$reply" == ok* ]] || { echo "     relay $1: \"$2\" answered \"$reply\""; return 1; }
-  echo "$reply"
+  local p="RELAY_${1}_CTL" reply="" fd
+  if exec {fd}<>"/dev/tcp/127.0.0.1/${!p}"; then
+    echo "$2" >&"$fd"
+    read -r -t 10 reply <&"$fd"
+    exec {fd}<&-
+  fi
+  [[ "$reply" == ok* ]] || { fail "relay $1: \"$2\" answered \"$reply\""; return 1; }
 }
 url() { local p="RELAY_${1}_PORT"; echo "ws://127.0.0.1:${!p}/parse"; }
 
@@ -163,7 +165,7 @@ resub_line='"event":"subscribed".*"resubscribe":true'
 case_partition() {
   local w="part" t0 dt id1 id2 n
   relay P || return
-  start_watch $w 60 -s "$(url P)" --dead-link 3000 --ping-interval 1000 --connect-timeout 2000 -n 2 --timeout 55 \
+  start_watch "$w" 60 -s "$(url P)" --dead-link 3000 --ping-interval 1000 --connect-timeout 2000 -n 2 --timeout 55 \
     GameScore "{\"playerName\":\"$TAG-part\"}"
   check "partition: subscribed through the relay" wait_line "$WORK/$w.out" "$sub_line" 15
   id1="$(creates "$TAG-part" 1 1)"
@@ -172,7 +174,7 @@ case_partition() {
   check "partition: idle for 4 s with --dead-link 3000 and a ping every 1000 ms: no reconnect" \
     jcheck "$WORK/$w.out" '!lines.some((l) => l.event === "reconnecting" || l.event === "close")'
   n=$(grep -c '"event":"reconnecting"' "$WORK/$w.out")
-  ctl P blackhole >/dev/null
+  ctl P blackhole
   t0=$(now_ms)
   wait_count "$WORK/$w.out" '"event":"reconnecting"' $((n + 1)) 15
   dt=$(($(now_ms) - t0))
@@ -180,7 +182,7 @@ case_partition() {
   check "partition: link dead, not fatal; close 1006; reconnecting" jcheck "$WORK/$w.out" \
     'lines.some((l) => l.event === "error" && /link dead/.test(l.message) && l.fatal === false) && lines.some((l) => l.event === "close" && l.code === 1006)'
   sleep 1.5                                   # reconnect attempts into the partition
-  ctl P heal >/dev/null
+  ctl P heal
   t0=$(now_ms)
   if wait_line "$WORK/$w.out" "$resub_line" 20; then
     pass "partition: resubscribed $(($(now_ms) - t0)) ms after heal"
@@ -188,7 +190,7 @@ case_partition() {
     fail "partition: no resubscribe within 20 s of heal"
   fi
   id2="$(creates "$TAG-part" 1 2)"
-  ended $w 15
+  ended "$w" 15
   check "partition: exit 0 after an event past the resubscribe" rc_is "$RC" 0
   check "partition: the first event before the cut, the second after the resubscribe" jcheck "$WORK/$w.out" \
     '((k) => k("create").length === 2 && lines[k("create")[0]].object.objectId === arg[0] && lines[k("create")[1]].object.objectId === arg[1] && k("create")[0] < k("reconnecting")[0] && k("subscribed").length === 2 && lines[k("subscribed")[1]].resubscribe === true && k("create")[1] > k("subscribed")[1])((e) => lines.map((l, i) => (l.event === e ? i : -1)).filter((i) => i >= 0))' \
@@ -200,15 +202,15 @@ case_partition() {
 case_delay() {
   local w="delay" t0 dt ids
   relay D || return
-  ctl D "delay 300" >/dev/null
+  ctl D "delay 300"
   t0=$(now_ms)
-  start_watch $w 60 -s "$(url D)" -n 8 --timeout 55 GameScore "{\"playerName\":\"$TAG-delay\"}"
+  start_watch "$w" 60 -s "$(url D)" -n 8 --timeout 55 GameScore "{\"playerName\":\"$TAG-delay\"}"
   wait_line "$WORK/$w.out" "$sub_line" 20
   dt=$(($(now_ms) - t0))
   # upgrade, connect and subscribe: three round trips of 600 ms
   check "delay 300: subscribed after ${dt} ms (three round trips: 1800-15000)" between "$dt" 1800 15000
   ids="$(creates "$TAG-delay" 8 1 | tr '\n' ' ')"
-  ended $w 20
+  ended "$w" 20
   check "delay 300: exit 0 after 8 events" rc_is "$RC" 0
   check "delay 300: the 8 creates in the order written" jcheck "$WORK/$w.out" \
     'JSON.stringify(lines.filter((l) => l.event === "create").map((l) => [l.object.objectId, l.object.score])) === JSON.stringify(arg[0].trim().split(" ").map((id, i) => [id, i + 1]))' "$ids"
@@ -221,12 +223,12 @@ case_delay() {
 retry_connect() {
   local mode="$1" name="$2" w="retry_$1" t0 id why p="WATCH_retry_$1"
   relay "$name" || return
-  ctl "$name" "$mode" >/dev/null
+  ctl "$name" "$mode"
   start_watch "$w" 60 -s "$(url "$name")" --retry-connect --connect-timeout 2000 -n 1 --timeout 55 \
     GameScore "{\"playerName\":\"$TAG-$w\"}"
   sleep 5
   check "connect, $mode, --retry-connect: still running after 5 s" running "${!p}"
-  ctl "$name" heal >/dev/null
+  ctl "$name" heal
   t0=$(now_ms)
   if wait_line "$WORK/$w.out" "$sub_line" 30; then
     pass "connect, $mode, --retry-connect: subscribed $(($(now_ms) - t0)) ms after heal"
@@ -249,12 +251,12 @@ retry_connect() {
 # instead of exiting 2; lqview does the same: these checks fail until that changes.)
 no_retry() {
   local mode="$1" name="$2" lo="$3" hi="$4" w="once_$1" t0 dt
-  ctl "$name" "$mode" >/dev/null
+  ctl "$name" "$mode"
   t0=$(now_ms)
   timeout -k 2 12 "$LQWATCH" -s "$(url "$name")" --connect-timeout 2000 GameScore >"$WORK/$w.out" 2>"$WORK/$w.err"
   RC=$?
   dt=$(($(now_ms) - t0))
-  ctl "$name" heal >/dev/null
+  ctl "$name" heal
   check "connect, $mode, no --retry-connect: exit 2" rc_is "$RC" 2
   check "connect, $mode, no --retry-connect: after ${dt} ms (within $lo-$hi)" between "$dt" "$lo" "$hi"
   check "connect, $mode, no --retry-connect: one error line, fatal, then only its close" jcheck "$WORK/$w.out" \
@@ -264,12 +266,12 @@ no_retry() {
 # lqview classifies a failed first connection as lqwatch does: the same two faults at the upgrade.
 view_no_retry() {
   local mode="$1" name="$2" w="view_once_$1" t0 dt
-  ctl "$name" "$mode" >/dev/null
+  ctl "$name" "$mode"
   t0=$(now_ms)
   timeout -k 2 12 "$LQVIEW" -s "$(url "$name")" --connect-timeout 2000 --for 11 GameScore >"$WORK/$w.out" 2>"$WORK/$w.err"
   RC=$?
   dt=$(($(now_ms) - t0))
-  ctl "$name" heal >/dev/null
+  ctl "$name" heal
   check "connect, $mode, lqview without --retry-connect: exit 2 (got $RC, after $dt ms)" rc_is "$RC" 2
 }
 case_connect() {
@@ -293,12 +295,12 @@ case_connect() {
 case_cut() {
   local w="cut" t0 dt ids
   relay K || return
-  start_watch $w 60 -s "$(url K)" --connect-timeout 2000 -n 5 --timeout 55 GameScore "{\"playerName\":\"$TAG-cut\"}"
+  start_watch "$w" 60 -s "$(url K)" --connect-timeout 2000 -n 5 --timeout 55 GameScore "{\"playerName\":\"$TAG-cut\"}"
   check "cut: subscribed" wait_line "$WORK/$w.out" "$sub_line" 15
   ids="$(creates "$TAG-cut" 1 1)"
   wait_line "$WORK/$w.out" '"event":"create"' 10
   for how in cut close; do
-    ctl K $how >/dev/null
+    ctl K "$how"
     t0=$(now_ms)
     wait_count "$WORK/$w.out" '"event":"close"' "$([[ $how == cut ]] && echo 1 || echo 2)" 10
     dt=$(($(now_ms) - t0))
@@ -311,7 +313,7 @@ case_cut() {
     if [[ $how == cut ]]; then ids="$ids $(creates "$TAG-cut" 1 2)"; wait_count "$WORK/$w.out" '"event":"create"' 2 10; fi
   done
   ids="$ids $(creates "$TAG-cut" 3 3 | tr '\n' ' ')"
-  ended $w 20
+  ended "$w" 20
   check "cut: exit 0 after 5 events" rc_is "$RC" 0
   check "cut: every write after a resubscribe arrived, in order" jcheck "$WORK/$w.out" \
     'JSON.stringify(lines.filter((l) => l.event === "create").map((l) => l.object.objectId)) === JSON.stringify(arg[0].trim().split(/\s+/))' "$ids"
@@ -324,7 +326,7 @@ case_cut() {
 case_kill() {
   local w="kill" t0 dt id1 id2
   relay S || return
-  start_watch $w 90 -s "$(url S)" --dead-link 3000 --ping-interval 1000 --connect-timeout 2000 -n 2 --timeout 85 \
+  start_watch "$w" 90 -s "$(url S)" --dead-link 3000 --ping-interval 1000 --connect-timeout 2000 -n 2 --timeout 85 \
     GameScore "{\"playerName\":\"$TAG-kill\"}"
   check "server kill: subscribed" wait_line "$WORK/$w.out" "$sub_line" 15
   id1="$(creates "$TAG-kill" 1 1)"
@@ -335,7 +337,7 @@ case_kill() {
   dt=$(($(now_ms) - t0))
   check "server kill: the loss seen ${dt} ms after SIGKILL (within 0-4000)" between "$dt" 0 4000
   sleep 2
-  check "server kill: lqwatch still running while the server is down" running "$WATCH_kill"
+  check "server kill: lqwatch still running while the server is down" running "${WATCH_kill:-}"
   timeout 120 bash "$SERVER_SH" start-parse "$STATE" >>"$WORK/server.log" 2>&1 || fail "server kill: start-parse"
   set -a; source "$STATE/env"; set +a
   t0=$(now_ms)
@@ -345,7 +347,7 @@ case_kill() {
     fail "server kill: no resubscribe within 40 s of the server's return"
   fi
   id2="$(creates "$TAG-kill" 1 2)"
-  ended $w 15
+  ended "$w" 15
   check "server kill: exit 0 after an event from the new server" rc_is "$RC" 0
   check "server kill: both events; the failed attempts not fatal" jcheck "$WORK/$w.out" \
     'JSON.stringify(lines.filter((l) => l.event === "create").map((l) => l.object.objectId)) === JSON.stringify(arg) && !lines.some((l) => l.fatal) && lines.filter((l) => l.event === "reconnecting").length >= 1' \
@@ -363,9 +365,9 @@ case_view() {
   "$LQVIEW" -s "$(url V)" --dead-link 3000 --ping-interval 1000 --connect-timeout 2000 \
     --order -score --limit 10 --for 65 GameScore "$where" >"$WORK/$v.out" 2>"$WORK/$v.err" &
   pid=$!
-  track $pid
+  track "$pid"
   check "view: ready, 10 rows" wait_line "$WORK/$v.out" '"event":"ready","count":10' 20
-  ctl V blackhole >/dev/null
+  ctl V blackhole
   t0=$(now_ms)
   # during the partition: the top row drops out, one row deleted, a new best, a rise from below
   ops "[[\"update\",\"${ids[11]}\",{\"score\":1}],[\"delete\",\"${ids[9]}\"],[\"create\",null,{\"playerName\":\"$TAG-view\",\"score\":100}],[\"update\",\"${ids[0]}\",{\"score\":50}]]"
@@ -373,7 +375,7 @@ case_view() {
   dt=$(($(now_ms) - t0))
   check "view: stale ${dt} ms after the cut (within 1500-8000)" between "$dt" 1500 8000
   sleep 1
-  ctl V heal >/dev/null
+  ctl V heal
   t0=$(now_ms)
   if wait_line "$WORK/$v.out" '"resync":true' 25; then
     pass "view: ready with resync $(($(now_ms) - t0)) ms after heal"
@@ -432,14 +434,15 @@ echo "server up: $PARSE_SERVER_URL (pid $PARSE_PID)"
 
 # run_cases NAME...: the named cases (those of FAULTS_CASES) side by side, then their logs in order
 run_cases() {
-  local c pids=() names=()
+  local c names=()
   for c in "$@"; do
     [[ ",$CASES," == *",$c,"* ]] || continue
     "case_$c" >"$WORK/case-$c.log" 2>&1 &
-    pids+=($!); names+=("$c")
+    CASE_PIDS+=($!); names+=("$c")
   done
-  for c in "${!pids[@]}"; do
-    wait "${pids[$c]}"
+  for c in "${!names[@]}"; do
+    wait "${CASE_PIDS[0]}"
+    CASE_PIDS=("${CASE_PIDS[@]:1}")
     echo "== ${names[$c]}"
     cat "$WORK/case-${names[$c]}.log"
     PASS=$((PASS + $(grep -c '^ok ' "$WORK/case-${names[$c]}.log")))
