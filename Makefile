@@ -274,4 +274,5 @@ clean:
 	-[ -d $(BUILD)/it-server ] && bash $(SERVER) stop $(abspath $(BUILD)/it-server)
 	-[ -d $(BUILD)/tls-server ] && bash $(SERVER) stop $(abspath $(BUILD)/tls-server)
 	-[ -d $(BUILD)/proxy-server ] && bash $(SERVER) stop $(abspath $(BUILD)/proxy-server)
+	-[ -d $(BUILD)/faults-server ] && bash $(SERVER) stop $(abspath $(BUILD)/faults-server)
 	rm -rf $(BUILD)
