@@ -49,7 +49,7 @@ endif
 # The version, from the one place that has it.
 VERSION := $(shell awk '/^.define LQ_VERSION_(MAJOR|MINOR|PATCH) /{v = v s $$3; s = "."} END{print v}' livequery.h)
 
-.PHONY: server leaderboard leaderboard-test view-chaos order-live dns proxy versions all test unit hostile fuzz fuzz-short tools compile-check integration portability tls tls3 tls-openssl FORCE bench dropin install examples demo clean server-start server-stop
+.PHONY: server leaderboard leaderboard-test view-chaos order-live dns proxy versions faults all test unit hostile fuzz fuzz-short tools compile-check integration portability tls tls3 tls-openssl FORCE bench dropin install examples demo clean server-start server-stop
 
 all: examples
 
@@ -176,7 +176,7 @@ tls-openssl:
 tls3:
 	@bash tests/tls/run-mbedtls3.sh $(abspath $(BUILD)/mbedtls3)
 
-test: compile-check unit hostile fuzz-short tools examples dropin integration order-live view-chaos leaderboard-test dns proxy versions portability tls3
+test: compile-check unit hostile fuzz-short tools examples dropin integration order-live view-chaos faults leaderboard-test dns proxy versions portability tls3
 ifneq ($(TLS),none)
 test: tls
 endif
@@ -197,6 +197,15 @@ order-live:
 # partition (a relay): the replayed lines give the list, which equals a fresh REST find.
 view-chaos: $(BUILD)/lqview-san
 	bash tests/view/run.sh $(abspath $(BUILD)/view-server) $(BUILD)
+
+# lqwatch and lqview through a relay whose faults change while they run (a silent partition, 300 ms
+# each way, a refused or unanswered connect, resets, the server killed), and a game loop's longest
+# lq_step through all of it.
+faults: $(BUILD)/lqwatch-san $(BUILD)/lqview-san $(BUILD)/step_probe-san
+	bash tests/faults/run.sh $(abspath $(BUILD)/faults-server) $(BUILD)
+
+$(BUILD)/step_probe-san: tests/faults/step_probe.c livequery.h | $(BUILD)
+	$(CC) $(CFLAGS_T) $< -o $@
 
 # examples/leaderboard.c under Xvfb: after each change its screenshot shows the rows of a fresh
 # REST find, row by row (tests/leaderboard/check.c draws them independently). SKIP without SDL2,
@@ -265,4 +274,5 @@ clean:
 	-[ -d $(BUILD)/it-server ] && bash $(SERVER) stop $(abspath $(BUILD)/it-server)
 	-[ -d $(BUILD)/tls-server ] && bash $(SERVER) stop $(abspath $(BUILD)/tls-server)
 	-[ -d $(BUILD)/proxy-server ] && bash $(SERVER) stop $(abspath $(BUILD)/proxy-server)
+	-[ -d $(BUILD)/faults-server ] && bash $(SERVER) stop $(abspath $(BUILD)/faults-server)
 	rm -rf $(BUILD)

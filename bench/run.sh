@@ -36,6 +36,7 @@ LOG="$B/run.log"
 SRC_PID=""
 FRONT_PID=""
 SRC7_PID=""
+RELAY_PID=""
 SERVER_STARTED=0
 T0=$SECONDS
 : >"$LOG"
@@ -45,6 +46,7 @@ cleanup() {
   if [[ -n "$SRC_PID" ]]; then kill "$SRC_PID" 2>/dev/null; wait "$SRC_PID" 2>/dev/null; fi
   if [[ -n "$FRONT_PID" ]]; then kill "$FRONT_PID" 2>/dev/null; wait "$FRONT_PID" 2>/dev/null; fi
   if [[ -n "$SRC7_PID" ]]; then kill "$SRC7_PID" 2>/dev/null; wait "$SRC7_PID" 2>/dev/null; fi
+  if [[ -n "$RELAY_PID" ]]; then kill "$RELAY_PID" 2>/dev/null; wait "$RELAY_PID" 2>/dev/null; fi
   if [[ $SERVER_STARTED -eq 1 ]]; then timeout 60 bash "$SERVER_SH" stop "$STATE" >>"$LOG" 2>&1; fi
 }
 trap cleanup EXIT
@@ -72,6 +74,7 @@ build json_alone bench/json_alone.c
 build view_core bench/view_core.c
 build view_load bench/view_load.c
 build dns_step bench/dns_step.c
+build step_probe tests/faults/step_probe.c
 # The simdjson reference (section 6) only where libsimdjson-dev is installed: -march=native for
 # the timing, -march=haswell (AVX2, which valgrind runs) for callgrind.
 SIMDJSON=0
@@ -308,6 +311,26 @@ fi
 kill "$DNS_PID" 2>/dev/null || true
 echo "dns_step: $DNSR" >>"$LOG"
 
+# ---------------------------------------------------------------- 10. a cut network
+# tests/faults/relay.js in front of the event source; step_probe steps every 1 ms while the relay
+# leaves SYNs unanswered, refuses, goes silent during connect, then partitions and resets the
+# subscribed link (tests/faults/step_probe.c has the phases): the longest single step of each.
+say "10. lq_step while the network is cut"
+CUTR=""
+node tests/faults/relay.js "$PORT" >"$B/relay.out" 2>>"$LOG" &
+RELAY_PID=$!
+for _ in $(seq 50); do grep -q READY "$B/relay.out" 2>/dev/null && break; sleep 0.1; done
+if read -r _ RELAY_PORT RELAY_CTL <"$B/relay.out" && [[ -n "$RELAY_CTL" ]]; then
+  for run in 1 2 3; do          # as in 9: the run with the shortest longest step is shown
+    r="$(timeout 90 "$B/step_probe" "ws://127.0.0.1:$RELAY_PORT/parse" "$RELAY_CTL" 2>>"$LOG")" || r=""
+    echo "step_probe run $run: $r" >>"$LOG"
+    r="$(grep '^all:' <<<"$r")"
+    CUT_ALL="${CUT_ALL:-}${CUT_ALL:+, }$(kv "$r" max_us)"
+    if [[ -n "$r" ]] && { [[ -z "$CUTR" ]] || awk "BEGIN { exit !($(kv "$r" max_us) < $(kv "$CUTR" max_us)) }"; }; then CUTR="$r"; fi
+  done
+fi
+kill "$RELAY_PID" 2>/dev/null || true
+
 # ---------------------------------------------------------------- the table
 pf() { if awk "BEGIN { exit !($1) }"; then echo PASS; else echo FAIL; fi; }
 P_SDK="$(pf "$R_AB >= 20")"
@@ -428,5 +451,20 @@ else
   P_DNS=FAIL
 fi
 echo
-echo "targets: SDK x20 $P_SDK, counting reader x3 $P_COUNT, Ir/event $P_IR, allocations $P_ALLOC, idle heap $P_IDLE, longest step with slow DNS < 1 ms $P_DNS"
+echo
+echo "10. a cut network (tests/faults/relay.js): lq_step every 1 ms, connect timeout 1 s, dead link 1.5 s"
+if [[ -n "$CUTR" ]]; then
+  printf '  %-62s %12s\n' "longest lq_step: connects unanswered, refused (us)" "$(kv "$CUTR" cut_us)"
+  printf '  %-62s %12s\n' "  a silent partition: during connect, subscribed (us)" "$(kv "$CUTR" silent_us)"
+  printf '  %-62s %12s\n' "  the reconnects after heal and after a reset (us)" "$(kv "$CUTR" reconnect_us)"
+  printf '  %-62s %12s\n' "longest lq_step, wall (us; the 3 runs: $CUT_ALL)" "$(kv "$CUTR" max_us)"
+  printf '  %-62s %12s\n' "longest lq_step, CPU time (us); steps" "$(kv "$CUTR" max_cpu_us); $(kv "$CUTR" steps)"
+  printf '  %-62s %12s\n' "the partition's dead link seen after (ms)" "$(kv "$CUTR" detect_ms)"
+  P_CUT="$(pf "$(kv "$CUTR" max_us) < 1000")"
+else
+  printf '  %-62s %12s\n' "skipped or failed (see $LOG)" "-"
+  P_CUT=FAIL
+fi
+echo
+echo "targets: SDK x20 $P_SDK, counting reader x3 $P_COUNT, Ir/event $P_IR, allocations $P_ALLOC, idle heap $P_IDLE, longest step with slow DNS < 1 ms $P_DNS, with the network cut < 1 ms $P_CUT"
 echo "run time: $((SECONDS - T0)) s; details: $LOG, callgrind files: $B/cg.*"

@@ -26,8 +26,9 @@ static bool cli_unfixable(lq_result r, int detail) {
 
 /* A first connection that failed this way is a connect failure (exit 2). */
 static bool cli_connect_failure(lq_result r) {
+    /* IO: a reset before the server said connected (during the upgrade) is a failed connect too */
     return r == LQ_ERR_DNS || r == LQ_ERR_CONNECT || r == LQ_ERR_HANDSHAKE || r == LQ_ERR_TLS ||
-           r == LQ_ERR_TIMEOUT || r == LQ_ERR_PROXY;
+           r == LQ_ERR_TIMEOUT || r == LQ_ERR_PROXY || r == LQ_ERR_IO;
 }
 
 static const char *cli_env(const char *lower, const char *upper) {
