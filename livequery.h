@@ -42,6 +42,8 @@
         LQ_NO_SOCKETS       build only the I/O-free core: bring your own I/O (see CORE)
         LQ_USE_MBEDTLS      the mbedTLS backend for wss:// (link -lmbedtls -lmbedx509 -lmbedcrypto)
         LQ_USE_OPENSSL      or the OpenSSL backend, 1.1.1 or 3.x (link -lssl -lcrypto)
+        LQ_USE_SCHANNEL     or, on Windows, Schannel (mingw-w64: -lsecur32 -lcrypt32; MSVC: by
+                            #pragma comment)
         LQ_DEFAULT_*        defaults of the desc's limits (see LIMITS) and timers:
                             LQ_DEFAULT_CONNECT_TIMEOUT_MS (10000), LQ_DEFAULT_DEAD_LINK_MS (30000),
                             LQ_DEFAULT_CLOSE_TIMEOUT_MS (2000), LQ_DEFAULT_MAX_RECONNECT_DELAY_MS (30000)
@@ -132,21 +134,23 @@
     TLS
         The TLS backend wraps any transport that carries plain bytes: the built-in TCP or your
         desc.transport (examples/custom_transport.c runs mbedTLS over sockets of its own). One is
-        compiled in with LQ_USE_MBEDTLS (mbedTLS 2.28 or 3.x) or LQ_USE_OPENSSL (OpenSSL 1.1.1 or
-        3.x: a program that links OpenSSL already needs no second TLS library). Without one,
+        compiled in with LQ_USE_MBEDTLS (mbedTLS 2.28 or 3.x), LQ_USE_OPENSSL (OpenSSL 1.1.1 or
+        3.x: a program that links OpenSSL already needs no second TLS library) or, on Windows,
+        LQ_USE_SCHANNEL (the system's TLS and CA store; see >>tls-schannel). Without one,
         wss:// and https:// URLs need a desc.transport that does TLS itself (tls = true), else
         lq_client_create gives LQ_ERR_TLS_UNAVAILABLE. With LQ_NO_SOCKETS the program brings its
         TLS in its own I/O. The chain is verified against the system CA store, or
         desc.tls_ca_file / desc.tls_ca_pem, and the host as RFC 6125 says, on every backend and
         version: an IP literal (wss://127.0.0.1, wss://[::1]) only against iPAddress
         subjectAltNames, byte for byte, and without SNI; a name against DNS subjectAltNames (one
-        left-most wildcard), the CN only without them (mbedTLS: without any subjectAltName).
+        left-most wildcard), the CN only without them (mbedTLS, Schannel: without any
+        subjectAltName).
         desc.tls_pin_sha256 adds public-key pins (base64 SHA-256 of the leaf's SubjectPublicKeyInfo,
         as HPKP's pin-sha256): a chain that verifies but whose key is not pinned fails, LQ_ERR_TLS.
         Only tls_insecure_skip_verify_for_tests_only turns the checks off. mbedTLS and OpenSSL
         allocate with their own allocators, not desc.allocator. Failures are LQ_ERR_TLS in the
-        library's words; lq_error_detail is mbedTLS's code or verify flags, or OpenSSL's
-        SSL_ERROR_* or X509_V_ERR_* code.
+        library's words; lq_error_detail is mbedTLS's code or verify flags, OpenSSL's
+        SSL_ERROR_* or X509_V_ERR_* code, or Schannel's SECURITY_STATUS or CERT_TRUST_* flags.
 
     THREADS
         A client belongs to one thread. There is no global state.
@@ -8273,7 +8277,6 @@ static void lq__tls_delete(lq_client *c, void *self) {
                            ISC_REQ_ALLOCATE_MEMORY | ISC_REQ_STREAM | ISC_REQ_MANUAL_CRED_VALIDATION)
 
 typedef struct lq__sch {        /* per client */
-    lq_client *c;
     lq_transport inner;
     CredHandle cred;            /* one for the client's life: Schannel's session cache hangs on it */
     HCERTSTORE roots;           /* tls_ca_file / tls_ca_pem, the only trust anchors; NULL: the system's */
@@ -8838,9 +8841,9 @@ static int lq__sch_decrypt(lq_client *c, lq__sch_conn *k) {
     k->raw_off = k->in_len - extra;
     if (st == SEC_I_CONTEXT_EXPIRED) k->eof = true;             /* close_notify */
     if (st == SEC_I_RENEGOTIATE) {              /* TLS 1.3 post-handshake messages, or a TLS 1.2 renegotiation: */
-        k->hs_done = false;                     /* the handshake runs again over the raw bytes that follow */
-        k->checked = false;
-        k->need_input = extra == 0;
+        k->hs_done = false;                     /* InitializeSecurityContext at once, with the raw bytes */
+        k->checked = false;                     /* that follow (none is fine), before anything is read */
+        k->need_input = false;
     }
     return LQ_OK;
 }
@@ -8928,7 +8931,6 @@ static lq_result lq__tls_new(lq_client *c, const lq_transport *inner, lq_transpo
     lq__sch *s = (lq__sch *)lq__alloc(&c->a, sizeof *s);
     if (!s) return LQ_ERR_NOMEM;
     memset(s, 0, sizeof *s);
-    s->c = c;
     s->inner = *inner;
     memset(out, 0, sizeof *out);
     out->connect = lq__sch_connect;
