@@ -42,6 +42,8 @@
         LQ_NO_SOCKETS       build only the I/O-free core: bring your own I/O (see CORE)
         LQ_USE_MBEDTLS      the mbedTLS backend for wss:// (link -lmbedtls -lmbedx509 -lmbedcrypto)
         LQ_USE_OPENSSL      or the OpenSSL backend, 1.1.1 or 3.x (link -lssl -lcrypto)
+        LQ_USE_SCHANNEL     or, on Windows, Schannel (mingw-w64: -lsecur32 -lcrypt32; MSVC: by
+                            #pragma comment)
         LQ_DEFAULT_*        defaults of the desc's limits (see LIMITS) and timers:
                             LQ_DEFAULT_CONNECT_TIMEOUT_MS (10000), LQ_DEFAULT_DEAD_LINK_MS (30000),
                             LQ_DEFAULT_CLOSE_TIMEOUT_MS (2000), LQ_DEFAULT_MAX_RECONNECT_DELAY_MS (30000)
@@ -142,21 +144,23 @@
     TLS
         The TLS backend wraps any transport that carries plain bytes: the built-in TCP or your
         desc.transport (examples/custom_transport.c runs mbedTLS over sockets of its own). One is
-        compiled in with LQ_USE_MBEDTLS (mbedTLS 2.28 or 3.x) or LQ_USE_OPENSSL (OpenSSL 1.1.1 or
-        3.x: a program that links OpenSSL already needs no second TLS library). Without one,
+        compiled in with LQ_USE_MBEDTLS (mbedTLS 2.28 or 3.x), LQ_USE_OPENSSL (OpenSSL 1.1.1 or
+        3.x: a program that links OpenSSL already needs no second TLS library) or, on Windows,
+        LQ_USE_SCHANNEL (the system's TLS and CA store; see >>tls-schannel). Without one,
         wss:// and https:// URLs need a desc.transport that does TLS itself (tls = true), else
         lq_client_create gives LQ_ERR_TLS_UNAVAILABLE. With LQ_NO_SOCKETS the program brings its
         TLS in its own I/O. The chain is verified against the system CA store, or
         desc.tls_ca_file / desc.tls_ca_pem, and the host as RFC 6125 says, on every backend and
         version: an IP literal (wss://127.0.0.1, wss://[::1]) only against iPAddress
         subjectAltNames, byte for byte, and without SNI; a name against DNS subjectAltNames (one
-        left-most wildcard), the CN only without them (mbedTLS: without any subjectAltName).
+        left-most wildcard), the CN only without them (mbedTLS, Schannel: without any
+        subjectAltName).
         desc.tls_pin_sha256 adds public-key pins (base64 SHA-256 of the leaf's SubjectPublicKeyInfo,
         as HPKP's pin-sha256): a chain that verifies but whose key is not pinned fails, LQ_ERR_TLS.
         Only tls_insecure_skip_verify_for_tests_only turns the checks off. mbedTLS and OpenSSL
         allocate with their own allocators, not desc.allocator. Failures are LQ_ERR_TLS in the
-        library's words; lq_error_detail is mbedTLS's code or verify flags, or OpenSSL's
-        SSL_ERROR_* or X509_V_ERR_* code.
+        library's words; lq_error_detail is mbedTLS's code or verify flags, OpenSSL's
+        SSL_ERROR_* or X509_V_ERR_* code, or Schannel's SECURITY_STATUS or CERT_TRUST_* flags.
 
     PROXIES
         desc.proxy_url = "http://[user:password@]host[:port]" (port 1080 by default, as curl's;
@@ -834,15 +838,23 @@ LQ_API uint64_t lq_now_ms(void);                       /* the monotonic clock lq
 #error "LQ_USE_MBEDTLS needs the socket layer: drop LQ_NO_SOCKETS (a core user runs TLS in its own I/O)"
 #endif
 /* The one place that selects the TLS backend (see >>tls). */
-#if defined(LQ_USE_MBEDTLS) && defined(LQ_USE_OPENSSL)
-#error "choose one TLS backend: LQ_USE_MBEDTLS or LQ_USE_OPENSSL"
+#if defined(LQ_USE_MBEDTLS) + defined(LQ_USE_OPENSSL) + defined(LQ_USE_SCHANNEL) > 1
+#error "choose one TLS backend: LQ_USE_MBEDTLS, LQ_USE_OPENSSL or LQ_USE_SCHANNEL"
 #elif defined(LQ_USE_MBEDTLS)
 #define LQ__TLS_BACKEND "mbedTLS"
 #elif defined(LQ_USE_OPENSSL)
 #define LQ__TLS_BACKEND "OpenSSL"
+#elif defined(LQ_USE_SCHANNEL)
+#if !defined(_WIN32)
+#error "LQ_USE_SCHANNEL is Windows' own TLS: elsewhere use LQ_USE_OPENSSL or LQ_USE_MBEDTLS"
+#endif
+#define LQ__TLS_BACKEND "Schannel"
 #endif
 #if defined(LQ_NO_SOCKETS) && defined(LQ_USE_OPENSSL)
 #error "LQ_USE_OPENSSL needs the socket layer: drop LQ_NO_SOCKETS (a core user runs TLS in its own I/O)"
+#endif
+#if defined(LQ_NO_SOCKETS) && defined(LQ_USE_SCHANNEL)
+#error "LQ_USE_SCHANNEL needs the socket layer: drop LQ_NO_SOCKETS (a core user runs TLS in its own I/O)"
 #endif
 
 #include <string.h>
@@ -1019,7 +1031,7 @@ const char *lq_result_str(lq_result r) {
     case LQ_ERR_DNS: return "host name not resolved";
     case LQ_ERR_CONNECT: return "cannot connect";
     case LQ_ERR_TLS: return "TLS error";
-    case LQ_ERR_TLS_UNAVAILABLE: return "TLS not compiled in (LQ_USE_MBEDTLS or LQ_USE_OPENSSL)";
+    case LQ_ERR_TLS_UNAVAILABLE: return "TLS not compiled in (LQ_USE_MBEDTLS, LQ_USE_OPENSSL or LQ_USE_SCHANNEL)";
     case LQ_ERR_SERVER: return "server error";
     case LQ_ERR_TIMEOUT: return "timed out";
     case LQ_ERR_TOO_SMALL: return "buffer too small";
@@ -4835,15 +4847,15 @@ static lq_result lq__desc_check(const lq_desc *d, lq_url *url) {
         if (r != LQ_OK) return lq__create_fail(d, r, "desc.rest_url \"%.200s\": %s", d->rest_url, ru.error);
 #if !defined(LQ_NO_SOCKETS) && !defined(LQ__TLS_BACKEND)
         if (ru.tls && !(d->transport && d->transport->tls))
-            return lq__create_fail(d, LQ_ERR_TLS_UNAVAILABLE, "%.200s needs TLS: define LQ_USE_MBEDTLS or "
-                                   "LQ_USE_OPENSSL, or give a desc.transport that does TLS (tls = true)", d->rest_url);
+            return lq__create_fail(d, LQ_ERR_TLS_UNAVAILABLE, "%.200s needs TLS: define LQ_USE_MBEDTLS, "
+                                   "LQ_USE_OPENSSL or LQ_USE_SCHANNEL, or give a desc.transport that does TLS (tls = true)", d->rest_url);
 #endif
     }
 #endif
 #if !defined(LQ_NO_SOCKETS) && !defined(LQ__TLS_BACKEND)
     if (url->tls && !(d->transport && d->transport->tls))
-        return lq__create_fail(d, LQ_ERR_TLS_UNAVAILABLE, "%.200s needs TLS: define LQ_USE_MBEDTLS, or give a "
-                               "desc.transport that does TLS (tls = true)", lq__endpoint(d, 0));
+        return lq__create_fail(d, LQ_ERR_TLS_UNAVAILABLE, "%.200s needs TLS: define LQ_USE_MBEDTLS, LQ_USE_OPENSSL or "
+                               "LQ_USE_SCHANNEL, or give a desc.transport that does TLS (tls = true)", lq__endpoint(d, 0));
 #endif
 #ifndef LQ_NO_SOCKETS
     if (d->num_tls_pin_sha256 < 0 || (d->num_tls_pin_sha256 && !d->tls_pin_sha256))
@@ -4851,7 +4863,7 @@ static lq_result lq__desc_check(const lq_desc *d, lq_url *url) {
                                d->num_tls_pin_sha256, d->tls_pin_sha256 ? "set" : "NULL");
 #ifndef LQ__TLS_BACKEND
     if (d->num_tls_pin_sha256)
-        return lq__create_fail(d, LQ_ERR_TLS_UNAVAILABLE, "desc.tls_pin_sha256 needs a TLS backend (LQ_USE_MBEDTLS or LQ_USE_OPENSSL)");
+        return lq__create_fail(d, LQ_ERR_TLS_UNAVAILABLE, "desc.tls_pin_sha256 needs a TLS backend (LQ_USE_MBEDTLS, LQ_USE_OPENSSL or LQ_USE_SCHANNEL)");
 #endif
     for (i = 0; i < d->num_tls_pin_sha256; i++)
         if (!lq__pin_valid(d->tls_pin_sha256[i]))
@@ -8800,6 +8812,704 @@ static void lq__tls_delete(lq_client *c, void *self) {
     lq__free(&c->a, o);
 }
 #endif /* LQ_USE_OPENSSL */
+
+/* >>tls-schannel --------------------------------------------------------------------------------- */
+#ifdef LQ_USE_SCHANNEL
+/* Windows' own TLS: nothing to ship. Schannel does the records and the handshake; the checks are
+   the library's, the same as the other backends': the chain is built by CryptoAPI against the
+   system store or the caller's CAs alone, the host is matched here from the subjectAltNames
+   (RFC 6125), the pins from the leaf's DER. Schannel gets SCH_CRED_MANUAL_CRED_VALIDATION and
+   no target name for an IP literal (that is also what keeps SNI off for it). */
+#define SECURITY_WIN32
+#define SCHANNEL_USE_BLACKLISTS         /* SCH_CREDENTIALS, the only way to TLS 1.3 */
+#include <subauth.h>
+#include <security.h>
+#include <schannel.h>
+#include <wincrypt.h>
+#ifdef _MSC_VER
+#pragma comment(lib, "secur32.lib")
+#pragma comment(lib, "crypt32.lib")
+#endif
+
+#define LQ__SCH_IN_START (5 + 16384 + 2048)     /* one record, the largest */
+#define LQ__SCH_IN_MAX ((size_t)256 << 10)      /* a handshake flight; a bigger one fails, named */
+#define LQ__SCH_ISC_FLAGS (ISC_REQ_SEQUENCE_DETECT | ISC_REQ_REPLAY_DETECT | ISC_REQ_CONFIDENTIALITY | \
+                           ISC_REQ_ALLOCATE_MEMORY | ISC_REQ_STREAM | ISC_REQ_MANUAL_CRED_VALIDATION)
+
+typedef struct lq__sch {        /* per client */
+    lq_transport inner;
+    CredHandle cred;            /* one for the client's life: Schannel's session cache hangs on it */
+    HCERTSTORE roots;           /* tls_ca_file / tls_ca_pem, the only trust anchors; NULL: the system's */
+    bool configured;            /* cred (and roots) are set up */
+} lq__sch;
+
+typedef struct lq__sch_conn {   /* per connection */
+    lq__sch *s;
+    void *inner;                /* the inner transport's connection */
+    bool inner_up;
+    CtxtHandle ctx;
+    bool have_ctx;
+    bool hs_done;               /* the handshake (or a renegotiation) is over */
+    bool need_input;            /* Schannel wants more bytes than in holds */
+    bool checked;               /* the certificate of this handshake passed */
+    bool incomplete;            /* in holds part of a record only */
+    bool eof;                   /* close_notify came */
+    char host[256];             /* the URL's host: the target name and SNI unless it is an IP */
+    unsigned char ip[16];       /* the URL's host when it is an IP literal (ip_len 4 or 16) */
+    size_t ip_len;
+    SecPkgContext_StreamSizes sizes;
+    unsigned char *in;          /* bytes from inner: [plain_off, +plain_len) decrypted, then the */
+    size_t in_len, in_cap;      /* undecrypted ones from raw_off to in_len */
+    size_t plain_off, plain_len, raw_off;
+    unsigned char *out;         /* bytes for inner, sent from out_off; sealed: the plaintext */
+    size_t out_len, out_off, out_cap, sealed;   /* bytes a record in out carries (0: a token) */
+} lq__sch_conn;
+
+/* SECURITY_STATUS names, for messages a reader can look up. */
+static const char *lq__sch_status_name(SECURITY_STATUS st) {
+    static const struct { SECURITY_STATUS st; const char *name; } names[] = {
+        {SEC_E_ILLEGAL_MESSAGE, "SEC_E_ILLEGAL_MESSAGE"}, {SEC_E_ALGORITHM_MISMATCH, "SEC_E_ALGORITHM_MISMATCH"},
+        {SEC_E_INVALID_TOKEN, "SEC_E_INVALID_TOKEN"}, {SEC_E_MESSAGE_ALTERED, "SEC_E_MESSAGE_ALTERED"},
+        {SEC_E_DECRYPT_FAILURE, "SEC_E_DECRYPT_FAILURE"}, {SEC_E_ENCRYPT_FAILURE, "SEC_E_ENCRYPT_FAILURE"},
+        {SEC_E_INTERNAL_ERROR, "SEC_E_INTERNAL_ERROR"}, {SEC_E_UNSUPPORTED_FUNCTION, "SEC_E_UNSUPPORTED_FUNCTION"},
+        {SEC_E_NO_CREDENTIALS, "SEC_E_NO_CREDENTIALS"}, {SEC_E_UNKNOWN_CREDENTIALS, "SEC_E_UNKNOWN_CREDENTIALS"},
+        {SEC_E_INSUFFICIENT_MEMORY, "SEC_E_INSUFFICIENT_MEMORY"}, {SEC_E_INVALID_HANDLE, "SEC_E_INVALID_HANDLE"},
+        {SEC_E_CONTEXT_EXPIRED, "SEC_E_CONTEXT_EXPIRED"}, {SEC_E_BUFFER_TOO_SMALL, "SEC_E_BUFFER_TOO_SMALL"},
+        {SEC_E_WRONG_PRINCIPAL, "SEC_E_WRONG_PRINCIPAL"}, {SEC_E_UNTRUSTED_ROOT, "SEC_E_UNTRUSTED_ROOT"},
+        {SEC_E_CERT_EXPIRED, "SEC_E_CERT_EXPIRED"}, {SEC_E_CERT_UNKNOWN, "SEC_E_CERT_UNKNOWN"},
+        {SEC_E_INCOMPLETE_MESSAGE, "SEC_E_INCOMPLETE_MESSAGE"}, {SEC_I_INCOMPLETE_CREDENTIALS, "SEC_I_INCOMPLETE_CREDENTIALS"}};
+    size_t i;
+    for (i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].st == st) return names[i].name;
+    return "SECURITY_STATUS";
+}
+
+static int lq__sch_fail(lq_client *c, SECURITY_STATUS st, const char *what) {
+    char text[160] = "";
+    size_t n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, (DWORD)st, 0, text,
+                              (DWORD)sizeof text, NULL);
+    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' ' || text[n - 1] == '.')) text[--n] = 0;
+    lq__set_error(c, (int)st, "TLS %s failed: %s (0x%08lx)%s%s", what, lq__sch_status_name(st), (unsigned long)(DWORD)st,
+                  n ? ": " : "", text);
+    return LQ_ERR_TLS;
+}
+
+/* ---- trusted CAs: the PEM text's certificates into a memory store -------------------------- */
+
+static int lq__sch_add_pem(lq_client *c, HCERTSTORE store, const char *pem, const char *what) {
+    static const char begin[] = "-----BEGIN CERTIFICATE-----", end[] = "-----END CERTIFICATE-----";
+    const char *b, *e;
+    int n = 0;
+    for (b = strstr(pem, begin); b; b = strstr(e, begin)) {
+        DWORD len = 0;
+        BYTE *der;
+        BOOL ok;
+        e = strstr(b, end);
+        if (!e) break;
+        e += sizeof end - 1;
+        if (!CryptStringToBinaryA(b, (DWORD)(e - b), CRYPT_STRING_BASE64HEADER, NULL, &len, NULL, NULL) || !len ||
+            !(der = (BYTE *)lq__alloc(&c->a, len))) {
+            lq__set_error(c, (int)GetLastError(), "TLS %s parsing failed: certificate %d is not base64 DER", what, n + 1);
+            return LQ_ERR_TLS;
+        }
+        ok = CryptStringToBinaryA(b, (DWORD)(e - b), CRYPT_STRING_BASE64HEADER, der, &len, NULL, NULL) &&
+             CertAddEncodedCertificateToStore(store, X509_ASN_ENCODING, der, len, CERT_STORE_ADD_ALWAYS, NULL);
+        lq__free(&c->a, der);
+        if (!ok) {
+            lq__set_error(c, (int)GetLastError(), "TLS %s parsing failed: certificate %d is not an X.509 certificate", what, n + 1);
+            return LQ_ERR_TLS;
+        }
+        n++;
+    }
+    if (n) return LQ_OK;
+    lq__set_error(c, 0, "TLS %s parsing failed: no certificate in it", what);
+    return LQ_ERR_TLS;
+}
+
+static int lq__sch_load_file(lq_client *c, HCERTSTORE store) {
+    FILE *f = fopen(c->tls_ca_file, "rb");
+    char *text = NULL;
+    long n = -1;
+    int rc;
+    if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && n < (16L << 20) && fseek(f, 0, SEEK_SET) == 0 &&
+        (text = (char *)lq__alloc(&c->a, (size_t)n + 1)) != NULL && fread(text, 1, (size_t)n, f) == (size_t)n) {
+        text[n] = 0;
+        fclose(f);
+        rc = lq__sch_add_pem(c, store, text, "CA file");
+        lq__free(&c->a, text);
+        return rc;
+    }
+    if (f) fclose(f);
+    lq__free(&c->a, text);
+    lq__set_error(c, 0, "TLS CA file loading failed: cannot read %s", c->tls_ca_file);
+    return LQ_ERR_TLS;
+}
+
+/* TLS 1.2 and 1.3 through SCH_CREDENTIALS (Windows 10 1809 on); older systems only know
+   SCHANNEL_CRED, and TLS 1.2 there. */
+static int lq__sch_credentials(lq_client *c, lq__sch *s) {
+    SCH_CREDENTIALS sc;
+    TLS_PARAMETERS tp;
+    SCHANNEL_CRED old;
+    SECURITY_STATUS st;
+    TimeStamp expiry;
+    memset(&sc, 0, sizeof sc);
+    memset(&tp, 0, sizeof tp);
+    sc.dwVersion = SCH_CREDENTIALS_VERSION;
+    sc.dwFlags = SCH_CRED_MANUAL_CRED_VALIDATION | SCH_CRED_NO_DEFAULT_CREDS;
+    tp.grbitDisabledProtocols = ~(DWORD)(SP_PROT_TLS1_2_CLIENT | SP_PROT_TLS1_3_CLIENT);
+    sc.cTlsParameters = 1;
+    sc.pTlsParameters = &tp;
+    st = AcquireCredentialsHandleA(NULL, (SEC_CHAR *)UNISP_NAME_A, SECPKG_CRED_OUTBOUND, NULL, &sc, NULL, NULL, &s->cred, &expiry);
+    if (st == SEC_E_OK) return LQ_OK;
+    memset(&old, 0, sizeof old);
+    old.dwVersion = SCHANNEL_CRED_VERSION;
+    old.dwFlags = SCH_CRED_MANUAL_CRED_VALIDATION | SCH_CRED_NO_DEFAULT_CREDS;
+    old.grbitEnabledProtocols = SP_PROT_TLS1_2_CLIENT;
+    st = AcquireCredentialsHandleA(NULL, (SEC_CHAR *)UNISP_NAME_A, SECPKG_CRED_OUTBOUND, NULL, &old, NULL, NULL, &s->cred, &expiry);
+    return st == SEC_E_OK ? LQ_OK : lq__sch_fail(c, st, "credentials (AcquireCredentialsHandle)");
+}
+
+static void lq__sch_unconfigure(lq__sch *s) {
+    if (s->roots) CertCloseStore(s->roots, 0);
+    s->roots = NULL;
+    if (s->configured) FreeCredentialsHandle(&s->cred);
+    s->configured = false;
+}
+
+static int lq__sch_configure(lq_client *c, lq__sch *s) {
+    int rc;
+    if (c->tls_insecure)
+        lq__logf(c, LQ_LOG_WARN, "TLS certificate verification is OFF (tls_insecure_skip_verify_for_tests_only)");
+    else if (c->tls_ca_pem || c->tls_ca_file) {
+        s->roots = CertOpenStore(CERT_STORE_PROV_MEMORY, 0, 0, 0, NULL);
+        if (!s->roots) { lq__set_error(c, (int)GetLastError(), "TLS CA store: CertOpenStore failed"); return LQ_ERR_TLS; }
+        rc = c->tls_ca_pem ? lq__sch_add_pem(c, s->roots, c->tls_ca_pem, "CA PEM") : lq__sch_load_file(c, s->roots);
+        if (rc != LQ_OK) return rc;
+    }
+    rc = lq__sch_credentials(c, s);
+    s->configured = rc == LQ_OK;
+    return rc;
+}
+
+/* ---- the certificate: chain, host, pins ----------------------------------------------------- */
+
+static char lq__sch_server_auth[] = szOID_PKIX_KP_SERVER_AUTH;
+static char lq__sch_cn_oid[] = szOID_COMMON_NAME;
+
+static int lq__sch_chain_failed(lq_client *c, lq__sch_conn *k, DWORD err) {
+    static const struct { DWORD flags; const char *why; } reasons[] = {
+        {CERT_TRUST_IS_UNTRUSTED_ROOT | CERT_TRUST_IS_PARTIAL_CHAIN, "it is not signed by a trusted CA"},
+        {CERT_TRUST_IS_NOT_TIME_VALID, "the certificate has expired or is not yet valid"},
+        {CERT_TRUST_IS_NOT_SIGNATURE_VALID, "a signature in the chain does not verify"},
+        {CERT_TRUST_IS_REVOKED, "a certificate in the chain is revoked"},
+        {CERT_TRUST_IS_NOT_VALID_FOR_USAGE, "the certificate is not for TLS servers (extendedKeyUsage)"},
+        {CERT_TRUST_INVALID_BASIC_CONSTRAINTS, "a certificate in the chain may not sign (basicConstraints)"},
+        {CERT_TRUST_IS_CYCLIC, "the chain is cyclic"}};
+    char why[400] = "";
+    size_t i, n = 0;
+    for (i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
+        if ((err & reasons[i].flags) && n < sizeof why)
+            n += (size_t)snprintf(why + n, sizeof why - n, "%s%s", n ? "; " : "", reasons[i].why);
+    if (!n) snprintf(why, sizeof why, "the chain does not verify (CERT_TRUST 0x%08lx)", (unsigned long)err);
+    lq__set_error(c, (int)err, "TLS certificate rejected: %s (host %s)", why, k->host);
+    return LQ_ERR_TLS;
+}
+
+/* The chain, built from the leaf and what the server sent with it, to the system's roots; with
+   the caller's CAs, to one of them and nothing else (their store joins the search, and the root
+   the chain ends in must be one of them). */
+static int lq__sch_chain(lq_client *c, lq__sch_conn *k, PCCERT_CONTEXT leaf) {
+    HCERTSTORE roots = k->s->roots, search = leaf->hCertStore, both = NULL;
+    LPSTR usage[1];
+    CERT_CHAIN_PARA para;
+    PCCERT_CHAIN_CONTEXT chain = NULL;
+    DWORD err;
+    if (roots) {
+        both = CertOpenStore(CERT_STORE_PROV_COLLECTION, 0, 0, 0, NULL);
+        if (!both || !CertAddStoreToCollection(both, leaf->hCertStore, 0, 0) || !CertAddStoreToCollection(both, roots, 0, 0)) {
+            lq__set_error(c, (int)GetLastError(), "TLS certificate check: CertAddStoreToCollection failed");
+            if (both) CertCloseStore(both, 0);
+            return LQ_ERR_TLS;
+        }
+        search = both;
+    }
+    memset(&para, 0, sizeof para);
+    para.cbSize = sizeof para;
+    usage[0] = lq__sch_server_auth;
+    para.RequestedUsage.dwType = USAGE_MATCH_TYPE_AND;
+    para.RequestedUsage.Usage.cUsageIdentifier = 1;
+    para.RequestedUsage.Usage.rgpszUsageIdentifier = usage;
+    if (!CertGetCertificateChain(NULL, leaf, NULL, search, &para, 0, NULL, &chain)) {
+        lq__set_error(c, (int)GetLastError(), "TLS certificate check: CertGetCertificateChain failed (host %s)", k->host);
+        if (both) CertCloseStore(both, 0);
+        return LQ_ERR_TLS;
+    }
+    err = chain->TrustStatus.dwErrorStatus;
+    if (roots) {
+        const CERT_SIMPLE_CHAIN *sc = chain->rgpChain[0];
+        PCCERT_CONTEXT top = sc->rgpElement[sc->cElement - 1]->pCertContext;
+        PCCERT_CONTEXT mine = CertFindCertificateInStore(roots, X509_ASN_ENCODING, 0, CERT_FIND_EXISTING, top, NULL);
+        if (mine) err &= ~(DWORD)CERT_TRUST_IS_UNTRUSTED_ROOT;
+        else err |= CERT_TRUST_IS_UNTRUSTED_ROOT;
+        if (mine) CertFreeCertificateContext(mine);
+    }
+    CertFreeCertificateChain(chain);
+    if (both) CertCloseStore(both, 0);
+    return err ? lq__sch_chain_failed(c, k, err) : LQ_OK;
+}
+
+static bool lq__sch_ieq(const char *a, size_t an, const char *b, size_t bn) {
+    size_t i;
+    if (an != bn) return false;
+    for (i = 0; i < an; i++)
+        if (lq__lower((unsigned char)a[i]) != lq__lower((unsigned char)b[i])) return false;
+    return true;
+}
+
+/* RFC 6125 6.4: a DNS name matches the host without regard to case; a wildcard only as the whole
+   left-most label, for exactly one label, and with two labels at least after it. */
+static bool lq__sch_name_match(const char *pat, const char *host) {
+    size_t pn = strlen(pat), hn = strlen(host);
+    const char *dot;
+    if (pn && pat[pn - 1] == '.') pn--;
+    if (hn && host[hn - 1] == '.') hn--;
+    if (pn > 2 && pat[0] == '*' && pat[1] == '.') {
+        dot = (const char *)memchr(host, '.', hn);
+        if (!dot || dot == host || !memchr(pat + 2, '.', pn - 2)) return false;
+        return lq__sch_ieq(dot, hn - (size_t)(dot - host), pat + 1, pn - 1);
+    }
+    return !memchr(pat, '*', pn) && lq__sch_ieq(pat, pn, host, hn);
+}
+
+/* A dNSName as ASCII (it is an IA5String); false for anything else. */
+static bool lq__sch_ascii(const WCHAR *w, char out[256]) {
+    size_t i;
+    for (i = 0; w[i]; i++) {
+        if (w[i] > 127 || i == 255) return false;
+        out[i] = (char)w[i];
+    }
+    out[i] = 0;
+    return true;
+}
+
+/* The host, as RFC 6125 says: an IP literal against iPAddress subjectAltNames, byte for byte; a
+   name against the dNSNames, the CN only when there is no subjectAltName at all. */
+static int lq__sch_host(lq_client *c, lq__sch_conn *k, PCCERT_CONTEXT leaf) {
+    const CERT_INFO *info = leaf->pCertInfo;
+    PCERT_EXTENSION ext = CertFindExtension(szOID_SUBJECT_ALT_NAME2, info->cExtension, info->rgExtension);
+    CERT_ALT_NAME_INFO *alt = NULL;
+    DWORD size = 0, i;
+    bool any = false, ok = false;
+    char name[256];
+    if (ext && !CryptDecodeObjectEx(X509_ASN_ENCODING, X509_ALTERNATE_NAME, ext->Value.pbData, ext->Value.cbData,
+                                    CRYPT_DECODE_ALLOC_FLAG, NULL, &alt, &size)) {
+        lq__set_error(c, (int)GetLastError(), "TLS certificate rejected: its subjectAltName does not decode (host %s)", k->host);
+        return LQ_ERR_TLS;
+    }
+    for (i = 0; alt && i < alt->cAltEntry && !ok; i++) {
+        const CERT_ALT_NAME_ENTRY *e = &alt->rgAltEntry[i];
+        any = true;
+        if (e->dwAltNameChoice == CERT_ALT_NAME_IP_ADDRESS)
+            ok = k->ip_len && e->IPAddress.cbData == k->ip_len && memcmp(e->IPAddress.pbData, k->ip, k->ip_len) == 0;
+        else if (e->dwAltNameChoice == CERT_ALT_NAME_DNS_NAME)
+            ok = !k->ip_len && lq__sch_ascii(e->pwszDNSName, name) && lq__sch_name_match(name, k->host);
+    }
+    if (alt) LocalFree(alt);
+    if (!ok && !any && !k->ip_len &&
+        CertGetNameStringA(leaf, CERT_NAME_ATTR_TYPE, 0, lq__sch_cn_oid, name, (DWORD)sizeof name) > 1)
+        ok = lq__sch_name_match(name, k->host);
+    if (ok) return LQ_OK;
+    if (k->ip_len)
+        lq__set_error(c, 0, "TLS certificate rejected: it names no IP address %s (iPAddress subjectAltName)", k->host);
+    else
+        lq__set_error(c, 0, "TLS certificate rejected: it does not name host %s (%s)", k->host,
+                      any ? "no dNSName subjectAltName matches" : "no subjectAltName, and the CN does not match");
+    return LQ_ERR_TLS;
+}
+
+/* A DER element at p (n bytes): its header and content lengths; false when it does not fit. */
+static bool lq__der_element(const unsigned char *p, size_t n, size_t *hdr, size_t *len) {
+    size_t i, k, l = 0;
+    if (n < 2) return false;
+    if (p[1] < 0x80) { *hdr = 2; l = p[1]; }
+    else {
+        k = p[1] & 0x7Fu;
+        if (k == 0 || k > 4 || n < 2 + k) return false;
+        for (i = 0; i < k; i++) l = l << 8 | p[2 + i];
+        *hdr = 2 + k;
+    }
+    *len = l;
+    return l <= n - *hdr;
+}
+
+/* The leaf's SubjectPublicKeyInfo as the bytes it was signed in (a re-encoding could differ):
+   in tbsCertificate, after the optional [0] version, serial, signature, issuer, validity and
+   subject. */
+static bool lq__sch_spki(PCCERT_CONTEXT leaf, const unsigned char **spki, size_t *spki_len) {
+    const unsigned char *p = leaf->pbCertEncoded;
+    size_t n = leaf->cbCertEncoded, h, l;
+    int i;
+    for (i = 0; i < 2; i++) {                               /* into Certificate, then tbsCertificate */
+        if (!lq__der_element(p, n, &h, &l)) return false;
+        p += h;
+        n = l;
+    }
+    for (i = 0; i < 6; i++) {
+        if (!lq__der_element(p, n, &h, &l)) return false;
+        if (i == 0 && p[0] != 0xA0) i++;                    /* no version: v1 */
+        if (i == 6) break;
+        p += h + l;
+        n -= h + l;
+    }
+    if (!lq__der_element(p, n, &h, &l) || p[0] != 0x30) return false;
+    *spki = p;
+    *spki_len = h + l;
+    return true;
+}
+
+static int lq__sch_pin(lq_client *c, lq__sch_conn *k, PCCERT_CONTEXT leaf) {
+    const unsigned char *spki;
+    size_t n;
+    unsigned char digest[32];
+    DWORD dn = sizeof digest;
+    char b64[45];
+    if (!c->num_pins) return LQ_OK;
+    if (!lq__sch_spki(leaf, &spki, &n) || !CryptHashCertificate(0, CALG_SHA_256, 0, spki, (DWORD)n, digest, &dn))
+        memset(digest, 0, sizeof digest);
+    return lq__pinned(c, digest, b64) ? LQ_OK : lq__pin_failed(c, b64, k->host);
+}
+
+/* Checks the server's certificate as soon as Schannel has it, before the client's Finished that
+   would answer it goes out; final: the handshake is over, so it must be there. */
+static int lq__sch_check(lq_client *c, lq__sch_conn *k, bool final) {
+    PCCERT_CONTEXT leaf = NULL;
+    int rc = LQ_OK;
+    if (k->checked) return LQ_OK;
+    if (QueryContextAttributesA(&k->ctx, SECPKG_ATTR_REMOTE_CERT_CONTEXT, &leaf) != SEC_E_OK || !leaf) {
+        if (!final) return LQ_OK;
+        lq__set_error(c, 0, "TLS handshake failed: the server sent no certificate (host %s)", k->host);
+        return LQ_ERR_TLS;
+    }
+    if (!c->tls_insecure) {
+        rc = lq__sch_chain(c, k, leaf);
+        if (rc == LQ_OK) rc = lq__sch_host(c, k, leaf);
+        if (rc == LQ_OK) rc = lq__sch_pin(c, k, leaf);
+    }
+    CertFreeCertificateContext(leaf);
+    k->checked = rc == LQ_OK;
+    return rc;
+}
+
+/* ---- bytes to and from the inner transport -------------------------------------------------- */
+
+static bool lq__sch_reserve(lq_client *c, unsigned char **buf, size_t *cap, size_t used, size_t need) {
+    unsigned char *grown;
+    if (need <= *cap) return true;
+    grown = (unsigned char *)lq__alloc(&c->a, need);
+    if (!grown) { lq__set_error(c, 0, "out of memory for a TLS buffer"); return false; }
+    if (used) memcpy(grown, *buf, used);
+    lq__free(&c->a, *buf);
+    *buf = grown;
+    *cap = need;
+    return true;
+}
+
+/* Sends what out holds; LQ_OK once it is all gone. */
+static int lq__sch_flush(lq_client *c, lq__sch_conn *k) {
+    lq__sch *s = k->s;
+    while (k->out_off < k->out_len) {
+        long r = s->inner.send(c, s->inner.self, k->inner, k->out + k->out_off, k->out_len - k->out_off);
+        if (r < 0) return (int)r;
+        if (r == 0) return LQ_IO_WANT_WRITE;
+        k->out_off += (size_t)r;
+    }
+    k->out_off = k->out_len = 0;
+    return LQ_OK;
+}
+
+/* Reads more raw bytes into in (room made first): the inner transport's answer. */
+static long lq__sch_fill(lq_client *c, lq__sch_conn *k) {
+    lq__sch *s = k->s;
+    long r;
+    if (k->raw_off && !k->plain_len) {
+        memmove(k->in, k->in + k->raw_off, k->in_len - k->raw_off);
+        k->in_len -= k->raw_off;
+        k->raw_off = 0;
+    }
+    if (k->in_len == k->in_cap) {
+        if (k->in_cap >= LQ__SCH_IN_MAX) {
+            lq__set_error(c, 0, "TLS read failed: a record or handshake flight over %u KiB", (unsigned)(LQ__SCH_IN_MAX >> 10));
+            return LQ_ERR_TLS;
+        }
+        if (!lq__sch_reserve(c, &k->in, &k->in_cap, k->in_len, k->in_cap ? 2 * k->in_cap : LQ__SCH_IN_START)) return LQ_ERR_NOMEM;
+    }
+    r = s->inner.recv(c, s->inner.self, k->inner, k->in + k->in_len, k->in_cap - k->in_len);
+    if (r > 0) { k->in_len += (size_t)r; k->incomplete = false; k->need_input = false; }
+    return r;
+}
+
+/* One InitializeSecurityContext: what in holds goes in, a token to send comes out. */
+static int lq__sch_isc(lq_client *c, lq__sch_conn *k) {
+    SecBuffer ib[2], ob[1];
+    SecBufferDesc id, od;
+    SECURITY_STATUS st;
+    unsigned long attrs = 0;
+    int rc = LQ_OK;
+    ib[0].BufferType = SECBUFFER_TOKEN; ib[0].pvBuffer = k->in; ib[0].cbBuffer = (unsigned long)k->in_len;
+    ib[1].BufferType = SECBUFFER_EMPTY; ib[1].pvBuffer = NULL; ib[1].cbBuffer = 0;
+    ob[0].BufferType = SECBUFFER_TOKEN; ob[0].pvBuffer = NULL; ob[0].cbBuffer = 0;
+    id.ulVersion = od.ulVersion = SECBUFFER_VERSION;
+    id.cBuffers = 2; id.pBuffers = ib;
+    od.cBuffers = 1; od.pBuffers = ob;
+    /* an IP literal: no target name, so no SNI (RFC 6066); the name checks are ours anyway */
+    st = InitializeSecurityContextA(&k->s->cred, k->have_ctx ? &k->ctx : NULL, k->ip_len ? NULL : k->host,
+                                    LQ__SCH_ISC_FLAGS, 0, 0, k->have_ctx ? &id : NULL, 0, k->have_ctx ? NULL : &k->ctx,
+                                    &od, &attrs, NULL);
+    if (!k->have_ctx && (st == SEC_I_CONTINUE_NEEDED || st == SEC_E_OK)) k->have_ctx = true;
+    if (ob[0].pvBuffer) {
+        if (ob[0].cbBuffer && (st == SEC_I_CONTINUE_NEEDED || st == SEC_E_OK)) {
+            if (lq__sch_reserve(c, &k->out, &k->out_cap, k->out_len, k->out_len + ob[0].cbBuffer)) {
+                memcpy(k->out + k->out_len, ob[0].pvBuffer, ob[0].cbBuffer);
+                k->out_len += ob[0].cbBuffer;
+            } else rc = LQ_ERR_NOMEM;
+        }
+        FreeContextBuffer(ob[0].pvBuffer);
+    }
+    if (rc != LQ_OK) return rc;
+    if (st == SEC_E_INCOMPLETE_MESSAGE) { k->need_input = true; return LQ_OK; }
+    if (st != SEC_I_CONTINUE_NEEDED && st != SEC_E_OK) {
+        if (st == SEC_I_INCOMPLETE_CREDENTIALS) {
+            lq__set_error(c, (int)st, "TLS handshake failed: the server asks for a client certificate (host %s)", k->host);
+            return LQ_ERR_TLS;
+        }
+        return lq__sch_fail(c, st, "handshake");
+    }
+    if (k->have_ctx && ib[1].BufferType == SECBUFFER_EXTRA && ib[1].cbBuffer) {     /* the start of what follows */
+        memmove(k->in, k->in + k->in_len - ib[1].cbBuffer, ib[1].cbBuffer);
+        k->in_len = ib[1].cbBuffer;
+        k->need_input = false;
+    } else {
+        k->in_len = 0;
+        k->need_input = true;
+    }
+    if (st == SEC_I_CONTINUE_NEEDED) return lq__sch_check(c, k, false);
+    k->hs_done = true;
+    rc = lq__sch_check(c, k, true);
+    if (rc != LQ_OK) return rc;
+    st = QueryContextAttributesA(&k->ctx, SECPKG_ATTR_STREAM_SIZES, &k->sizes);
+    if (st != SEC_E_OK) return lq__sch_fail(c, st, "handshake (stream sizes)");
+    return LQ_OK;
+}
+
+/* Moves the handshake (or a renegotiation) on as far as the inner transport lets it. */
+static int lq__sch_handshake(lq_client *c, lq__sch_conn *k) {
+    for (;;) {
+        int rc = lq__sch_flush(c, k);
+        if (rc != LQ_OK) return rc;
+        if (k->hs_done) return LQ_OK;
+        if (k->have_ctx && k->need_input) {
+            long r = lq__sch_fill(c, k);
+            if (r == 0) {
+                lq__set_error(c, 0, "TLS handshake failed: the server closed the connection (host %s)", k->host);
+                return LQ_ERR_TLS;
+            }
+            if (r < 0) return (int)r;
+        }
+        rc = lq__sch_isc(c, k);
+        if (rc != LQ_OK) return rc;
+    }
+}
+
+static int lq__sch_connect(lq_client *c, void *self, void **conn, const lq_url *url) {
+    lq__sch *s = (lq__sch *)self;
+    lq__sch_conn *k = (lq__sch_conn *)*conn;
+    int rc;
+    if (!k) {
+        k = (lq__sch_conn *)lq__alloc(&c->a, sizeof *k);
+        if (!k) { lq__set_error(c, 0, "out of memory for a TLS connection"); return LQ_ERR_NOMEM; }
+        memset(k, 0, sizeof *k);
+        k->s = s;
+        *conn = k;
+    }
+    if (!s->configured) {                       /* a failed setup is retried whole on the next attempt */
+        rc = lq__sch_configure(c, s);
+        if (rc != LQ_OK) { lq__sch_unconfigure(s); return rc; }
+    }
+    if (!k->inner_up) {
+        rc = s->inner.connect(c, s->inner.self, &k->inner, url);
+        if (rc != LQ_OK) return rc;
+        k->inner_up = true;
+        lq__host_cstr(url, k->host);
+        k->ip_len = lq__host_ip(k->host, k->ip);
+    }
+    return lq__sch_handshake(c, k);
+}
+
+static long lq__sch_send(lq_client *c, void *self, void *conn, const void *buf, size_t n) {
+    lq__sch_conn *k = (lq__sch_conn *)conn;
+    SecBuffer b[4];
+    SecBufferDesc d;
+    SECURITY_STATUS st;
+    long sent;
+    int rc, i;
+    (void)self;
+    if (!k->sealed) {                           /* a retry finds its record still in out */
+        if (!k->hs_done && (rc = lq__sch_handshake(c, k)) != LQ_OK) return rc;
+        if ((rc = lq__sch_flush(c, k)) != LQ_OK) return rc;
+        if (n > k->sizes.cbMaximumMessage) n = k->sizes.cbMaximumMessage;   /* one record; the caller repeats n */
+        if (!lq__sch_reserve(c, &k->out, &k->out_cap, 0, k->sizes.cbHeader + n + k->sizes.cbTrailer)) return LQ_ERR_NOMEM;
+        memcpy(k->out + k->sizes.cbHeader, buf, n);
+        b[0].BufferType = SECBUFFER_STREAM_HEADER; b[0].pvBuffer = k->out; b[0].cbBuffer = k->sizes.cbHeader;
+        b[1].BufferType = SECBUFFER_DATA; b[1].pvBuffer = k->out + k->sizes.cbHeader; b[1].cbBuffer = (unsigned long)n;
+        b[2].BufferType = SECBUFFER_STREAM_TRAILER; b[2].pvBuffer = k->out + k->sizes.cbHeader + n;
+        b[2].cbBuffer = k->sizes.cbTrailer;
+        b[3].BufferType = SECBUFFER_EMPTY; b[3].pvBuffer = NULL; b[3].cbBuffer = 0;
+        d.ulVersion = SECBUFFER_VERSION; d.cBuffers = 4; d.pBuffers = b;
+        st = EncryptMessage(&k->ctx, 0, &d, 0);
+        if (st != SEC_E_OK) return lq__sch_fail(c, st, "write (EncryptMessage)");
+        for (k->out_len = 0, i = 0; i < 3; i++) k->out_len += b[i].cbBuffer;
+        k->out_off = 0;
+        k->sealed = n;
+    }
+    if ((rc = lq__sch_flush(c, k)) != LQ_OK) return rc;
+    sent = (long)k->sealed;
+    k->sealed = 0;
+    return sent;
+}
+
+/* One DecryptMessage over the raw bytes: plaintext lands in place, what follows stays raw. */
+static int lq__sch_decrypt(lq_client *c, lq__sch_conn *k) {
+    SecBuffer b[4];
+    SecBufferDesc d;
+    SECURITY_STATUS st;
+    size_t extra = 0;
+    int i;
+    b[0].BufferType = SECBUFFER_DATA; b[0].pvBuffer = k->in + k->raw_off; b[0].cbBuffer = (unsigned long)(k->in_len - k->raw_off);
+    for (i = 1; i < 4; i++) { b[i].BufferType = SECBUFFER_EMPTY; b[i].pvBuffer = NULL; b[i].cbBuffer = 0; }
+    d.ulVersion = SECBUFFER_VERSION; d.cBuffers = 4; d.pBuffers = b;
+    st = DecryptMessage(&k->ctx, &d, 0, NULL);
+    if (st == SEC_E_INCOMPLETE_MESSAGE) { k->incomplete = true; return LQ_OK; }
+    if (st != SEC_E_OK && st != SEC_I_RENEGOTIATE && st != SEC_I_CONTEXT_EXPIRED) return lq__sch_fail(c, st, "read (DecryptMessage)");
+    for (i = 1; i < 4; i++) {
+        if (b[i].BufferType == SECBUFFER_DATA && b[i].cbBuffer) {
+            k->plain_off = (size_t)((unsigned char *)b[i].pvBuffer - k->in);
+            k->plain_len = b[i].cbBuffer;
+        }
+        if (b[i].BufferType == SECBUFFER_EXTRA) extra = b[i].cbBuffer;
+    }
+    k->raw_off = k->in_len - extra;
+    if (st == SEC_I_CONTEXT_EXPIRED) k->eof = true;             /* close_notify */
+    if (st == SEC_I_RENEGOTIATE) {              /* TLS 1.3 post-handshake messages, or a TLS 1.2 renegotiation: */
+        k->hs_done = false;                     /* InitializeSecurityContext at once, with the raw bytes */
+        k->checked = false;                     /* that follow (none is fine), before anything is read */
+        k->need_input = false;
+    }
+    return LQ_OK;
+}
+
+static long lq__sch_recv(lq_client *c, void *self, void *conn, void *buf, size_t n) {
+    lq__sch_conn *k = (lq__sch_conn *)conn;
+    int rc;
+    (void)self;
+    for (;;) {
+        if (k->plain_len) {
+            if (n > k->plain_len) n = k->plain_len;
+            memcpy(buf, k->in + k->plain_off, n);
+            k->plain_off += n;
+            k->plain_len -= n;
+            return (long)n;
+        }
+        if (k->eof) return 0;
+        if (k->raw_off) {                       /* the plaintext is all out: move the raw bytes up */
+            memmove(k->in, k->in + k->raw_off, k->in_len - k->raw_off);
+            k->in_len -= k->raw_off;
+            k->raw_off = 0;
+        }
+        if (!k->hs_done) {
+            if ((rc = lq__sch_handshake(c, k)) != LQ_OK) return rc;
+            continue;
+        }
+        if (k->in_len && !k->incomplete) {
+            if ((rc = lq__sch_decrypt(c, k)) != LQ_OK) return rc;
+            continue;
+        }
+        {
+            long r = lq__sch_fill(c, k);
+            if (r <= 0) return r;               /* 0: the peer closed without close_notify */
+        }
+    }
+}
+
+static size_t lq__sch_pending(lq_client *c, void *self, void *conn) {
+    lq__sch_conn *k = (lq__sch_conn *)conn;
+    (void)c; (void)self;
+    if (!k) return 0;
+    return k->plain_len + (k->in_len > k->raw_off && !k->incomplete && k->hs_done ? 1u : 0u);
+}
+
+/* close_notify, sent once if the socket takes it now; not waited for. */
+static void lq__sch_shutdown(lq_client *c, lq__sch_conn *k) {
+    lq__sch *s = k->s;
+    DWORD type = SCHANNEL_SHUTDOWN;
+    SecBuffer b;
+    SecBufferDesc d;
+    SECURITY_STATUS st;
+    unsigned long attrs = 0;
+    b.BufferType = SECBUFFER_TOKEN; b.pvBuffer = &type; b.cbBuffer = sizeof type;
+    d.ulVersion = SECBUFFER_VERSION; d.cBuffers = 1; d.pBuffers = &b;
+    if (k->out_len || ApplyControlToken(&k->ctx, &d) != SEC_E_OK) return;     /* a half-sent record: no more */
+    b.BufferType = SECBUFFER_TOKEN; b.pvBuffer = NULL; b.cbBuffer = 0;
+    st = InitializeSecurityContextA(&s->cred, &k->ctx, k->ip_len ? NULL : k->host, LQ__SCH_ISC_FLAGS, 0, 0, NULL, 0, NULL,
+                                    &d, &attrs, NULL);
+    if ((st == SEC_E_OK || st == SEC_I_CONTEXT_EXPIRED) && b.pvBuffer && b.cbBuffer)
+        (void)s->inner.send(c, s->inner.self, k->inner, b.pvBuffer, b.cbBuffer);
+    if (b.pvBuffer) FreeContextBuffer(b.pvBuffer);
+}
+
+static void lq__sch_close(lq_client *c, void *self, void *conn) {
+    lq__sch *s = (lq__sch *)self;
+    lq__sch_conn *k = (lq__sch_conn *)conn;
+    if (!k) return;
+    if (k->have_ctx) {
+        if (k->inner_up && k->hs_done && k->checked) lq__sch_shutdown(c, k);
+        DeleteSecurityContext(&k->ctx);
+    }
+    if (s->inner.close) s->inner.close(c, s->inner.self, k->inner);
+    lq__free(&c->a, k->in);
+    lq__free(&c->a, k->out);
+    lq__free(&c->a, k);
+}
+
+static int lq__sch_fd(lq_client *c, void *self, void *conn) {
+    lq__sch *s = (lq__sch *)self;
+    lq__sch_conn *k = (lq__sch_conn *)conn;
+    return k && s->inner.fd ? s->inner.fd(c, s->inner.self, k->inner) : -1;
+}
+
+static lq_result lq__tls_new(lq_client *c, const lq_transport *inner, lq_transport *out) {
+    lq__sch *s = (lq__sch *)lq__alloc(&c->a, sizeof *s);
+    if (!s) return LQ_ERR_NOMEM;
+    memset(s, 0, sizeof *s);
+    s->inner = *inner;
+    memset(out, 0, sizeof *out);
+    out->connect = lq__sch_connect;
+    out->send = lq__sch_send;
+    out->recv = lq__sch_recv;
+    out->pending = lq__sch_pending;
+    out->close = lq__sch_close;
+    out->fd = lq__sch_fd;
+    out->self = s;
+    out->tls = true;
+    return LQ_OK;
+}
+
+static void lq__tls_delete(lq_client *c, void *self) {
+    lq__sch *s = (lq__sch *)self;
+    lq__sch_unconfigure(s);
+    lq__free(&c->a, s);
+}
+#endif /* LQ_USE_SCHANNEL */
 
 /* >>step: the socket layer, on the public core alone -------------------------------------------- */
 

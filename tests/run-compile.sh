@@ -2,7 +2,8 @@
 # The compile matrix: livequery.h built clean (warnings are errors) in every combination of
 # LQ_NO_SOCKETS, LIVEQUERY_STATIC (two translation units with static copies, linked together),
 # the TLS backend (none, LQ_USE_MBEDTLS, LQ_USE_OPENSSL) and one of LQ_NO_SIMD, LQ_NO_REST, as C99 (gcc, clang) and
-# C++ (g++ C++11, clang++ C++17). LQ_NO_SOCKETS with a TLS backend must stop at its #error.
+# C++ (g++ C++11, clang++ C++17). LQ_NO_SOCKETS with a TLS backend must stop at its #error, and
+# so must LQ_USE_SCHANNEL outside Windows; with mingw-w64 it builds as C99 and C++.
 # Usage: tests/run-compile.sh BUILD_DIR   (CC, CLANG, CXX, CLANGXX may override the compilers)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -33,13 +34,13 @@ static int wss_create(void) {
     d.server_url = "wss://example.com/parse";
     d.application_id = "app";
     d.random = fake_random;
-#if !defined(LQ_NO_SOCKETS) && !defined(LQ_USE_MBEDTLS) && !defined(LQ_USE_OPENSSL)
+#if !defined(LQ_NO_SOCKETS) && !defined(LQ_USE_MBEDTLS) && !defined(LQ_USE_OPENSSL) && !defined(LQ_USE_SCHANNEL)
     want = LQ_ERR_TLS_UNAVAILABLE;
 #endif
     r = lq_client_create(&d, &c);
     if (r == LQ_OK && !(lq_client_url(c)->tls && lq_core_io(c) == LQ_IO_NONE)) r = LQ_ERR_STATE;
     lq_client_destroy(c);
-#if !defined(LQ_NO_SOCKETS) && !defined(LQ_USE_MBEDTLS) && !defined(LQ_USE_OPENSSL)
+#if !defined(LQ_NO_SOCKETS) && !defined(LQ_USE_MBEDTLS) && !defined(LQ_USE_OPENSSL) && !defined(LQ_USE_SCHANNEL)
     if (r == want) {                                /* a transport with its own TLS is taken */
         lq_transport t;
         memset(&t, 0, sizeof t);
@@ -109,6 +110,29 @@ for simd in "" "-DLQ_NO_SIMD" "-DLQ_NO_REST"; do
     fi
   done
 done; done; done; done
-echo "compile matrix: $built built and ran, $refused refused as they must (LQ_NO_SOCKETS + a TLS backend), $skipped skipped (backend not installed)"
+# Schannel: Windows only. Outside Windows it stops at its #error; with mingw-w64 it builds (and
+# links) as C99 and C++, once and twice static (tests/run-portability.sh runs it under wine).
+for entry in "c|$CC -std=c99 $CWARN" "cxx|$CXX -x c++ -std=c++11 $WARN"; do
+  cc=${entry#*|}
+  if $cc -DLQ_USE_SCHANNEL -I. -c "$out/main.c" -o "$out/schannel-host.o" 2> "$out/schannel-host.err"; then
+    echo "FAIL: LQ_USE_SCHANNEL compiled outside Windows ($cc)"; failed=$((failed + 1))
+  elif grep -q "LQ_USE_SCHANNEL is Windows' own TLS" "$out/schannel-host.err"; then refused=$((refused + 1))
+  else echo "FAIL: $cc -DLQ_USE_SCHANNEL: not the #error hint"; head -5 "$out/schannel-host.err"; failed=$((failed + 1)); fi
+done
+wincc=()
+command -v x86_64-w64-mingw32-gcc >/dev/null && wincc+=("c|x86_64-w64-mingw32-gcc -std=c99 $CWARN")
+command -v x86_64-w64-mingw32-g++ >/dev/null && wincc+=("cxx|x86_64-w64-mingw32-g++ -x c++ -std=c++11 $WARN")
+(( ${#wincc[@]} )) || skipped=$((skipped + 4))
+for entry in "${wincc[@]}"; do
+  lang=${entry%%|*} cc=${entry#*|}
+  for static in "" "-DLIVEQUERY_STATIC"; do
+    srcs="$out/main.c"
+    [[ -n "$static" ]] && srcs="$out/main.c $out/second.c"
+    if $cc -DLQ_USE_SCHANNEL $static -I. $srcs -o "$out/schannel-$lang${static:+-static}.exe" \
+         -lsecur32 -lcrypt32 -lws2_32 -lbcrypt > "$out/schannel.err" 2>&1; then built=$((built + 1))
+    else echo "FAIL: $cc -DLQ_USE_SCHANNEL $static"; head -10 "$out/schannel.err"; failed=$((failed + 1)); fi
+  done
+done
+echo "compile matrix: $built built and ran, $refused refused as they must (LQ_NO_SOCKETS + a TLS backend, Schannel outside Windows), $skipped skipped (backend not installed); the mingw-w64 Schannel builds are linked, not run"
 (( failed == 0 )) || { echo "compile matrix: $failed FAILED"; exit 1; }
 echo "compile-check: ok"

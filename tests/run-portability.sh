@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Portability checks: 32-bit (gcc -m32 under qemu-i386), big-endian (s390x under qemu-s390x),
-# Windows (mingw-w64 under wine, lqwatch.exe against a real Parse Server).
+# Windows (mingw-w64 under wine, lqwatch.exe against a real Parse Server; the Schannel backend
+# through tests/tls/run-schannel.sh).
 # Usage: tests/run-portability.sh BUILD_DIR. A missing toolchain is reported as SKIP.
 set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -73,6 +74,12 @@ if command -v x86_64-w64-mingw32-gcc >/dev/null && [ -n "$WINE" ]; then
       if [ "$rc" = 0 ] && grep -q '"event":"create"' "$B/lqwatch-name.out"; then
         ok "win: lqwatch.exe -s ws://localhost:PORT resolves the name and streams a create"
       else bad "win: lqwatch.exe by name (exit $rc): $(cat "$B/lqwatch-name.out" "$B/lqwatch-name.err" | tail -n 5)"; fi
+      # The Schannel backend: wine's Schannel runs over the host's GnuTLS (libwine only recommends it).
+      if ! ldconfig -p 2>/dev/null | grep -q 'libgnutls\.so\.30'; then
+        skp "win: Schannel (LQ_USE_SCHANNEL): wine's Schannel needs the host's GnuTLS (libgnutls30)"
+      elif WINE="$WINE" timeout 500 bash tests/tls/run-schannel.sh "$st" "$B" >"$B/schannel.out" 2>&1; then
+        ok "win: Schannel (LQ_USE_SCHANNEL): $(tail -n 1 "$B/schannel.out") (certificate cases, pins, wss:// and https:// events)"
+      else bad "win: Schannel (LQ_USE_SCHANNEL): $(grep -E '^FAIL' "$B/schannel.out" | head -n 5; tail -n 1 "$B/schannel.out")"; fi
       bash tests/server/lqserver.sh stop "$st" >/dev/null 2>&1
     else bad "win: cannot start the Parse Server: $(tail -n 5 "$B/server.log")"; fi
   else bad "win: lqwatch.exe does not build: $(head -n 5 "$B/lqwatch.log")"; fi
