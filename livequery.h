@@ -9769,7 +9769,12 @@ lq_result lq_wait(lq_client *c, int max_ms) {
                events, reconnects and partitions, with include); LQ_ZERO; the handles' tag comes
                from the random source (4 bytes at create), so a destroyed client's handles stay dead;
                desc.proxy_url: both links through an HTTP proxy's CONNECT tunnel, TLS inside it,
-               Basic credentials, LQ_ERR_PROXY for a refusal.
+               Basic credentials, LQ_ERR_PROXY for a refusal; nothing blocks, DNS included: a stub
+               resolver in the header (hosts, resolv.conf, UDP then TCP; desc.dns_servers,
+               desc.resolve_async) and Happy Eyeballs, the last good address first; several
+               endpoints (desc.server_urls); every Parse Server from 6.0 without configuration
+               (keys/fields and watch fall back silently, watch emulated); LQ_USE_SCHANNEL; TLS
+               sessions offered only to their own host; a view with keys works (keys sent once).
         1.0.0  (2026-12) API 1.0: subscriptions are value handles (lq_sub); transports carry a
                per-connection state and say whether they do TLS; one TLS seam (mbedTLS over any
                transport); the core's contract is complete (LQ_IO_DONE, the connect deadline in

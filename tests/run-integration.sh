@@ -278,6 +278,20 @@ check "lqwatch -s twice, both refused: exit 2 (got $rc) within 5 s (${dt} ms)" t
 check "lqwatch -s twice, both refused: one error each, only the last fatal" jcheck "$WORK/eps2.out" \
   '((e) => e.length === 2 && !e[0].fatal && e[1].fatal && e[0].message.includes("port '"$port"':") && e[1].message.includes("port '"$port2"':"))(lines.filter((l) => l.event === "error"))'
 
+timeout -k 2 20 "$LQVIEW" -s "ws://127.0.0.1:$port/parse" -s "ws://127.0.0.1:$port2/parse" --rest-url "http://127.0.0.1:$port2/parse" \
+  GameScore >"$WORK/veps.out" 2>"$WORK/veps.err"
+rc=$?
+check "lqview -s twice, both refused: exit 2 (got $rc)" test "$rc" -eq 2
+check "lqview -s twice, both refused: the first endpoint's error is not fatal" jcheck "$WORK/veps.out" \
+  '((e) => e.length >= 2 && !e[0].fatal && e.some((x) => x.fatal))(lines.filter((l) => l.event === "error"))'
+
+timeout -k 2 20 "$LQVIEW" -s "ws://127.0.0.1:$port/parse" -s "$PARSE_SERVER_URL" --for 3 GameScore "{\"playerName\":\"$TAGBASE-veps\"}" \
+  >"$WORK/veps2.out" 2>"$WORK/veps2.err"
+rc=$?
+check "lqview -s twice, the first refused: exit 0 (got $rc), ready from the second (REST follows it)" test "$rc" -eq 0
+check "lqview -s twice, the first refused: one error, not fatal, then ready" jcheck "$WORK/veps2.out" \
+  'lines[0].event === "error" && lines[0].fatal === false && lines.some((l) => l.event === "ready")'
+
 # -- --retry-connect: the server is down when lqwatch starts; it retries with the backoff and ends
 #    subscribed once the server is back (issue 14's "a cut during connect healed later")
 timeout 60 bash "$SERVER_SH" kill-parse "$STATE" >>"$WORK/server.log" 2>&1
