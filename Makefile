@@ -189,6 +189,11 @@ endif
 dns: $(BUILD)/test_dns
 	bash tests/dns/run.sh $(BUILD)
 
+# The same lqwatch, with no version flag, against Parse Server 6.0, 6.5, 7, 8 and 9.10 (each older
+# one installed once into $(BUILD)/versions, or LQ_VERSIONS_CACHE).
+versions: $(BUILD)/lqwatch-san
+	@bash tests/versions/run.sh $(BUILD)
+
 # The view's order against the real server: 129 orders of 64 objects of every column type.
 order-live:
 	bash tests/order/live.sh $(BUILD)/order-live
