@@ -74,6 +74,26 @@ if command -v x86_64-w64-mingw32-gcc >/dev/null && [ -n "$WINE" ]; then
       if [ "$rc" = 0 ] && grep -q '"event":"create"' "$B/lqwatch-name.out"; then
         ok "win: lqwatch.exe -s ws://localhost:PORT resolves the name and streams a create"
       else bad "win: lqwatch.exe by name (exit $rc): $(cat "$B/lqwatch-name.out" "$B/lqwatch-name.err" | tail -n 5)"; fi
+      # the resolver itself on Windows: names asked of tests/dns/fakedns.js over UDP (and TCP when
+      # truncated), NXDOMAIN named
+      if x86_64-w64-mingw32-gcc $WARN tests/dns/win_resolve.c -o "$B/win_resolve.exe" $LIBS >"$B/win_resolve.log" 2>&1; then
+        dport=$((20000 + RANDOM % 20000)); : >"$B/wdns.log"
+        node tests/dns/fakedns.js "$dport" "$B/wdns.log" >"$B/wdns.out" 2>&1 &
+        dpid=$!
+        for _ in $(seq 50); do grep -q READY "$B/wdns.out" 2>/dev/null && break; sleep 0.1; done
+        for name in he trunc; do
+          if timeout 60 "$WINE" "$B/win_resolve.exe" "ws://$name.test:$port/parse" "127.0.0.1:$dport" >"$B/wr-$name.out" 2>&1 &&
+             grep -q "\"name\":\"$name.test\"" "$B/wdns.log"; then
+            ok "win: the built-in resolver: $name.test from the nameserver, then OPEN ($(head -n 1 "$B/wr-$name.out"))"
+          else bad "win: the built-in resolver, $name.test: $(tail -n 3 "$B/wr-$name.out")"; fi
+        done
+        if grep -q '"proto":"tcp","name":"trunc.test"' "$B/wdns.log"; then ok "win: a truncated answer is asked again over TCP"
+        else bad "win: trunc.test was never asked over TCP"; fi
+        if ! timeout 60 "$WINE" "$B/win_resolve.exe" "ws://nx.test:$port/parse" "127.0.0.1:$dport" >"$B/wr-nx.out" 2>&1 &&
+           grep -q "cannot resolve nx.test: no such host" "$B/wr-nx.out"; then ok "win: NXDOMAIN: cannot resolve nx.test: no such host"
+        else bad "win: NXDOMAIN: $(tail -n 3 "$B/wr-nx.out")"; fi
+        kill "$dpid" 2>/dev/null; wait "$dpid" 2>/dev/null
+      else bad "win: win_resolve.exe does not build: $(head -n 5 "$B/win_resolve.log")"; fi
       # The Schannel backend: wine's Schannel runs over the host's GnuTLS (libwine only recommends it).
       if ! ldconfig -p 2>/dev/null | grep -q 'libgnutls\.so\.30'; then
         skp "win: Schannel (LQ_USE_SCHANNEL): wine's Schannel needs the host's GnuTLS (libgnutls30)"
