@@ -26,7 +26,7 @@ start_fake() {   # PORT LOG -> pid in fake_pid
   return 1
 }
 port=""
-for try in 1 2 3 4 5; do
+for _ in 1 2 3 4 5; do
   p=$((20000 + RANDOM % 20000))
   if start_fake "$p" "$work/queries.log"; then port=$p; pids+=("$fake_pid"); break; fi
 done
@@ -38,7 +38,7 @@ if [[ -x "$dnsmasq_bin" ]]; then
   cp "$here/hosts" "$work/hosts"
   for i in $(seq 2 61); do echo "127.0.$((i / 250)).$((i % 250 + 1)) many.lq.test"; done >>"$work/hosts"
   echo "127.0.0.1 many.lq.test" >>"$work/hosts"
-  for try in 1 2 3 4 5; do
+  for _ in 1 2 3 4 5; do
     p=$((20000 + RANDOM % 20000))
     "$dnsmasq_bin" -k -C /dev/null --port="$p" --listen-address=127.0.0.1 --bind-interfaces --no-resolv \
       --no-hosts --addn-hosts="$work/hosts" --cname=alias.lq.test,one.lq.test --local=/lq.test/ \
