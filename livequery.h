@@ -6983,28 +6983,26 @@ static void lq__addrs_add(lq__addrs *s, const lq__sa *a) {
     if (s->n[f] < LQ__ADDR_MAX) s->a[f][s->n[f]++] = *a;
 }
 
+/* The next item of a list separated by spaces, commas or tabs, NUL-terminated in out: its length
+   (0 at the end of the list; cap or more: too long, and out is ""). */
+static size_t lq__list_next(const char **s, char *out, size_t cap) {
+    size_t n;
+    *s += strspn(*s, " ,\t");
+    n = strcspn(*s, " ,\t");
+    if (n < cap) memcpy(out, *s, n);
+    out[n < cap ? n : 0] = 0;
+    *s += n;
+    return n;
+}
+
 /* Adds the numeric addresses in text ("a b,c"); the count added. */
 static int lq__addrs_parse(lq__addrs *s, const char *text, unsigned port) {
     char one[64];
     int added = 0;
-    while (*text) {
-        size_t n = strcspn(text, " ,\t");
-        lq__sa a;
-        if (n && n < sizeof one) {
-            memcpy(one, text, n);
-            one[n] = 0;
-            if (lq__sa_numeric(one, port, &a)) { lq__addrs_add(s, &a); added++; }
-        }
-        text += n;
-        text += strspn(text, " ,\t");
-    }
+    lq__sa a;
+    while (lq__list_next(&text, one, sizeof one))
+        if (lq__sa_numeric(one, port, &a)) { lq__addrs_add(s, &a); added++; }
     return added;
-}
-
-static bool lq__name_eq_n(const char *a, const char *b, size_t n) {
-    while (n--)
-        if (lq__lower((unsigned char)*a++) != lq__lower((unsigned char)*b++)) return false;
-    return true;
 }
 
 static bool lq__name_eq(const char *a, const char *b) {
@@ -7068,7 +7066,7 @@ static bool lq__localhost(const char *host, unsigned port, lq__addrs *out) {
     size_t n = strlen(host);
     lq__sa a;
     if (n && host[n - 1] == '.') n--;
-    if (!(n == 9 || (n > 9 && host[n - 10] == '.')) || !lq__name_eq_n(host + n - 9, "localhost", 9)) return false;
+    if (!(n == 9 || (n > 9 && host[n - 10] == '.')) || !lq__ieq(host + n - 9, 9, "localhost")) return false;
     if (lq__sa_numeric("::1", port, &a)) lq__addrs_add(out, &a);
     if (lq__sa_numeric("127.0.0.1", port, &a)) lq__addrs_add(out, &a);
     return true;
@@ -7183,19 +7181,9 @@ static void lq__conf_load(lq__dns_conf *k, const char *servers) {
 #if defined(_WIN32)
     lq__conf_windows(k);
 #endif
-    if (servers) {
-        k->nns = 0;
-        while (*servers && k->nns < LQ__NS_MAX) {
-            size_t n = strcspn(servers, " ,\t");
-            if (n && n < sizeof line) {
-                memcpy(line, servers, n);
-                line[n] = 0;
-                if (lq__ns_parse(line, &k->ns[k->nns])) k->nns++;
-            }
-            servers += n;
-            servers += strspn(servers, " ,\t");
-        }
-    }
+    if (servers) k->nns = 0;
+    while (servers && k->nns < LQ__NS_MAX && lq__list_next(&servers, line, sizeof line))
+        if (lq__ns_parse(line, &k->ns[k->nns])) k->nns++;
     if (k->nns == 0) lq__sa_numeric("127.0.0.1", 53, &k->ns[k->nns++]);
 }
 
@@ -7203,18 +7191,9 @@ static bool lq__dns_servers_ok(const char *s) {
     char one[80];
     int n = 0;
     lq__sa a;
-    s += strspn(s, " ,\t");
-    if (!*s) return false;
-    while (*s) {
-        size_t len = strcspn(s, " ,\t");
-        if (len >= sizeof one || ++n > LQ__NS_MAX) return false;
-        memcpy(one, s, len);
-        one[len] = 0;
-        if (!lq__ns_parse(one, &a)) return false;
-        s += len;
-        s += strspn(s, " ,\t");
-    }
-    return true;
+    while (lq__list_next(&s, one, sizeof one))
+        if (++n > LQ__NS_MAX || !lq__ns_parse(one, &a)) return false;
+    return n > 0;
 }
 
 /* The i-th name to ask for host: as it is first when it has ndots dots or more, else after the
@@ -7727,11 +7706,13 @@ static int lq__tcp_ask_async(lq_client *c, lq__tcp *t, const char *host, const l
 static int lq__tcp_start(lq_client *c, lq__tcp *t, const lq_url *url, uint64_t now) {
     char host[256], out[512];
     lq__addrs s;
+    lq__sa one;
     memset(&s, 0, sizeof s);
     lq__host_cstr(url, host);
-    if (lq__addrs_parse(&s, host, url->port) == 1 && !strpbrk(host, " ,\t"))
+    if (lq__sa_numeric(host, url->port, &one)) {                  /* a numeric host: no lookup */
+        lq__addrs_add(&s, &one);
         return lq__tcp_resolved(c, t, &s, url, now);
-    memset(&s, 0, sizeof s);
+    }
     if (c->resolve && c->resolve(host, out, sizeof out, c->user_data)) {
         out[sizeof out - 1] = 0;
         if (lq__addrs_parse(&s, out, url->port) > 0) return lq__tcp_resolved(c, t, &s, url, now);

@@ -199,7 +199,8 @@ static void t_found(listener *l4) {
     tu_set_ctx("a name the nameserver has");
     o = run_client("he.test", l4->port, fake, l4, 1, 3000, NULL, NULL);
     CHECKF(o.connected && o.family == 4, "connected %d family %d: %s", o.connected, o.family, o.msg);
-    CHECKF(o.max_step_us < 50000, "longest lq_step %llu us", (unsigned long long)o.max_step_us);
+    /* the first client of the process: cold pages and files; a blocking lookup is t_slow's case */
+    CHECKF(o.max_step_us < 1000000, "longest lq_step %llu us", (unsigned long long)o.max_step_us);
     CHECK(logged("he.test", "udp") >= 2);                          /* A and AAAA */
 
     tu_set_ctx("a CNAME, its target's address before it in the answer");
@@ -264,12 +265,12 @@ static void t_faults(listener *l4) {
 static void t_slow(listener *l4) {
     outcome o;
     /* no lq_step waits for it (make bench measures the longest step; here a loaded machine may
-       stretch one, but never by the 3 s a blocking lookup takes) */
+       stretch one, never by the 3 s a blocking lookup takes: 250 ms leaves room for a stall) */
     tu_set_ctx("a nameserver that answers after 3 s: lq_step does not wait for it");
     o = run_client("slow.test", l4->port, fake, l4, 1, 8000, NULL, NULL);
     CHECKF(o.connected, "%s", o.msg);
     CHECKF(o.ms >= 2900 && o.ms < 4500, "%llu ms", (unsigned long long)o.ms);
-    CHECKF(o.max_step_us < 50000, "longest lq_step %llu us", (unsigned long long)o.max_step_us);
+    CHECKF(o.max_step_us < 250000, "longest lq_step %llu us", (unsigned long long)o.max_step_us);
     printf("slow nameserver: connected after %llu ms, longest lq_step %llu us\n", (unsigned long long)o.ms,
            (unsigned long long)o.max_step_us);
 }

@@ -545,6 +545,34 @@ static void t_invalid_session(void) {
     fx_close(&x, true);
 }
 
+/* Wrong keys: the find's HTTP 403 ("unauthorized", no Parse code) or 401 end the view (fatal), as
+   no retry can fix them; a 500 does not (t_find_failures). */
+static void t_unauthorized(void) {
+    static const char *const resp[] = {
+        "HTTP/1.1 403 Forbidden\r\nContent-Length: 24\r\n\r\n{\"error\":\"unauthorized\"}",
+        "HTTP/1.1 401 Unauthorized\r\nContent-Length: 24\r\n\r\n{\"error\":\"unauthorized\"}",
+    };
+    int i;
+    for (i = 0; i < 2; i++) {
+        fx x;
+        tu_set_ctx("unauthorized (%s)", i ? "401" : "403");
+        fx_open(&x, 10, 9, NULL);
+        lq_connect(&x);
+        rest_service(&x);
+        CHECK(x.req_at == 0);
+        lq_core_link_feed(x.s.c, R, resp[i], strlen(resp[i]), x.s.now);
+        tb_reset(&x.req);
+        x.req_at = -1;
+        CHECK(x.fatal == 1 && x.errors == 1 && !lq_view_is_ready(x.v));
+        tu_srv_tick(&x.s, 10);
+        CHECK_HAS(x.s.last, "\"op\":\"unsubscribe\"");
+        tu_srv_tick(&x.s, 20000);
+        rest_service(&x);
+        CHECK(x.req_at < 0);                                /* no find again */
+        fx_close(&x, true);
+    }
+}
+
 /* The find fails (HTTP 500, a reset, bad JSON): an ERROR that is not fatal, then the find again
    after a backoff, and READY once one succeeds. */
 static void t_find_failures(void) {
@@ -622,6 +650,7 @@ int main(void) {
     uint32_t seed, seeds = getenv("LQ_VIEW_SEEDS") ? (uint32_t)atoi(getenv("LQ_VIEW_SEEDS")) : 150;
     t_held_rule();
     t_invalid_session();
+    t_unauthorized();
     t_find_failures();
     t_api();
     for (seed = 1; seed <= seeds; seed++) t_model(seed % 3 == 0 ? 0 : (int)(seed % 7) + 1, seed, 600);
